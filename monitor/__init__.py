@@ -1,0 +1,1 @@
+"""The application shell: configuration, storage, scheduling, network and disk I/O."""

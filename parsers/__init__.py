@@ -1,0 +1,1 @@
+"""Pure parsers: bytes in, typed records out. No network, disk, database or clock."""

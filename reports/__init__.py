@@ -1,0 +1,1 @@
+"""Aggregation and rendering: records and DataFrames in, HTML/CSV/JSON bytes out."""
