@@ -1,0 +1,288 @@
+"""``deliverwatch suppression ...`` and ``deliverwatch allowlist ...``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.common import loaded_app, parse_when
+from monitor.enums import ListScope, SuppressionReason
+from parsers.address import AddressError, normalize_address, normalize_domain
+from parsers.listfile import FORMATS as IMPORT_FORMATS
+
+if TYPE_CHECKING:
+    from monitor.app import App
+    from monitor.suppression import ImportReport
+
+REASONS = [r.value for r in SuppressionReason]
+EXPORT_FORMATS = ["csv", "jsonl", "sendgrid", "mailchimp", "ses"]
+
+
+def _target(app: App, text: str, domain: bool) -> tuple[ListScope, str]:
+    """``@example.com`` or ``--domain`` means a whole-domain entry; else one address."""
+    try:
+        if domain or text.strip().startswith("@"):
+            return ListScope.DOMAIN, normalize_domain(text)
+        lower = app.config.suppression.lowercase_local_part
+        return ListScope.ADDRESS, normalize_address(text, lowercase_local=lower)
+    except AddressError as exc:
+        raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+
+
+@click.group("suppression")
+def suppression_group() -> None:
+    """The suppression list: addresses and domains that must not be mailed."""
+
+
+@suppression_group.command("add")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--reason", type=click.Choice(REASONS), default="manual", show_default=True)
+@click.option("--expires", help="Expiry: YYYY-MM-DD, ISO date-time, or a duration like 30d.")
+@click.option("--note", help="Free text kept with the entry.")
+@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
+@click.pass_context
+def suppression_add(
+    ctx: click.Context,
+    addresses: tuple[str, ...],
+    reason: str,
+    expires: str | None,
+    note: str | None,
+    domain: bool,
+) -> int:
+    """Suppress ADDRESSES (or @domains); re-adding refreshes reason, expiry and note."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import add_suppression
+
+    app = loaded_app(ctx)
+    now = app.now()
+    expires_at = parse_when(expires, now=now)
+    if expires_at is not None and expires_at <= now:
+        raise click.BadParameter("expiry is in the past", param_hint="--expires")
+    targets = [_target(app, a, domain) for a in addresses]
+    with session_scope(app.sessions(), "adding suppressions") as session:
+        for scope, value in targets:
+            _row, new = add_suppression(
+                session, scope=scope, value=value, reason=SuppressionReason(reason), now=now,
+                expires_at=expires_at, note=note,
+            )
+            click.echo(f"{'added' if new else 'updated'}: {value} ({scope.value}, {reason})")
+    return 0
+
+
+@suppression_group.command("remove")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
+@click.pass_context
+def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: bool) -> int:
+    """Remove ADDRESSES (or @domains) from the list; exit 1 if any was not there."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import remove_suppression
+
+    app = loaded_app(ctx)
+    missing = 0
+    with session_scope(app.sessions(), "removing suppressions") as session:
+        for scope, value in (_target(app, a, domain) for a in addresses):
+            if remove_suppression(session, scope=scope, value=value):
+                click.echo(f"removed: {value}")
+            else:
+                missing += 1
+                click.echo(f"not on the list: {value}", err=True)
+    return 1 if missing else 0
+
+
+@suppression_group.command("check")
+@click.argument("address")
+@click.pass_context
+def suppression_check(ctx: click.Context, address: str) -> int:
+    """Say whether ADDRESS may be mailed and why; exit 1 when suppressed, 0 when not."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import verdict_for
+
+    app = loaded_app(ctx)
+    _scope, value = _target(app, address, False)
+    with session_scope(app.sessions(), "checking an address") as session:
+        verdict = verdict_for(session, value, now=app.now())
+    click.echo(f"{value}: {'SUPPRESSED' if verdict.suppressed else 'ok to send'} - {verdict.why}")
+    return 1 if verdict.suppressed else 0
+
+
+@suppression_group.command("list")
+@click.option("--reason", type=click.Choice(REASONS))
+@click.option("--domains", "domains_only", is_flag=True, help="Only whole-domain entries.")
+@click.option("--contains", help="Only entries containing this text.")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.pass_context
+def suppression_list(
+    ctx: click.Context,
+    reason: str | None,
+    domains_only: bool,
+    contains: str | None,
+    limit: int,
+    offset: int,
+) -> int:
+    """Show entries, newest first, with a per-reason summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import count_suppressions, list_suppressions
+
+    app = loaded_app(ctx)
+    with session_scope(app.sessions(), "listing suppressions") as session:
+        rows = list_suppressions(
+            session, reason=SuppressionReason(reason) if reason else None,
+            scope=ListScope.DOMAIN if domains_only else None, contains=contains,
+            limit=limit, offset=offset,
+        )
+        counts = count_suppressions(session)
+    table = Table("value", "scope", "reason", "created", "expires", "note")
+    for r in rows:
+        table.add_row(
+            r.value, r.scope.value, r.reason.value, f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else "", r.note or "",
+        )
+    console = Console()
+    console.print(table)
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty"
+    console.print(f"{sum(counts.values())} entries ({summary})")
+    return 0
+
+
+def _print_import(report: ImportReport, shown: int = 50) -> None:
+    click.echo(
+        f"added: {report.added}  updated: {report.updated}  unchanged: {report.unchanged}  "
+        f"rejected: {report.rejected}"
+    )
+    for err in report.rejects[:shown]:
+        click.echo(f"  line {err.line}: {err.message}", err=True)
+    if report.rejected > shown:
+        click.echo(f"  ... and {report.rejected - shown} more rejected rows", err=True)
+
+
+@suppression_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="csv",
+              show_default=True)
+@click.option("--reason", type=click.Choice(REASONS),
+              help="Reason for rows that give none (default: keep existing, or 'import').")
+@click.pass_context
+def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
+    """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from monitor.suppression import import_suppressions
+
+    app = loaded_app(ctx)
+    factory = app.sessions()
+    source = sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")
+    progress = Progress(
+        SpinnerColumn(), TextColumn("importing {task.completed:,} rows"), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True,
+    )
+    with source, progress:
+        task = progress.add_task("import", total=None)
+        report = import_suppressions(
+            factory, iter(source), fmt=fmt, now=app.now(),
+            default_reason=SuppressionReason(reason) if reason else None,
+            lowercase_local=app.config.suppression.lowercase_local_part,
+            on_batch=lambda n: progress.advance(task, n),
+        )
+    _print_import(report)
+    return 0
+
+
+@suppression_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
+              show_default=True, help="sendgrid/mailchimp/ses carry addresses only (no domains).")
+@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Output file (written atomically); '-' for stdout.")
+@click.option("--reason", "reasons", type=click.Choice(REASONS), multiple=True)
+@click.option("--since", help="Only entries created at or after this date/time.")
+@click.option("--until", help="Only entries created before this date/time.")
+@click.pass_context
+def suppression_export(
+    ctx: click.Context, fmt: str, out: str, reasons: tuple[str, ...], since: str | None,
+    until: str | None,
+) -> int:
+    """Stream the active list as CSV, JSON Lines or an ESP's import shape."""
+    from monitor.suppression import export_suppressions, open_output
+
+    app = loaded_app(ctx)
+    now = app.now()
+    with open_output(out) as stream:
+        n = export_suppressions(
+            app.sessions(), stream, fmt=fmt, now=now,
+            reasons=[SuppressionReason(r) for r in reasons] or None,
+            since=parse_when(since, now=now), until=parse_when(until, now=now),
+        )
+    if out != "-":
+        click.echo(f"exported {n} entries to {out}", err=True)
+    return 0
+
+
+# --------------------------------------------------------------------------- allowlist
+
+
+@click.group("allowlist")
+def allowlist_group() -> None:
+    """Addresses and domains that are never suppressed (the allowlist always wins)."""
+
+
+@allowlist_group.command("add")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
+@click.option("--note", help="Free text kept with the entry.")
+@click.pass_context
+def allowlist_add(
+    ctx: click.Context, addresses: tuple[str, ...], domain: bool, note: str | None
+) -> int:
+    """Allow ADDRESSES (or @domains) whatever bounces or complaints say."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import add_allow
+
+    app = loaded_app(ctx)
+    with session_scope(app.sessions(), "adding to the allowlist") as session:
+        for scope, value in (_target(app, a, domain) for a in addresses):
+            new = add_allow(session, scope=scope, value=value, now=app.now(), note=note)
+            click.echo(f"{'allowed' if new else 'already allowed'}: {value}")
+    return 0
+
+
+@allowlist_group.command("remove")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
+@click.pass_context
+def allowlist_remove(ctx: click.Context, addresses: tuple[str, ...], domain: bool) -> int:
+    """Remove ADDRESSES (or @domains) from the allowlist; exit 1 if any was not there."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import remove_allow
+
+    app = loaded_app(ctx)
+    missing = 0
+    with session_scope(app.sessions(), "removing from the allowlist") as session:
+        for scope, value in (_target(app, a, domain) for a in addresses):
+            if remove_allow(session, scope=scope, value=value):
+                click.echo(f"removed: {value}")
+            else:
+                missing += 1
+                click.echo(f"not on the allowlist: {value}", err=True)
+    return 1 if missing else 0
+
+
+@allowlist_group.command("list")
+@click.pass_context
+def allowlist_list(ctx: click.Context) -> int:
+    """Show the allowlist."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import list_allows
+
+    app = loaded_app(ctx)
+    with session_scope(app.sessions(), "listing the allowlist") as session:
+        for entry in list_allows(session):
+            click.echo(f"{entry.value}\t{entry.scope.value}\t{entry.note or ''}")
+    return 0

@@ -1,0 +1,326 @@
+"""Load ``config.toml`` once into frozen dataclasses, failing fast with the key path.
+
+Validation is driven by the dataclass type hints below: every section is a dataclass, every
+key a field, so adding a feature means adding a field here and a commented line to the
+sample ``config.toml`` — nothing else. Unknown keys are errors (a typo must not silently fall
+back to a default), and every error names the dotted key path and what was expected::
+
+    mailboxes.bounces.port: expected int, got "x"
+
+Secrets (``Secret`` fields) may be written as ``env:NAME`` or ``file:/path``; they are
+resolved at load time so a missing variable is reported before anything starts, and
+``Secret`` never prints its value (``repr``/``str`` are masked).
+
+Relative paths (and a relative SQLite database path) are resolved against the directory of
+the config file, so ``deliverwatch --config /etc/deliverwatch/config.toml`` behaves the same
+from any working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from monitor.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "DaemonConfig",
+    "DatabaseConfig",
+    "LoggingConfig",
+    "Secret",
+    "SuppressionConfig",
+    "config_to_dict",
+    "default_config_path",
+    "load_config",
+]
+
+ENV_VAR = "DELIVERWATCH_CONFIG"
+
+
+class Secret:
+    """A secret value resolved from the config; masked whenever it is printed or logged."""
+
+    __slots__ = ("_source", "_value")
+
+    def __init__(self, value: str, source: str = "inline") -> None:
+        self._value = value
+        self._source = source
+
+    def reveal(self) -> str:
+        """The plain value, for the one place that needs it (a login, an HMAC key)."""
+        return self._value
+
+    @property
+    def source(self) -> str:
+        """Where it came from (``inline``, ``env:NAME``, ``file:PATH``), safe to print."""
+        return self._source
+
+    def __repr__(self) -> str:
+        return f"Secret(<{self._source}>)"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseConfig:
+    #: SQLAlchemy URL. SQLite (default) or PostgreSQL via psycopg 3. May be ``env:NAME``.
+    url: Secret = field(default_factory=lambda: Secret("sqlite:///var/deliverwatch.db"))
+    #: Log every SQL statement (debugging only).
+    echo: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggingConfig:
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuppressionConfig:
+    #: Lower-case the local part when normalising. RFC 5321 says local parts are
+    #: case-sensitive, but virtually every mailbox provider treats them case-insensitively,
+    #: and a list that keeps ``Bob@`` and ``bob@`` apart leaks suppressed mail.
+    lowercase_local_part: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonConfig:
+    #: IANA time zone for the daily schedules below.
+    timezone: str = "UTC"
+    #: Folder the nightly suppression export is written to.
+    export_dir: Path = Path("var/exports")
+    #: Local time of the nightly export, ``HH:MM``.
+    export_at: str = "02:30"
+    #: Formats written by the nightly export (see ``deliverwatch suppression export``).
+    export_formats: tuple[Literal["csv", "jsonl", "sendgrid", "mailchimp", "ses"], ...] = ("csv",)
+    #: How many exports to keep per format (older ones are deleted); 0 keeps all.
+    export_keep: int = 14
+    #: Minutes between sweeps that delete expired timed suppressions.
+    expire_every_minutes: int = 15
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    suppression: SuppressionConfig = field(default_factory=SuppressionConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
+    source: Path | None = field(default=None, metadata={"internal": True})
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config`` wins, then ``$DELIVERWATCH_CONFIG``, then ``./config.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path("config.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the config file; raise ``ConfigError`` naming the first bad key."""
+    cfg_path = default_config_path(path)
+    try:
+        with cfg_path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError("", f"config file not found: {cfg_path}") from exc
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config file {cfg_path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{cfg_path} is not valid TOML: {exc}") from exc
+    return config_from_dict(data, base_dir=cfg_path.resolve().parent, source=cfg_path)
+
+
+def config_from_dict(
+    data: dict[str, Any], *, base_dir: Path, source: Path | None = None
+) -> Config:
+    """Validate a parsed TOML document (also used by tests to build configs in memory)."""
+    loader = _Loader(base_dir)
+    cfg = loader.build(Config, data, "")
+    cfg = dataclasses.replace(cfg, source=source)
+    return _resolve_sqlite_path(cfg, base_dir)
+
+
+def _resolve_sqlite_path(cfg: Config, base_dir: Path) -> Config:
+    """Make ``sqlite:///relative.db`` relative to the config file, not the working dir."""
+    url = cfg.database.url.reveal()
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        rel = url[len(prefix) :]
+        resolved = Secret(prefix + str(base_dir / rel), cfg.database.url.source)
+        return dataclasses.replace(
+            cfg, database=dataclasses.replace(cfg.database, url=resolved)
+        )
+    return cfg
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Secret:
+        return "string"
+    if tp is Path:
+        return "path string"
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)
+
+
+class _Loader:
+    """Turn TOML values into typed dataclass instances following the type hints."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+
+    def build(self, cls: type[Any], data: Any, path: str) -> Any:
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"expected a table, got {_describe(data)}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            where = f"{path}.{unknown[0]}" if path else unknown[0]
+            known = ", ".join(sorted(fields)) or "(none)"
+            raise ConfigError(where, f"unknown key (known keys here: {known})")
+        kwargs = {
+            name: self.convert(hints[name], value, f"{path}.{name}" if path else name)
+            for name, value in data.items()
+        }
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # __post_init__ cross-field checks
+            raise ConfigError(path, str(exc)) from exc
+
+    def convert(self, tp: Any, value: Any, path: str) -> Any:  # noqa: C901, PLR0911, PLR0912
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in args if a is not type(None)]
+            return self.convert(options[0], value, path)
+        if origin is Literal:
+            if value not in args:
+                allowed = ", ".join(f'"{a}"' if isinstance(a, str) else repr(a) for a in args)
+                raise ConfigError(path, f"expected one of {allowed}, got {_describe(value)}")
+            return value
+        if origin is tuple:
+            if not isinstance(value, list):
+                raise ConfigError(path, f"expected an array, got {_describe(value)}")
+            return tuple(self.convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise ConfigError(path, f"expected a table, got {_describe(value)}")
+            return {k: self.convert(args[1], v, f"{path}.{k}") for k, v in value.items()}
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            return self.build(tp, value, path)
+        if tp is Secret:
+            return self.secret(value, path)
+        if tp is Path:
+            if not isinstance(value, str) or not value:
+                raise ConfigError(path, f"expected a path string, got {_describe(value)}")
+            p = Path(value).expanduser()
+            return p if p.is_absolute() else self.base_dir / p
+        if tp is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(path, f"expected true or false, got {_describe(value)}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(path, f"expected int, got {_describe(value)}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(path, f"expected number, got {_describe(value)}")
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise ConfigError(path, f"expected string, got {_describe(value)}")
+            return value
+        raise ConfigError(path, f"unsupported config type {_type_name(tp)}")  # pragma: no cover
+
+    def secret(self, value: Any, path: str) -> Secret:
+        if not isinstance(value, str):
+            raise ConfigError(path, f"expected string, got {_describe(value)}")
+        if value.startswith("env:"):
+            name = value[4:]
+            if name not in os.environ:
+                raise ConfigError(path, f"environment variable {name} is not set")
+            return Secret(os.environ[name], f"env:{name}")
+        if value.startswith("file:"):
+            fpath = Path(value[5:]).expanduser()
+            if not fpath.is_absolute():
+                fpath = self.base_dir / fpath
+            try:
+                text = fpath.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(path, f"cannot read secret file {fpath}: {exc.strerror}") from exc
+            return Secret(text, f"file:{fpath}")
+        return Secret(value, "inline")
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password inside a database URL (``postgresql://u:***@h/db``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "***"
+
+
+def _plain(value: Any, key: str) -> Any:
+    if isinstance(value, Secret):
+        if key == "url":
+            return _mask_url(value.reveal())
+        return f"*** ({value.source})"
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v, key) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, k) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name), f.name)
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("internal") and getattr(value, f.name) is not None
+        }
+    return value
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    """The effective config as plain data with every secret masked (for ``config check``)."""
+    return typing.cast(dict[str, Any], _plain(cfg, ""))

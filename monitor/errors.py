@@ -1,0 +1,61 @@
+"""Errors raised by the application shell.
+
+Hierarchy::
+
+    Exception
+     └── MonitorError          anything the shell reports to an operator
+          ├── ConfigError      config.toml is missing, unreadable or invalid (names the key path)
+          ├── StoreError       the database refused or is unreachable
+          ├── MailboxError     IMAP login/TLS/network/protocol failure
+          ├── CheckError       a DNS or HTTPS check could not be carried out
+          ├── RelayError       the SMTP relay could not accept or deliver
+          └── DaemonError      the daemon cannot start (e.g. another one holds the lock)
+
+Adapters wrap library exceptions (``raise StoreError(...) from exc``) so that no sqlalchemy,
+imapclient or dnspython exception leaks past them; the CLI prints ``str(exc)`` and exits.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckError",
+    "ConfigError",
+    "DaemonError",
+    "MailboxError",
+    "MonitorError",
+    "RelayError",
+    "StoreError",
+]
+
+
+class MonitorError(Exception):
+    """Root of every error the application shell raises on purpose."""
+
+
+class ConfigError(MonitorError):
+    """Invalid configuration; ``path`` is the dotted key path (``mailboxes.bounces.port``)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class StoreError(MonitorError):
+    """The database could not be reached or refused an operation."""
+
+
+class MailboxError(MonitorError):
+    """An IMAP mailbox could not be read or changed."""
+
+
+class CheckError(MonitorError):
+    """A DNS or HTTPS check could not be carried out."""
+
+
+class RelayError(MonitorError):
+    """The relay could not accept, queue or deliver a message."""
+
+
+class DaemonError(MonitorError):
+    """The daemon cannot start or run."""

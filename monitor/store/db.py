@@ -1,0 +1,114 @@
+"""Engine and session factory, migrations, and error translation for the store.
+
+SQLite is the embedded default: WAL journal (readers never block the writer, so the
+daemon's jobs and a CLI export can run side by side), foreign keys on (SQLite leaves them
+off unless asked), and a busy timeout so short write overlaps wait instead of failing.
+PostgreSQL is reached through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.errors import StoreError
+
+__all__ = [
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "make_session_factory",
+    "session_scope",
+    "store_errors",
+    "upgrade",
+]
+
+ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; FULL costs an fsync per commit
+    cur.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``url``; for SQLite also create the database's folder."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"invalid database URL: {exc}") from exc
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            db = parsed.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(parsed, echo=echo)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    except (NoSuchModuleError, SQLAlchemyError) as exc:
+        raise StoreError(f"cannot use database {parsed.render_as_string()}: {exc}") from exc
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def store_errors(action: str) -> Iterator[None]:
+    """Translate SQLAlchemy/driver errors into ``StoreError`` at the adapter boundary."""
+    try:
+        yield
+    except DBAPIError as exc:
+        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreError(f"{action}: {detail}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{action}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def session_scope(factory: sessionmaker[Session], action: str = "database") -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error, errors as ``StoreError``."""
+    with store_errors(action), factory() as session, session.begin():
+        yield session
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (idempotent; safe on every start)."""
+    with store_errors("database migration"):
+        command.upgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    with store_errors("reading schema revision"), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this version of deliverwatch."""
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    return script.get_current_head()

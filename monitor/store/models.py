@@ -1,0 +1,405 @@
+"""SQLAlchemy 2.0 models for the whole domain.
+
+Designed up-front so later features add columns, not tables: the relay fills
+``sent_messages``; ingestion fills ``events``, ``processed_items``, ``dmarc_*``,
+``auth_failure_reports`` and ``tls_reports``; the checks fill ``*_results`` and
+``check_states``; the suppression list lives in ``suppressions`` and ``allowlist``.
+
+Idempotency lives in unique keys, not in process memory (STYLE.md 5): an event's
+``dedupe_key``, a mailbox item's (mailbox, uidvalidity, uid), a DMARC report's
+(org_name, report_id). Schema changes go through Alembic only (``monitor/store/alembic``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from monitor.enums import (
+    CheckCategory,
+    CheckStatus,
+    EventKind,
+    ItemOutcome,
+    ListScope,
+    MessageState,
+    SuppressionReason,
+    Trust,
+)
+from monitor.store.types import StrEnumType, UTCDateTime, utcnow
+
+__all__ = [
+    "AlertRecord",
+    "AllowEntry",
+    "AuthFailureReport",
+    "AuthResult",
+    "Base",
+    "BlocklistResult",
+    "CheckState",
+    "DaemonLease",
+    "DmarcReport",
+    "DmarcRow",
+    "Event",
+    "MailboxCursor",
+    "ProcessedItem",
+    "SentMessage",
+    "Suppression",
+    "TlsReportRow",
+]
+
+# Deterministic constraint names so Alembic migrations are identical on both backends.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ADDR = 320  # RFC 5321 limits a path to 256 octets; leave room for unnormalised input
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads it as class data
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+# --------------------------------------------------------------------------- sending
+
+
+class SentMessage(Base):
+    """One message to one recipient, from the relay queue or an imported send log."""
+
+    __tablename__ = "sent_messages"
+    __table_args__ = (
+        Index("ix_sent_messages_recipient_sent_at", "recipient", "sent_at"),
+        Index("ix_sent_messages_state_next_attempt", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    queue_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    verp_token: Mapped[str | None] = mapped_column(String(64), index=True)
+    campaign: Mapped[str | None] = mapped_column(String(200), index=True)
+    envelope_sender: Mapped[str | None] = mapped_column(String(ADDR))
+    recipient: Mapped[str] = mapped_column(String(ADDR))
+    recipient_domain: Mapped[str] = mapped_column(String(255), index=True)
+    source_ip: Mapped[str | None] = mapped_column(String(45))
+    state: Mapped[MessageState] = mapped_column(StrEnumType(MessageState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_reply: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --------------------------------------------------------------------------- events
+
+
+class Event(Base):
+    """Something that happened for one recipient: a bounce, a complaint, a delivery..."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_occurred_kind", "occurred_at", "kind"),
+        Index("ix_events_address_kind_occurred", "address", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(StrEnumType(EventKind))
+    address: Mapped[str | None] = mapped_column(String(ADDR))  # None: report withheld it
+    recipient_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    reason: Mapped[str | None] = mapped_column(String(32))  # parsers.records.Reason value
+    status: Mapped[str | None] = mapped_column(String(16))  # RFC 3463 X.Y.Z
+    reply_code: Mapped[str | None] = mapped_column(String(3))
+    hard: Mapped[bool | None] = mapped_column(Boolean)
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    remote_mta: Mapped[str | None] = mapped_column(String(255))
+    feedback_type: Mapped[str | None] = mapped_column(String(32))
+    campaign: Mapped[str | None] = mapped_column(String(200), index=True)
+    source_ip: Mapped[str | None] = mapped_column(String(45))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    sent_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sent_messages.id", ondelete="SET NULL"), index=True
+    )
+    trust: Mapped[Trust] = mapped_column(StrEnumType(Trust), default=Trust.LOCAL)
+    source: Mapped[str] = mapped_column(String(100))  # "imap:bounces", "relay", "web", "cli"
+    source_ref: Mapped[str | None] = mapped_column(String(200))  # e.g. processed item id
+    occurred_at: Mapped[datetime]
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    details: Mapped[dict[str, Any] | None]
+
+    sent_message: Mapped[SentMessage | None] = relationship()
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+class Suppression(Base):
+    """An address (or a whole domain) that must not be mailed."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("scope", "value"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scope: Mapped[ListScope] = mapped_column(StrEnumType(ListScope))
+    value: Mapped[str] = mapped_column(String(ADDR))  # normalised address or domain
+    reason: Mapped[SuppressionReason] = mapped_column(StrEnumType(SuppressionReason))
+    source_event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    source_event: Mapped[Event | None] = relationship()
+
+
+class AllowEntry(Base):
+    """An address or domain that is never suppressed, whatever the events say."""
+
+    __tablename__ = "allowlist"
+    __table_args__ = (UniqueConstraint("scope", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[ListScope] = mapped_column(StrEnumType(ListScope))
+    value: Mapped[str] = mapped_column(String(ADDR))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- mailboxes
+
+
+class MailboxCursor(Base):
+    """Where polling of one configured mailbox stands."""
+
+    __tablename__ = "mailbox_cursors"
+
+    mailbox: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedItem(Base):
+    """One mailbox message we have dealt with: the exactly-once ledger."""
+
+    __tablename__ = "processed_items"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(100))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 hex
+    size: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(32))  # parsers.records.Kind value
+    outcome: Mapped[ItemOutcome] = mapped_column(StrEnumType(ItemOutcome))
+    error: Mapped[str | None] = mapped_column(Text)
+    moved: Mapped[bool] = mapped_column(Boolean, default=False)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class DmarcReport(Base):
+    """One DMARC aggregate report (RFC 7489 Appendix C / RFC 9990)."""
+
+    __tablename__ = "dmarc_reports"
+    __table_args__ = (UniqueConstraint("org_name", "report_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    org_name: Mapped[str] = mapped_column(String(255))
+    report_id: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(ADDR))
+    policy_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    date_begin: Mapped[datetime | None] = mapped_column(index=True)
+    date_end: Mapped[datetime | None]
+    policy_p: Mapped[str | None] = mapped_column(String(16))
+    policy_sp: Mapped[str | None] = mapped_column(String(16))
+    policy_np: Mapped[str | None] = mapped_column(String(16))
+    policy_pct: Mapped[int | None] = mapped_column(Integer)
+    policy_adkim: Mapped[str | None] = mapped_column(String(4))
+    policy_aspf: Mapped[str | None] = mapped_column(String(4))
+    version: Mapped[str | None] = mapped_column(String(16))
+    generator: Mapped[str | None] = mapped_column(String(255))
+    n_records: Mapped[int] = mapped_column(Integer, default=0)
+    total_messages: Mapped[int] = mapped_column(BigInteger, default=0)
+    warnings: Mapped[list[Any] | None]
+    source: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DmarcRow(Base):
+    """One ``<record>`` of an aggregate report."""
+
+    __tablename__ = "dmarc_rows"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    report_pk: Mapped[int] = mapped_column(
+        ForeignKey("dmarc_reports.id", ondelete="CASCADE"), index=True
+    )
+    source_ip: Mapped[str | None] = mapped_column(String(45), index=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    dkim_evaluated: Mapped[str | None] = mapped_column(String(16))
+    spf_evaluated: Mapped[str | None] = mapped_column(String(16))
+    header_from: Mapped[str | None] = mapped_column(String(255))
+    envelope_from: Mapped[str | None] = mapped_column(String(255))
+    envelope_to: Mapped[str | None] = mapped_column(String(255))
+    dkim_results: Mapped[list[Any] | None]
+    spf_results: Mapped[list[Any] | None]
+    reasons: Mapped[list[Any] | None]
+    warnings: Mapped[list[Any] | None]
+
+
+class AuthFailureReport(Base):
+    """An RFC 6591 DMARC/DKIM/SPF failure report."""
+
+    __tablename__ = "auth_failure_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    reporting_mta: Mapped[str | None] = mapped_column(String(255))
+    source_ip: Mapped[str | None] = mapped_column(String(45))
+    auth_failure: Mapped[str | None] = mapped_column(String(64))
+    reported_domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    original_mail_from: Mapped[str | None] = mapped_column(String(ADDR))
+    original_message_id: Mapped[str | None] = mapped_column(String(998))
+    dkim_domain: Mapped[str | None] = mapped_column(String(255))
+    dkim_selector: Mapped[str | None] = mapped_column(String(255))
+    delivery_result: Mapped[str | None] = mapped_column(String(32))
+    arrival_date: Mapped[datetime | None] = mapped_column(index=True)
+    details: Mapped[dict[str, Any] | None]
+    source: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TlsReportRow(Base):
+    """An RFC 8460 SMTP TLS report (policies kept as JSON; one row per report)."""
+
+    __tablename__ = "tls_reports"
+    __table_args__ = (UniqueConstraint("organization_name", "report_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    organization_name: Mapped[str] = mapped_column(String(255))
+    report_id: Mapped[str] = mapped_column(String(255))
+    start_datetime: Mapped[datetime | None] = mapped_column(index=True)
+    end_datetime: Mapped[datetime | None]
+    total_successful_sessions: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_failure_sessions: Mapped[int] = mapped_column(BigInteger, default=0)
+    policies: Mapped[list[Any] | None]
+    source: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class BlocklistResult(Base):
+    """One answer of one DNS blocklist for one target (history: every run is kept)."""
+
+    __tablename__ = "blocklist_results"
+    __table_args__ = (Index("ix_blocklist_results_target_zone_at", "target", "zone", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    target: Mapped[str] = mapped_column(String(255))  # IP address or domain
+    target_type: Mapped[str] = mapped_column(String(8))  # ip4, ip6, domain
+    zone: Mapped[str] = mapped_column(String(255))
+    status: Mapped[CheckStatus] = mapped_column(StrEnumType(CheckStatus))
+    codes: Mapped[list[Any] | None]  # A records returned
+    meaning: Mapped[str | None] = mapped_column(Text)
+    txt: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuthResult(Base):
+    """One DNS authentication check (SPF, DKIM, DMARC, PTR, MX, MTA-STS, TLS-RPT)."""
+
+    __tablename__ = "auth_results"
+    __table_args__ = (Index("ix_auth_results_check_subject_at", "check", "subject", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    check: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))  # domain, IP or selector._domainkey.domain
+    status: Mapped[CheckStatus] = mapped_column(StrEnumType(CheckStatus))
+    summary: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[str | None] = mapped_column(Text)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # e.g. DKIM key hash
+    details: Mapped[dict[str, Any] | None]
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CheckState(Base):
+    """The latest status of one (category, subject, key) and since when it holds."""
+
+    __tablename__ = "check_states"
+    __table_args__ = (UniqueConstraint("category", "subject", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[CheckCategory] = mapped_column(StrEnumType(CheckCategory))
+    subject: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))  # zone, or check name
+    status: Mapped[CheckStatus] = mapped_column(StrEnumType(CheckStatus))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[datetime]
+    last_checked_at: Mapped[datetime]
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertRecord(Base):
+    """A change worth telling someone about, and whether it was delivered."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str | None] = mapped_column(String(255))
+    severity: Mapped[str] = mapped_column(String(16))  # info, warning, critical
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- daemon
+
+
+class DaemonLease(Base):
+    """Who runs the daemon on this database (informational; the lock itself is OS/DB level)."""
+
+    __tablename__ = "daemon_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))  # host:pid
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

@@ -1,0 +1,292 @@
+"""Suppression list and allowlist repository.
+
+Bulk paths (import, export) use SQLAlchemy Core in batches, not ORM objects: a million-row
+list must import at tens of thousands of rows per second and export in bounded memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from monitor.enums import ListScope, SuppressionReason
+from monitor.policy import ListEntry, Verdict, decide_verdict
+from monitor.store.models import AllowEntry, Suppression
+
+__all__ = [
+    "BatchCounts",
+    "ExportRow",
+    "UpsertRow",
+    "add_allow",
+    "add_suppression",
+    "count_suppressions",
+    "delete_expired",
+    "iter_export_rows",
+    "list_allows",
+    "list_suppressions",
+    "remove_allow",
+    "remove_suppression",
+    "upsert_batch",
+    "verdict_for",
+]
+
+_S = Suppression.__table__
+ExportRow = tuple[str, str, str, datetime, datetime | None, str | None]
+#: Column order of ``iter_export_rows``: scope, value, reason, created_at, expires_at, note.
+
+
+def _entry(row: Suppression | AllowEntry) -> ListEntry:
+    if isinstance(row, Suppression):
+        return ListEntry(
+            scope=row.scope,
+            value=row.value,
+            reason=row.reason,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            note=row.note,
+        )
+    return ListEntry(scope=row.scope, value=row.value, created_at=row.created_at, note=row.note)
+
+
+def _domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1]
+
+
+def verdict_for(session: Session, address: str, *, now: datetime) -> Verdict:
+    """Look up every entry that could apply to ``address`` and let the policy decide."""
+    keys = [(ListScope.ADDRESS, address), (ListScope.DOMAIN, _domain_of(address))]
+    conds = [(Suppression.scope == s) & (Suppression.value == v) for s, v in keys]
+    sups = session.scalars(select(Suppression).where(or_(*conds))).all()
+    aconds = [(AllowEntry.scope == s) & (AllowEntry.value == v) for s, v in keys]
+    allows = session.scalars(select(AllowEntry).where(or_(*aconds))).all()
+    return decide_verdict(
+        address,
+        suppressions=[_entry(s) for s in sups],
+        allows=[_entry(a) for a in allows],
+        now=now,
+    )
+
+
+def add_suppression(
+    session: Session,
+    *,
+    scope: ListScope,
+    value: str,
+    reason: SuppressionReason,
+    now: datetime,
+    expires_at: datetime | None = None,
+    note: str | None = None,
+    source_event_id: int | None = None,
+) -> tuple[Suppression, bool]:
+    """Insert or refresh one entry; return it and whether it was new."""
+    row = session.scalars(
+        select(Suppression).where(Suppression.scope == scope, Suppression.value == value)
+    ).one_or_none()
+    if row is None:
+        row = Suppression(
+            scope=scope,
+            value=value,
+            reason=reason,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            note=note,
+            source_event_id=source_event_id,
+        )
+        session.add(row)
+        session.flush()
+        return row, True
+    row.reason = reason
+    row.expires_at = expires_at
+    row.updated_at = now
+    if note is not None:
+        row.note = note
+    if source_event_id is not None:
+        row.source_event_id = source_event_id
+    return row, False
+
+
+def remove_suppression(session: Session, *, scope: ListScope, value: str) -> bool:
+    result = session.execute(
+        delete(Suppression).where(Suppression.scope == scope, Suppression.value == value)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def add_allow(
+    session: Session, *, scope: ListScope, value: str, now: datetime, note: str | None = None
+) -> bool:
+    """Add an allowlist entry; False when it was already there."""
+    exists = session.scalars(
+        select(AllowEntry.id).where(AllowEntry.scope == scope, AllowEntry.value == value)
+    ).first()
+    if exists is not None:
+        return False
+    session.add(AllowEntry(scope=scope, value=value, created_at=now, note=note))
+    session.flush()
+    return True
+
+
+def remove_allow(session: Session, *, scope: ListScope, value: str) -> bool:
+    result = session.execute(
+        delete(AllowEntry).where(AllowEntry.scope == scope, AllowEntry.value == value)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_allows(session: Session) -> Sequence[AllowEntry]:
+    return session.scalars(select(AllowEntry).order_by(AllowEntry.scope, AllowEntry.value)).all()
+
+
+def list_suppressions(
+    session: Session,
+    *,
+    reason: SuppressionReason | None = None,
+    scope: ListScope | None = None,
+    contains: str | None = None,
+    limit: int | None = 100,
+    offset: int = 0,
+) -> Sequence[Suppression]:
+    q = select(Suppression).order_by(Suppression.created_at.desc(), Suppression.id.desc())
+    if reason is not None:
+        q = q.where(Suppression.reason == reason)
+    if scope is not None:
+        q = q.where(Suppression.scope == scope)
+    if contains:
+        q = q.where(Suppression.value.contains(contains.lower(), autoescape=True))
+    return session.scalars(q.offset(offset).limit(limit)).all()
+
+
+def count_suppressions(session: Session) -> dict[str, int]:
+    """Active entries per reason (for ``list`` summaries and reports)."""
+    rows = session.execute(select(Suppression.reason, func.count()).group_by(Suppression.reason))
+    return {str(reason): int(n) for reason, n in rows}
+
+
+def delete_expired(session: Session, *, now: datetime) -> int:
+    """Drop timed suppressions whose expiry has passed; return how many."""
+    result = session.execute(
+        delete(Suppression).where(Suppression.expires_at.is_not(None), Suppression.expires_at <= now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def iter_export_rows(
+    session: Session,
+    *,
+    now: datetime,
+    reasons: Iterable[SuppressionReason] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    batch: int = 10_000,
+) -> Iterator[ExportRow]:
+    """Stream active entries (scope, value, reason, created, expires, note) in id order."""
+    q = select(_S.c.scope, _S.c.value, _S.c.reason, _S.c.created_at, _S.c.expires_at, _S.c.note)
+    q = q.where(or_(_S.c.expires_at.is_(None), _S.c.expires_at > now))
+    if reasons:
+        q = q.where(_S.c.reason.in_([r.value for r in reasons]))
+    if since is not None:
+        q = q.where(_S.c.created_at >= since)
+    if until is not None:
+        q = q.where(_S.c.created_at < until)
+    result = session.execute(q.order_by(_S.c.id), execution_options={"yield_per": batch})
+    for part in result.partitions():
+        yield from part  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- bulk import
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertRow:
+    scope: ListScope
+    value: str
+    reason: SuppressionReason | None  # None: keep the existing reason (or "import" if new)
+    expires_at: datetime | None  # None: keep the existing expiry
+    note: str | None  # None: keep the existing note
+    created_at: datetime | None = None
+
+
+@dataclass
+class BatchCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _lookup_chunks(
+    session: Session, scope: ListScope, values: list[str], chunk: int = 2000
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    cols = (_S.c.id, _S.c.value, _S.c.reason, _S.c.expires_at, _S.c.note)
+    for i in range(0, len(values), chunk):
+        part = values[i : i + chunk]
+        q = select(*cols).where(_S.c.scope == scope.value, _S.c.value.in_(part))
+        for row in session.execute(q):
+            found[row.value] = row
+    return found
+
+
+def upsert_batch(session: Session, rows: Iterable[UpsertRow], *, now: datetime) -> BatchCounts:
+    """Apply one batch of imported rows; identical rows change nothing (idempotent import).
+
+    Fields the file leaves empty never overwrite what is stored: re-importing a plain address
+    list must not turn a ``complaint`` entry into an ``import`` one.
+    """
+    latest: dict[tuple[ListScope, str], UpsertRow] = {}
+    for r in rows:
+        latest[(r.scope, r.value)] = r  # last occurrence in the batch wins
+    counts = BatchCounts()
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for scope in ListScope:
+        values = [v for (s, v) in latest if s is scope]
+        if not values:
+            continue
+        existing = _lookup_chunks(session, scope, values)
+        for value in values:
+            r = latest[(scope, value)]
+            old = existing.get(value)
+            if old is None:
+                inserts.append(
+                    {
+                        "scope": scope, "value": value,
+                        "reason": r.reason or SuppressionReason.IMPORT,
+                        "created_at": r.created_at or now, "updated_at": now,
+                        "expires_at": r.expires_at, "note": r.note, "source_event_id": None,
+                    }
+                )
+                continue
+            new = {
+                "reason": r.reason or old.reason,
+                "expires_at": r.expires_at if r.expires_at is not None else old.expires_at,
+                "note": r.note if r.note is not None else old.note,
+            }
+            if (new["reason"], new["expires_at"], new["note"]) == (
+                old.reason, old.expires_at, old.note,
+            ):
+                counts.unchanged += 1
+                continue
+            updates.append({"b_id": old.id, **new, "updated_at": now})
+    if inserts:
+        session.execute(insert(Suppression), inserts)
+        counts.added += len(inserts)
+    if updates:
+        stmt = (
+            update(_S)
+            .where(_S.c.id == bindparam("b_id"))
+            .values(
+                reason=bindparam("reason"),
+                expires_at=bindparam("expires_at"),
+                note=bindparam("note"),
+                updated_at=bindparam("updated_at"),
+            )
+        )
+        session.connection().execute(stmt, updates)
+        counts.updated += len(updates)
+    return counts

@@ -1,0 +1,139 @@
+"""Suppression-list import and export: streaming file I/O around the repository.
+
+Import reads the file lazily, validates each row with ``parsers.listfile`` and applies it in
+batches of ``BATCH`` rows per transaction, so memory is bounded by the batch and a crash
+half-way leaves every committed batch in place (re-running is idempotent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.enums import ListScope, SuppressionReason
+from monitor.store.db import session_scope
+from monitor.store.suppressions import UpsertRow, iter_export_rows, upsert_batch
+from parsers.listfile import ListRow, RowError, iter_list_rows
+from reports.export import write_suppressions
+
+__all__ = ["ImportReport", "export_suppressions", "import_suppressions", "open_output"]
+
+BATCH = 5_000
+MAX_REJECTS_KEPT = 1_000  # keep the first rejects with line numbers; count the rest
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejects: list[RowError] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged + self.rejected
+
+
+def _to_upsert(row: ListRow, default_reason: SuppressionReason | None) -> UpsertRow:
+    reason = SuppressionReason(row.reason) if row.reason else default_reason
+    return UpsertRow(
+        scope=ListScope.DOMAIN if row.domain else ListScope.ADDRESS,
+        value=row.value,
+        reason=reason,
+        expires_at=row.expires_at,
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+def import_suppressions(
+    factory: sessionmaker[Session],
+    lines: Iterator[str],
+    *,
+    fmt: str,
+    now: datetime,
+    default_reason: SuppressionReason | None = None,
+    lowercase_local: bool = True,
+    on_batch: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Apply every valid row of ``lines``; bad rows are counted and named, never fatal."""
+    report = ImportReport()
+    batch: list[UpsertRow] = []
+
+    def flush() -> None:
+        with session_scope(factory, "importing suppressions") as session:
+            counts = upsert_batch(session, batch, now=now)
+        report.added += counts.added
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged + len(batch) - (
+            counts.added + counts.updated + counts.unchanged
+        )
+        if on_batch is not None:
+            on_batch(len(batch))
+        batch.clear()
+
+    for item in iter_list_rows(lines, fmt, lowercase_local=lowercase_local):
+        if isinstance(item, RowError):
+            report.rejected += 1
+            if len(report.rejects) < MAX_REJECTS_KEPT:
+                report.rejects.append(item)
+            continue
+        if item.expires_at is not None and item.expires_at <= now:
+            report.rejected += 1
+            if len(report.rejects) < MAX_REJECTS_KEPT:
+                report.rejects.append(RowError(item.line, "expires_at is in the past"))
+            continue
+        batch.append(_to_upsert(item, default_reason))
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    return report
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike[str] | None) -> Iterator[IO[bytes]]:
+    """Binary output: a file written atomically (temp + rename), or stdout for None/'-'."""
+    if path is None or str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        with tmp.open("wb") as fh:
+            buffered = io.BufferedWriter(fh, buffer_size=1 << 20)  # type: ignore[arg-type]
+            yield buffered
+            buffered.flush()
+            buffered.detach()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def export_suppressions(
+    factory: sessionmaker[Session],
+    out: IO[bytes],
+    *,
+    fmt: str,
+    now: datetime,
+    reasons: list[SuppressionReason] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Stream the active list to ``out``; one read transaction, bounded memory."""
+    with session_scope(factory, "exporting suppressions") as session:
+        rows = iter_export_rows(session, now=now, reasons=reasons, since=since, until=until)
+        return write_suppressions(rows, out, fmt)
