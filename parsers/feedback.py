@@ -1,23 +1,148 @@
 """Dispatch for everything providers send back besides bounces (ARF, JMRP, DMARC, TLS-RPT).
 
-Placeholder contract: the feedback-parser work fills these in.
+``parsers.parse_message`` asks ``detect_feedback`` first and runs the bounce pipeline only
+when it answers None; bare files (XML, JSON, gzip, zip) go to ``parse_report_document``.
+Detectors run from the most specific format to the loosest, as flufl.bounce's detectors do,
+so a loose rule (a subject saying "unsubscribe") never shadows a structured report:
+
+1. ARF / RFC 6591: a ``message/feedback-report`` part (``parsers.arf``);
+2. a report document attached to the mail: DMARC aggregate XML (RFC 7489 7.2.1.1: zip or
+   gzip) or TLS-RPT JSON (RFC 8460 5.3: ``application/tlsrpt+gzip`` / ``+json``);
+3. JMRP, feedback written as plain text, unsubscribe requests (``parsers.jmrp``).
+
+Damaged report documents give ``Report(kind=UNKNOWN, error=...)`` so the ingester can keep
+the message with its reason instead of treating it as a bounce.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from email.message import Message
 
-from parsers.records import Report
+from parsers.arf import address_of, parse_arf, report_type, top_parts
+from parsers.dmarc import parse_dmarc_aggregate
+from parsers.errors import NotAReport, ParseError
+from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
+from parsers.mime import header, part_bytes
+from parsers.records import Kind, Report
+from parsers.tlsrpt import parse_tls_report
+from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
+
+__all__ = ["detect_feedback", "parse_report_document", "sniff_document"]
+
+_SKIP_TYPES = {"text/plain", "text/html", "text/enriched"}
+_DOC_SUFFIXES = (".xml", ".json", ".gz", ".gzip", ".zip")
 
 
-def detect_feedback(msg: Message, *, received_at: datetime | None = None,
-                    with_records: bool = False) -> Report | None:
+def detect_feedback(
+    msg: Message, *, received_at: datetime | None = None, with_records: bool = False
+) -> Report | None:
     """Return a complaint/auth-failure/dmarc-aggregate/tls-report Report, or None."""
+    report = parse_arf(msg, received_at=received_at)
+    if report is not None:
+        return report
+    if not _is_dsn(msg):
+        report = _attached_document(msg, received_at=received_at, with_records=with_records)
+        if report is not None:
+            return report
+    for detector in (parse_jmrp, parse_text_feedback, parse_unsubscribe):
+        report = detector(msg, received_at=received_at)
+        if report is not None:
+            return report
     return None
 
 
-def parse_report_document(raw: bytes, *, received_at: datetime | None = None,
-                          with_records: bool = False) -> Report | None:
+def parse_report_document(
+    raw: bytes,
+    *,
+    received_at: datetime | None = None,
+    with_records: bool = False,
+    limit: int = DEFAULT_LIMIT,
+) -> Report | None:
     """Parse a bare report file (XML, gzip, zip, JSON); None when ``raw`` is not one."""
+    try:
+        what = sniff_document(raw, limit=limit)
+        if what == "empty":
+            return Report(kind=Kind.UNKNOWN, error="empty input", received_at=received_at)
+        if what == "xml":
+            agg = parse_dmarc_aggregate(raw, with_records=with_records, limit=limit)
+            return Report(
+                kind=Kind.DMARC_AGGREGATE,
+                dmarc=agg,
+                family="dmarc-aggregate",
+                warnings=agg.warnings,
+                received_at=received_at,
+            )
+        if what == "json":
+            tls = parse_tls_report(raw, limit=limit)
+            return Report(
+                kind=Kind.TLS_REPORT,
+                tls=tls,
+                family="tlsrpt",
+                warnings=tls.warnings,
+                received_at=received_at,
+            )
+    except NotAReport:
+        return None
+    except ParseError as exc:
+        return Report(kind=Kind.UNKNOWN, error=str(exc), received_at=received_at)
     return None
+
+
+def sniff_document(raw: bytes, *, limit: int = DEFAULT_LIMIT) -> str | None:
+    """``"xml"``, ``"json"``, ``"empty"`` or None, looking through compression layers."""
+    if is_compressed(raw):
+        head = b""
+        for chunk in unpack(raw, limit=limit):
+            head += chunk
+            if head.strip():
+                break
+    else:
+        head = raw[:4096]
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        return "empty" if not is_compressed(raw) else None
+    if text.startswith(b"<"):
+        return "xml"
+    if text.startswith(b"{"):
+        return "json"
+    return None
+
+
+def _is_dsn(msg: Message) -> bool:
+    return msg.get_content_type() == "multipart/report" and report_type(msg) == "delivery-status"
+
+
+def _attached_document(
+    msg: Message, *, received_at: datetime | None, with_records: bool
+) -> Report | None:
+    """The first part that holds a DMARC aggregate or TLS report (RFC 7489 7.2.1.1)."""
+    for part in top_parts(msg):
+        if not _may_hold_document(part):
+            continue
+        data = part_bytes(part)
+        if not data.strip():
+            continue
+        report = parse_report_document(data, received_at=received_at, with_records=with_records)
+        if report is None:
+            continue
+        return replace(
+            report,
+            message_id=_msgid(header(msg, "Message-ID")),
+            subject=header(msg, "Subject"),
+            from_=address_of(header(msg, "From")),
+        )
+    return None
+
+
+def _may_hold_document(part: Message) -> bool:
+    ctype = part.get_content_type()
+    if ctype.startswith(("multipart/", "message/")):
+        return False
+    name = (part.get_filename() or "").lower()
+    return ctype not in _SKIP_TYPES or name.endswith(_DOC_SUFFIXES)
+
+
+def _msgid(value: str | None) -> str | None:
+    return "".join(value.split()) if value else None
