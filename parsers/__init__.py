@@ -1,1 +1,102 @@
-"""Pure parsers: bytes in, typed records out. No network, disk, database or clock."""
+"""Pure parsers: bytes in, typed records out. No network, disk, database or clock.
+
+``parse_message`` is the one entry point for anything that arrives in a bounce, feedback or
+report mailbox. It decides what the input is (see ``Kind``) and never raises: damaged input
+comes back as ``Kind.UNKNOWN`` with ``Report.error`` saying why, so a mailbox job can keep
+the message and move on.
+
+Dispatch order: bare report documents (XML/gzip/zip/JSON) go to the feedback parsers; mail
+messages go first to ``parsers.feedback.detect_feedback`` (ARF, JMRP, DMARC and TLS-RPT
+reports), then to the bounce families (``parsers.bounce``), then to the auto-reply detector.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import Message
+
+from parsers import feedback
+from parsers.autoreply import detect_autoreply
+from parsers.bounce import Context, Parsed, dispatch
+from parsers.classify import classify
+from parsers.errors import ParseError
+from parsers.mime import flatten, header, message_from_bytes
+from parsers.original import parse_date, recover_original
+from parsers.records import Kind, Report
+from parsers.sniff import is_report_document, kind_of, looks_like_message
+
+__all__ = ["ParseError", "Report", "parse_message"]
+
+
+def _unknown(error: str, received_at: datetime | None) -> Report:
+    return Report(kind=Kind.UNKNOWN, error=error, received_at=received_at)
+
+
+def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
+    recipients = tuple(classify(f) for f in parsed.failures)
+    return Report(
+        kind=kind_of(recipients),
+        recipients=recipients,
+        original=recover_original(parsed.original, msg),
+        family=parsed.family,
+        reporting_mta=parsed.reporting_mta or None,
+        arrival_date=parse_date(parsed.arrival_date),
+        message_id=header(msg, "Message-ID"),
+        subject=header(msg, "Subject"),
+        from_=header(msg, "From"),
+        received_at=received_at,
+    )
+
+
+def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) -> Report:
+    msg = message_from_bytes(raw)
+    if not looks_like_message(msg):
+        return _unknown("not an RFC 5322 message: no header fields", received_at)
+    found = feedback.detect_feedback(msg, received_at=received_at, with_records=with_records)
+    if found is not None:
+        return found
+    text = flatten(msg)
+    ctx = Context(msg=msg, text=text, subject=header(msg, "Subject") or "",
+                  from_=header(msg, "From") or "")
+    parsed = dispatch(ctx)
+    if parsed is not None:
+        return _report_from(parsed, msg, received_at)
+    reply = detect_autoreply(msg, text)
+    if reply is not None:
+        return _report_from(Parsed("rfc3834", [reply], ""), msg, received_at)
+    return Report(
+        kind=Kind.UNKNOWN,
+        error="not a bounce, complaint, report or auto-reply",
+        message_id=header(msg, "Message-ID"),
+        subject=header(msg, "Subject"),
+        from_=header(msg, "From"),
+        received_at=received_at,
+    )
+
+
+def parse_message(
+    raw: bytes, *, received_at: datetime | None = None, with_records: bool = False
+) -> Report:
+    """Classify and parse one message or report document; never raises.
+
+    ``received_at`` is when the caller received the input (parsers never read the clock);
+    ``with_records`` asks DMARC aggregate parsing to keep every row.
+    """
+    try:
+        if not raw or not raw.strip():
+            return _unknown("empty input", received_at)
+        if is_report_document(raw):
+            report = feedback.parse_report_document(
+                raw, received_at=received_at, with_records=with_records
+            )
+            if report is None:
+                return _unknown("not a mail message and not a known report document",
+                                received_at)
+            return report
+        return _parse_mail(raw, received_at, with_records)
+    except ParseError as exc:
+        return _unknown(str(exc), received_at)
+    except (RecursionError, MemoryError) as exc:
+        return _unknown(f"input too complex: {type(exc).__name__}", received_at)
+    except Exception as exc:  # noqa: BLE001 - contract: parse_message never raises (issue 3)
+        return _unknown(f"parser failure: {type(exc).__name__}: {exc}", received_at)

@@ -16,7 +16,10 @@ from email.message import Message
 from email.policy import compat32
 
 __all__ = [
+    "ORIGINAL_MARK",
+    "STATUS_MARK",
     "decode_header_value",
+    "flatten",
     "header",
     "iter_parts",
     "message_from_bytes",
@@ -104,6 +107,115 @@ def decode_bytes(data: bytes, charset: str = "utf-8") -> str:
 def part_text(part: Message) -> str:
     """The decoded text of a leaf part, using its declared charset with safe fallbacks."""
     return decode_bytes(part_bytes(part), _charset(part))
+
+
+#: Lines ``flatten`` puts before machine-readable and enclosed parts, so that a family parser
+#: can split a multipart bounce with the same code it uses for a single-part one.
+STATUS_MARK = "Content-Type: message/delivery-status"
+ORIGINAL_MARK = "Content-Type: message/rfc822"
+
+_STATUS_TYPES = frozenset(
+    {"message/delivery-status", "message/global-delivery-status", "message/xdelivery-status"}
+)
+_ORIGINAL_TYPES = frozenset(
+    {"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers",
+     "message/partial", "text/rfc822", "message/rfc822-headers"}
+)
+_TAG = re.compile(r"<(?:br|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
+#: A notification text longer than this is not a bounce notice; keep the tail out of regexes.
+MAX_TEXT = 512 * 1024
+
+
+def html_to_text(html: str) -> str:
+    """Crude tag stripping: enough to read Exchange/Office 365 HTML-only notices."""
+    text = _TAG.sub("\n", html)
+    text = _TAGS.sub("", text)
+    for entity, char in _ENTITIES.items():
+        text = text.replace(entity, char)
+    return text
+
+
+def _raw_value(value: object) -> str:
+    """A header value as text: 8-bit bytes (RFC 6532 UTF-8 headers) decoded, never raising."""
+    text = str(value)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        return text
+
+
+def _blocks_text(blocks: list[Message]) -> str:
+    """Header blocks (how compat32 stores message/delivery-status) back to field lines."""
+    out: list[str] = []
+    for block in blocks:
+        lines = [f"{name}: {_raw_value(value)}" for name, value in block.raw_items()]
+        body = block.get_payload()
+        if isinstance(body, str) and body.strip():
+            lines.append("")
+            lines.append(_raw_value(body))
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def _status_text(part: Message) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return _blocks_text([p for p in payload if isinstance(p, Message)])[:MAX_TEXT]
+    return part_text(part)[:MAX_TEXT]
+
+
+def _enclosed_text(part: Message) -> str:
+    """Headers (and the start of the body) of an enclosed message, without re-serialising it.
+
+    Re-generating a 20 MB enclosure just to read its headers would dominate parse time.
+    """
+    payload = part.get_payload()
+    if not (isinstance(payload, list) and payload and isinstance(payload[0], Message)):
+        return part_text(part)[:MAX_TEXT]
+    inner = payload[0]
+    lines = [f"{name}: {_raw_value(value)}" for name, value in inner.raw_items()]
+    body = inner.get_payload()
+    while isinstance(body, list) and body and isinstance(body[0], Message):
+        body = body[0].get_payload()
+    tail = _raw_value(body[:MAX_TEXT]) if isinstance(body, str) else ""
+    return "\n".join(lines) + "\n\n" + tail
+
+
+def flatten(msg: Message) -> str:
+    """One text for the whole report: notices, then status parts, then the enclosure.
+
+    Non-RFC bounces put everything in one text/plain body; RFC 3464 ones split it over MIME
+    parts. Flattening both the same way (with ``STATUS_MARK``/``ORIGINAL_MARK`` lines in
+    front of those parts) lets one set of line-oriented parsers handle either. HTML parts
+    are used only when a message has no plain-text notice at all.
+    """
+    chunks: list[str] = []
+    html: list[str] = []
+    skip: set[int] = set()
+    for part in iter_parts(msg):
+        if id(part) in skip:
+            continue
+        ctype = part.get_content_type()
+        if ctype in _ORIGINAL_TYPES:
+            chunks.append(f"{ORIGINAL_MARK}\n\n{_enclosed_text(part)}")
+            break
+        if ctype in _STATUS_TYPES:
+            inner = part.get_payload()
+            if isinstance(inner, list):
+                skip.update(id(p) for p in inner)
+            chunks.append(f"{STATUS_MARK}\n\n{_status_text(part)}")
+        elif part.is_multipart():
+            continue
+        elif ctype == "text/html":
+            html.append(html_to_text(part_text(part)[:MAX_TEXT]))
+        elif part.get_content_maintype() == "text" or part is msg:
+            chunks.append(part_text(part)[:MAX_TEXT])
+    if html and not any(c.strip() and not c.startswith(("Content-Type: message/")) for c in chunks):
+        chunks.insert(0, "\n".join(html))
+    text = "\n".join(chunks)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def iter_parts(msg: Message, *, max_parts: int = MAX_PARTS) -> Iterator[Message]:

@@ -1,0 +1,80 @@
+"""``deliverwatch parse``: parse bounce/feedback messages from files and print the results.
+
+Start-up stays light: only click is imported at module level; the parsers load when the
+command runs, and nothing on this path imports pandas or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["parse_cmd"]
+
+_TABLE_DIAGNOSTIC = 60
+
+
+def _print_jsonl(records: Any) -> int:
+    failures = 0
+    out = sys.stdout
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        failures += record["kind"] == "unknown" and bool(record.get("error", "").startswith("cannot"))
+    out.flush()
+    return 1 if failures else 0
+
+
+def _print_table(records: Any) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for column in ("file", "kind", "address", "reason", "status", "hard", "diagnostic"):
+        table.add_column(column, overflow="fold")
+    failures = 0
+    for record in records:
+        rows = record["recipients"] or [{}]
+        for index, rcpt in enumerate(rows):
+            diagnostic = (rcpt.get("diagnostic") or record.get("error") or "")[:_TABLE_DIAGNOSTIC]
+            hard = rcpt.get("hard")
+            table.add_row(
+                record["file"] if index == 0 else "",
+                record["kind"] if index == 0 else "",
+                rcpt.get("address") or "",
+                rcpt.get("reason") or "",
+                rcpt.get("status") or "",
+                "" if hard is None else ("hard" if hard else "soft"),
+                diagnostic,
+            )
+        failures += bool((record.get("error") or "").startswith("cannot"))
+    Console().print(table)
+    return 1 if failures else 0
+
+
+@click.command("parse")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "table"]),
+    default="jsonl",
+    show_default=True,
+    help="One JSON object per message, or a readable table.",
+)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--records", "with_records", is_flag=True,
+              help="Keep every DMARC aggregate row in the output.")
+def parse_cmd(paths: tuple[str, ...], fmt: str, jobs: int, with_records: bool) -> int:
+    """Parse bounces, complaints and reports in PATHS (files, directories, mbox, Maildir).
+
+    Exit status 1 if some input could not be read; unparseable messages are reported with
+    kind "unknown" and an error, and do not change the exit status.
+    """
+    from monitor.parsefiles import iter_items, parse_items
+
+    records = parse_items(iter_items(paths), jobs=jobs, with_records=with_records)
+    return _print_jsonl(records) if fmt == "jsonl" else _print_table(records)

@@ -1,0 +1,27 @@
+"""Bounce families: one small module per MTA or service that writes its own format.
+
+``dispatch`` tries the families in ``FAMILIES`` order: formats with a distinctive signature
+first, the standard RFC 3464 reader after them, and the free-text reader last, because a
+standard DSN part is more reliable than any prose but some MTAs wrap prose around an
+incomplete one.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from parsers.bounce import rfc3464
+from parsers.bounce.base import Context, Parsed
+
+__all__ = ["FAMILIES", "Context", "Parsed", "dispatch"]
+
+FAMILIES: tuple[ModuleType, ...] = (rfc3464,)
+
+
+def dispatch(ctx: Context) -> Parsed | None:
+    """The first family that recognises the report, with at least one recipient."""
+    for family in FAMILIES:
+        parsed: Parsed | None = family.parse(ctx)
+        if parsed is not None and parsed.failures:
+            return parsed
+    return None

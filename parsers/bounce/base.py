@@ -1,0 +1,122 @@
+"""The contract every bounce family module implements, and the helpers they share.
+
+A family module (one per MTA or service, as flufl.bounce's detectors are) exposes
+``FAMILY`` (a label such as ``"lhost:exim"``) and ``parse(ctx) -> Parsed | None``. It returns
+None when the message is not of its kind, so the dispatcher can try the next family. It
+never raises on odd input: the dispatcher treats an exception as a bug, not as data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+
+from parsers.dsn import Failure, clean_address
+from parsers.mime import ORIGINAL_MARK, decode_header_value
+
+__all__ = [
+    "Context",
+    "Parsed",
+    "addresses_in",
+    "cut",
+    "first_address",
+    "paragraph_after",
+    "split_original",
+]
+
+
+@dataclass(slots=True)
+class Context:
+    """What family parsers look at: decoded headers and the flattened text of the report."""
+
+    msg: Message
+    text: str
+    subject: str = ""
+    from_: str = ""
+    _lower: str | None = field(default=None, repr=False)
+
+    @property
+    def lower(self) -> str:
+        """The flattened text lower-cased (computed once; several families need it)."""
+        if self._lower is None:
+            self._lower = self.text.lower()
+        return self._lower
+
+    def header(self, name: str) -> str:
+        """Decoded value of the first ``name`` header, or ""."""
+        value = self.msg.get(name)
+        return decode_header_value(value) if value is not None else ""
+
+    def headers(self, name: str) -> list[str]:
+        """Decoded values of every ``name`` header, in order."""
+        return [decode_header_value(v) for v in self.msg.get_all(name) or []]
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A family's reading of a report: who failed and what came back."""
+
+    family: str
+    failures: list[Failure]
+    original: str = ""
+    reporting_mta: str = ""
+    arrival_date: str = ""
+
+
+_ADDR = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def addresses_in(text: str) -> list[str]:
+    """Every plausible mail address in ``text``, normalised, in order, without repeats."""
+    seen: list[str] = []
+    for match in _ADDR.finditer(text):
+        address = clean_address(match.group(0))
+        if address and address not in seen:
+            seen.append(address)
+    return seen
+
+
+def first_address(text: str) -> str:
+    """The first plausible address in ``text``, or ""."""
+    for match in _ADDR.finditer(text):
+        address = clean_address(match.group(0))
+        if address:
+            return address
+    return ""
+
+
+def split_original(text: str, boundaries: tuple[str, ...]) -> tuple[str, str]:
+    """Split at the earliest boundary line: (notice, returned message).
+
+    ``ORIGINAL_MARK`` (where MIME put the enclosure) always counts as a boundary.
+    """
+    best = -1
+    best_len = 0
+    for boundary in (*boundaries, ORIGINAL_MARK):
+        index = text.find(boundary)
+        if index >= 0 and (best < 0 or index < best):
+            best, best_len = index, len(boundary)
+    if best < 0:
+        return text, ""
+    rest = text[best + best_len :]
+    newline = rest.find("\n")
+    return text[:best], rest[newline + 1 :] if newline >= 0 else ""
+
+
+def cut(text: str, start: str, *, lower: bool = False) -> str:
+    """The text after the first ``start`` line prefix (or all of it when absent)."""
+    haystack = text.lower() if lower else text
+    index = haystack.find(start)
+    return text[index:] if index >= 0 else text
+
+
+def paragraph_after(text: str, needle: str, *, limit: int = 2000) -> str:
+    """The lines from the one containing ``needle`` to the next blank line."""
+    index = text.find(needle)
+    if index < 0:
+        return ""
+    start = text.rfind("\n", 0, index) + 1
+    end = text.find("\n\n", index)
+    chunk = text[start : end if end >= 0 else start + limit]
+    return chunk[:limit]

@@ -1,0 +1,68 @@
+"""Standard DSNs (RFC 3464, RFC 6533) from any MTA, with help from the human-readable part.
+
+The machine-readable part gives recipients, actions and status codes. The notice beside it
+often says more: which SMTP command failed ("in reply to RCPT TO command", ">>> RCPT To:"),
+or the remote answer when the report carries no Diagnostic-Code. Both are read here.
+"""
+
+from __future__ import annotations
+
+from parsers.bounce.base import Context, Parsed, split_original
+from parsers.dsn import Failure, parse_fields
+from parsers.mime import STATUS_MARK
+from parsers.status import find_command
+
+__all__ = ["FAMILY", "enrich", "parse", "parse_status_text"]
+
+FAMILY = "rfc3464"
+
+_FIELD_HINTS = ("\nfinal-recipient:", "\noriginal-recipient:")
+
+
+def parse_status_text(text: str) -> tuple[str, str, list[Failure]]:
+    """(notice, original, failures) from a flattened report that has DSN fields."""
+    notice, original = split_original(text, ())
+    marker = notice.find(STATUS_MARK)
+    if marker >= 0:
+        human, machine = notice[:marker], notice[marker + len(STATUS_MARK) :]
+    else:
+        start = min(
+            (i for i in (notice.lower().find(h) for h in _FIELD_HINTS) if i >= 0), default=-1
+        )
+        if start < 0:
+            return notice, original, []
+        head = notice.lower().rfind("\n\n", 0, start)
+        human, machine = notice[: head if head >= 0 else start], notice[start:]
+    _per_message, failures = parse_fields(machine)
+    enrich(human, failures)
+    return human, original, failures
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in text.split("\n\n") if p.strip()]
+
+
+def enrich(human: str, failures: list[Failure]) -> None:
+    """Fill command and, when missing, the diagnostic from the notice text."""
+    if not human.strip():
+        return
+    paragraphs = _paragraphs(human)
+    for failure in failures:
+        local = failure.address.split("@", 1)[0].lower()
+        mentions = [p for p in paragraphs if failure.address in p.lower() or f"{local}@" in p.lower()]
+        for paragraph in mentions:
+            command = find_command(paragraph)
+            if command:
+                failure.command = command
+        if not failure.diagnostic and mentions:
+            failure.alt_diagnostic = " ".join(" ".join(mentions).split())[:2000]
+
+
+def parse(ctx: Context) -> Parsed | None:
+    """Any report with RFC 3464 per-recipient fields."""
+    if STATUS_MARK not in ctx.text and "final-recipient:" not in ctx.lower:
+        return None
+    _human, original, failures = parse_status_text(ctx.text)
+    if not failures:
+        return None
+    return Parsed(FAMILY, failures, original)

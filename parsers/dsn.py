@@ -1,0 +1,212 @@
+"""RFC 3464 delivery status notifications (and RFC 6533 ``message/global-delivery-status``).
+
+``Failure`` is the working record every bounce family produces: the per-recipient fields of
+RFC 3464 section 2.3, filled either from a real ``message/delivery-status`` part or from the
+free text of a non-standard MTA. ``parsers.classify`` turns it into a typed ``Recipient``.
+
+The field reader is line-oriented and forgiving because real reports are not always RFC
+3464 shaped: blank lines between recipient groups go missing, fields are folded, the type
+prefix (``rfc822;``) is omitted, a ``Status:`` holds a reply text instead of a code, and the
+part itself arrives as ``text/plain`` or with a misspelt content type.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "Failure",
+    "PerMessage",
+    "clean_address",
+    "normalize_action",
+    "parse_fields",
+]
+
+
+@dataclass(slots=True)
+class Failure:
+    """Per-recipient facts as read from a report, before classification (all plain text)."""
+
+    address: str = ""
+    action: str = ""
+    status: str = ""
+    reply_code: str = ""
+    diagnostic: str = ""
+    diagnostic_type: str = ""
+    remote_mta: str = ""
+    command: str = ""
+    reason: str = ""  # a family parser's own verdict (a Reason value), or ""
+    original_recipient: str = ""
+    last_attempt: str = ""
+    will_retry: str = ""
+    alt_diagnostic: str = ""  # text found near the address when no Diagnostic-Code exists
+
+
+@dataclass(slots=True)
+class PerMessage:
+    """RFC 3464 section 2.2 per-message fields."""
+
+    reporting_mta: str = ""
+    arrival_date: str = ""
+    received_from_mta: str = ""
+
+
+_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
+_PER_RECIPIENT = {
+    "final-recipient",
+    "original-recipient",
+    "action",
+    "status",
+    "remote-mta",
+    "diagnostic-code",
+    "last-attempt-date",
+    "will-retry-until",
+    "final-log-id",
+    "x-actual-recipient",
+}
+_PER_MESSAGE = {"reporting-mta", "arrival-date", "received-from-mta", "x-original-message-id"}
+_ACTIONS = (
+    ("fail", "failed"),
+    ("delay", "delayed"),
+    ("deliver", "delivered"),
+    ("relay", "relayed"),
+    ("expand", "expanded"),
+    ("expired", "delayed"),
+)
+_UNITEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
+_STATUS_CODE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}")
+
+
+def normalize_action(value: str) -> str:
+    """Map the Action values real MTAs write ("failure", "expired") to RFC 3464 ones."""
+    lowered = value.strip().lower()
+    for prefix, action in _ACTIONS:
+        if lowered.startswith(prefix):
+            return action
+    return ""
+
+
+def _unitext(value: str) -> str:
+    """Decode RFC 6533 section 3 ``\\x{HHHH}`` escapes in utf-8-type addresses."""
+
+    def repl(match: re.Match[str]) -> str:
+        point = int(match.group(1), 16)
+        return chr(point) if point <= 0x10FFFF and not 0xD800 <= point <= 0xDFFF else ""
+
+    return _UNITEXT.sub(repl, value)
+
+
+def clean_address(value: str) -> str:
+    """The bare ``local@domain`` of an address field value, domain lower-cased, or ""."""
+    text = value.strip()
+    if ";" in text:  # address-type; address (RFC 3464 2.3.1)
+        text = text.split(";", 1)[1]
+    text = _unitext(text)
+    match = _ADDRESS.search(text)
+    if not match:
+        return ""
+    address = match.group(0).strip(".").strip("'\"`")
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or "." not in domain and domain != "localhost":
+        return ""
+    return f"{local}@{domain.lower().rstrip('.')}"
+
+
+def _split_type(value: str) -> tuple[str, str]:
+    """``smtp; 550 ...`` -> ("SMTP", "550 ..."); a value without a type keeps it whole."""
+    head, sep, tail = value.partition(";")
+    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,20}", head.strip()):
+        return head.strip().upper(), tail.strip()
+    return "", value.strip()
+
+
+def _iter_fields(text: str) -> list[tuple[str, str]]:
+    """Unfold continuation lines and return (lower-cased name, value) pairs in order."""
+    fields: list[tuple[str, str]] = []
+    for line in text.split("\n"):
+        if line[:1] in (" ", "\t") and fields:
+            name, value = fields[-1]
+            fields[-1] = (name, f"{value} {line.strip()}")
+            continue
+        match = _FIELD.match(line)
+        if match:
+            fields.append((match.group(1).lower(), match.group(2).strip()))
+        elif not line.strip():
+            fields.append(("", ""))  # group separator
+    return fields
+
+
+def _apply(failure: Failure, name: str, value: str) -> None:
+    if name == "final-recipient":
+        failure.address = clean_address(value)
+    elif name == "original-recipient":
+        failure.original_recipient = clean_address(value)
+    elif name == "x-actual-recipient" and not failure.original_recipient:
+        if " " not in value.split(";", 1)[-1].strip():
+            failure.original_recipient = clean_address(value)
+    elif name == "action":
+        failure.action = normalize_action(value)
+    elif name == "status":
+        code = _STATUS_CODE.match(value.strip())
+        if code:
+            failure.status = code.group(0)
+        elif value.strip():  # "Status: 553 Exceeded maximum inbound message size"
+            failure.alt_diagnostic = value.strip()
+    elif name == "remote-mta":
+        failure.remote_mta = _split_type(value)[1].strip("[]")
+    elif name == "diagnostic-code":
+        failure.diagnostic_type, failure.diagnostic = _split_type(value)
+    elif name == "last-attempt-date":
+        failure.last_attempt = value
+    elif name == "will-retry-until":
+        failure.will_retry = value
+
+
+def _starts_new(current: Failure, name: str) -> bool:
+    """Does field ``name`` open the next recipient group?
+
+    RFC 3464 puts Original-Recipient first; Postfix writes it after Final-Recipient. Either
+    way a recipient field that is already set, or one arriving after the group's Action or
+    Status, belongs to the next recipient.
+    """
+    if name == "final-recipient":
+        return bool(current.address)
+    if name == "original-recipient":
+        past_body = bool(current.action or current.status or current.diagnostic)
+        return bool(current.original_recipient) or (bool(current.address) and past_body)
+    return False
+
+
+def parse_fields(text: str) -> tuple[PerMessage, list[Failure]]:
+    """Read RFC 3464 fields from ``text``; one ``Failure`` per Final-Recipient.
+
+    A new recipient starts at a ``Final-Recipient`` (or an ``Original-Recipient`` that
+    precedes one) when the current record already has that field, so reports that drop the
+    blank line between groups still split correctly.
+    """
+    per_message = PerMessage()
+    failures: list[Failure] = []
+    current: Failure | None = None
+    for name, value in _iter_fields(text):
+        if not name:
+            continue
+        if name in _PER_MESSAGE:
+            if name == "reporting-mta" and not per_message.reporting_mta:
+                per_message.reporting_mta = _split_type(value)[1]
+            elif name == "arrival-date" and not per_message.arrival_date:
+                per_message.arrival_date = value
+            elif name == "received-from-mta":
+                per_message.received_from_mta = _split_type(value)[1]
+            continue
+        if name not in _PER_RECIPIENT:
+            continue
+        if current is None or _starts_new(current, name):
+            current = Failure()
+            failures.append(current)
+        _apply(current, name, value)
+    for failure in failures:
+        if not failure.address and failure.original_recipient:
+            failure.address = failure.original_recipient
+    return per_message, [f for f in failures if f.address]

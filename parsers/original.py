@@ -1,0 +1,116 @@
+"""Recover the headers of the message that bounced.
+
+They come back as a ``message/rfc822`` or ``text/rfc822-headers`` part, or inline after a
+line such as "--- Below this line is a copy of the message." (qmail) or "------ This is a
+copy of the message, including all the headers. ------" (Exim). Family parsers hand us that
+text; we read it as a header block, tolerating the leading blank lines and indentation some
+MTAs add. The VERP token is looked for in the original's return path and in the envelope
+recipient of the bounce itself (our return path, as the bounce was addressed to it).
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+from email.parser import HeaderParser
+from email.policy import compat32
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+
+from parsers.mime import decode_header_value
+from parsers.records import Original
+from parsers.verp import find_verp_token
+
+__all__ = ["CAMPAIGN_HEADER", "parse_date", "recover_original"]
+
+#: Our own campaign header, set by the relay on every message it sends.
+CAMPAIGN_HEADER = "X-Campaign-ID"
+_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
+_ENVELOPE_HEADERS = ("X-Original-To", "Delivered-To", "Envelope-To", "X-Envelope-To", "To")
+_MAX_HEADER_TEXT = 64 * 1024
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An RFC 5322 date as aware UTC, or None when it cannot be read."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _header_block(text: str) -> str:
+    """The header section at the start of ``text``, skipping blank and indented noise."""
+    lines = text[:_MAX_HEADER_TEXT].split("\n")
+    start = 0
+    while start < len(lines) and not _HEADER_LINE.match(lines[start].lstrip()):
+        start += 1
+        if start > 20:
+            return ""
+    block: list[str] = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        block.append(line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line)
+    return "\n".join(block) + "\n\n"
+
+
+def _angle(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = re.search(r"<([^<>\s]+)>", value)
+    return match.group(1) if match else value.strip() or None
+
+
+def _get(headers: Message, name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    text = decode_header_value(value)
+    return text or None
+
+
+def _token(headers: Message | None, bounce: Message | None) -> str | None:
+    candidates: list[str] = []
+    if headers is not None:
+        candidates += [str(headers.get(n) or "") for n in ("Return-Path", "Sender", "Errors-To")]
+    if bounce is not None:
+        for name in _ENVELOPE_HEADERS:
+            candidates += [str(v) for v in bounce.get_all(name) or []]
+    for candidate in candidates:
+        token = find_verp_token(candidate)
+        if token:
+            return token
+    return None
+
+
+def recover_original(text: str, bounce: Message | None = None) -> Original | None:
+    """Headers of the returned message found at the start of ``text``; None if there are none."""
+    block = _header_block(text) if text else ""
+    headers = HeaderParser(policy=compat32).parsestr(block) if block.strip() else None
+    token = _token(headers, bounce)
+    if headers is None or not headers.keys():
+        return Original(verp_token=token, headers_only=True) if token else None
+    has_body = bool(text[len(block) :].strip()) if len(text) > len(block) else False
+    return Original(
+        message_id=_angle(_get(headers, "Message-ID")),
+        from_=_get(headers, "From"),
+        to=_get(headers, "To"),
+        subject=_get(headers, "Subject"),
+        date=parse_date(_get(headers, "Date")),
+        list_id=_angle(_get(headers, "List-Id")),
+        feedback_id=_get(headers, "Feedback-ID"),
+        campaign=_get(headers, CAMPAIGN_HEADER),
+        verp_token=token,
+        return_path=_angle(_get(headers, "Return-Path")),
+        headers_only=not has_body,
+    )

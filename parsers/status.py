@@ -1,0 +1,367 @@
+"""SMTP enhanced status codes (RFC 3463) and reply codes (RFC 5321) found in free text.
+
+Bounce texts carry both kinds of code in every imaginable position: ``550-5.7.1`` continuation
+lines, ``(#5.1.1)`` at the end of a qmail line, ``4.4.7`` inside a version string, an IPv4
+address that looks like a status code. These helpers pick the code a human would pick.
+
+The class-to-reason table follows the IANA "SMTP Enhanced Status Codes" registry and the
+reason taxonomy of Sisimai 5 (BSD-2-Clause), whose labels our corpus uses; the private
+``X.0.9nn`` codes are Sisimai's convention for "inferred from text, no code in the message".
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.records import Reason
+
+__all__ = [
+    "find_command",
+    "find_reply",
+    "find_status",
+    "is_permanent",
+    "prefer_status",
+    "pseudo_status",
+    "reason_of_status",
+    "valid_reply",
+    "valid_status",
+]
+
+_R = Reason
+
+#: Reason implied by a well-defined enhanced status code (IANA registry, RFC 3463, 5248,
+#: 7372, 7505). Codes absent here (X.0.0, 4.4.0, 5.7.1 ...) say too little on their own.
+STATUS_REASON: dict[str, Reason] = {
+    "2.1.5": _R.DELIVERED,  # destination address valid
+    "4.1.6": _R.HAS_MOVED,  # mailbox has moved, no forwarding address
+    "4.1.7": _R.REJECTED,  # bad sender's mailbox address syntax
+    "4.1.8": _R.REJECTED,  # bad sender's system address
+    "4.1.9": _R.SYSTEM_ERROR,  # relayed to non-compliant mailer
+    "4.2.1": _R.SUSPEND,  # mailbox disabled
+    "4.2.2": _R.MAILBOX_FULL,
+    "4.2.3": _R.EXCEED_LIMIT,  # message length exceeds administrative limit
+    "4.2.4": _R.FILTERED,  # mailing list expansion problem
+    "4.3.1": _R.SYSTEM_FULL,
+    "4.3.2": _R.NOT_ACCEPT,  # system not accepting network messages
+    "4.3.3": _R.SYSTEM_ERROR,
+    "4.3.5": _R.SYSTEM_ERROR,
+    "4.4.1": _R.EXPIRED,  # no answer from host
+    "4.4.2": _R.NETWORK_ERROR,  # bad connection
+    "4.4.3": _R.SYSTEM_ERROR,  # directory server failure
+    "4.4.4": _R.NETWORK_ERROR,  # unable to route
+    "4.4.5": _R.SYSTEM_FULL,  # mail system congestion
+    "4.4.6": _R.NETWORK_ERROR,  # routing loop
+    "4.4.7": _R.EXPIRED,  # delivery time expired
+    "4.4.8": _R.NETWORK_ERROR,  # retry on IPv4 (draft-martin-smtp-ipv6-to-ipv4-fallback)
+    "4.5.3": _R.SYSTEM_ERROR,
+    "4.5.5": _R.SYSTEM_ERROR,
+    "4.6.0": _R.CONTENT_ERROR,
+    "4.6.2": _R.CONTENT_ERROR,
+    "4.6.5": _R.CONTENT_ERROR,
+    "4.7.1": _R.BLOCKED,  # delivery not authorized (as a transient answer: a block)
+    "4.7.2": _R.BLOCKED,
+    "4.7.5": _R.SECURITY_ERROR,
+    "4.7.6": _R.SECURITY_ERROR,
+    "4.7.7": _R.SECURITY_ERROR,
+    "4.7.12": _R.SECURITY_ERROR,
+    "4.7.15": _R.SECURITY_ERROR,
+    "4.7.16": _R.MESG_TOO_BIG,
+    "4.7.24": _R.AUTH_FAILURE,  # SPF validation error (RFC 7372)
+    "4.7.25": _R.REQUIRE_PTR,  # reverse DNS validation failed (RFC 7372)
+    "4.7.26": _R.AUTH_FAILURE,  # multiple authentication checks failed (RFC 7372)
+    "5.1.0": _R.USER_UNKNOWN,
+    "5.1.1": _R.USER_UNKNOWN,  # bad destination mailbox address
+    "5.1.2": _R.HOST_UNKNOWN,  # bad destination system address
+    "5.1.3": _R.USER_UNKNOWN,  # bad destination mailbox address syntax
+    "5.1.4": _R.FILTERED,  # destination mailbox address ambiguous
+    "5.1.6": _R.HAS_MOVED,
+    "5.1.7": _R.REJECTED,
+    "5.1.8": _R.REJECTED,
+    "5.1.9": _R.SYSTEM_ERROR,
+    "5.1.10": _R.NOT_ACCEPT,  # recipient address has null MX (RFC 7505)
+    "5.2.0": _R.FILTERED,
+    "5.2.1": _R.FILTERED,  # mailbox disabled, not accepting messages
+    "5.2.2": _R.MAILBOX_FULL,
+    "5.2.3": _R.EXCEED_LIMIT,
+    "5.2.4": _R.FILTERED,
+    "5.3.0": _R.SYSTEM_ERROR,
+    "5.3.1": _R.SYSTEM_FULL,
+    "5.3.2": _R.NOT_ACCEPT,
+    "5.3.3": _R.SYSTEM_ERROR,
+    "5.3.4": _R.MESG_TOO_BIG,
+    "5.3.5": _R.SYSTEM_ERROR,
+    "5.4.0": _R.NETWORK_ERROR,
+    "5.4.3": _R.SYSTEM_ERROR,
+    "5.4.4": _R.HOST_UNKNOWN,  # unable to route
+    "5.5.2": _R.SYNTAX_ERROR,
+    "5.5.3": _R.TOO_MANY_CONN,  # too many recipients
+    "5.5.4": _R.SYSTEM_ERROR,
+    "5.5.5": _R.SYSTEM_ERROR,
+    "5.5.6": _R.SYNTAX_ERROR,
+    "5.6.0": _R.CONTENT_ERROR,
+    "5.6.1": _R.CONTENT_ERROR,
+    "5.6.2": _R.CONTENT_ERROR,
+    "5.6.3": _R.CONTENT_ERROR,
+    "5.6.5": _R.CONTENT_ERROR,
+    "5.6.6": _R.CONTENT_ERROR,
+    "5.6.7": _R.CONTENT_ERROR,
+    "5.6.8": _R.CONTENT_ERROR,
+    "5.6.9": _R.CONTENT_ERROR,
+    **{f"5.7.{n}": _R.SECURITY_ERROR for n in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14, 15)},
+    "5.7.13": _R.SUSPEND,  # user account disabled (RFC 5248)
+    "5.7.16": _R.MESG_TOO_BIG,
+    "5.7.17": _R.HAS_MOVED,  # mailbox owner has changed (RFC 6710)
+    "5.7.18": _R.HAS_MOVED,  # domain owner has changed
+    "5.7.19": _R.SECURITY_ERROR,
+    "5.7.20": _R.AUTH_FAILURE,  # no passing DKIM signature (RFC 7372)
+    "5.7.21": _R.AUTH_FAILURE,
+    "5.7.22": _R.AUTH_FAILURE,
+    "5.7.23": _R.AUTH_FAILURE,  # SPF validation failed
+    "5.7.24": _R.AUTH_FAILURE,
+    "5.7.25": _R.REQUIRE_PTR,
+    "5.7.26": _R.AUTH_FAILURE,
+    "5.7.27": _R.NOT_ACCEPT,  # sender address has null MX
+    "5.7.28": _R.SPAM_DETECTED,  # mail flood of similar abusive messages
+    "5.7.29": _R.AUTH_FAILURE,  # ARC validation failure
+    "5.7.30": _R.SECURITY_ERROR,  # REQUIRETLS support required
+}
+
+#: Private "X.0.9nn" codes used when a message states no status and we infer it from text.
+_PSEUDO = {
+    _R.AUTH_FAILURE: "972",
+    _R.BAD_REPUTATION: "975",
+    _R.BLOCKED: "971",
+    _R.CONTENT_ERROR: "960",
+    _R.EXCEED_LIMIT: "923",
+    _R.EXPIRED: "947",
+    _R.FILTERED: "910",
+    _R.HAS_MOVED: "916",
+    _R.HOST_UNKNOWN: "912",
+    _R.MAILBOX_FULL: "922",
+    _R.MAILER_ERROR: "939",
+    _R.MESG_TOO_BIG: "934",
+    _R.NETWORK_ERROR: "944",
+    _R.NO_RELAYING: "909",
+    _R.NOT_ACCEPT: "932",
+    _R.NOT_COMPLIANT_RFC: "974",
+    _R.ON_HOLD: "901",
+    _R.POLICY_VIOLATION: "972",
+    _R.REJECTED: "918",
+    _R.REQUIRE_PTR: "973",
+    _R.SECURITY_ERROR: "970",
+    _R.SPAM_DETECTED: "980",
+    _R.SPEEDING: "946",
+    _R.SUSPEND: "921",
+    _R.SYSTEM_ERROR: "930",
+    _R.SYSTEM_FULL: "931",
+    _R.SYNTAX_ERROR: "902",
+    _R.TOO_MANY_CONN: "945",
+    _R.USER_UNKNOWN: "911",
+    _R.UNDEFINED: "900",
+    _R.VIRUS_DETECTED: "971",
+}
+#: Reasons that only make sense as permanent: their pseudo code stays 5.x even when the
+#: text says "temporary" (a user is unknown or not; a filter is not transient).
+_PERMANENT_ONLY = frozenset(
+    {
+        _R.EXCEED_LIMIT,
+        _R.HAS_MOVED,
+        _R.HOST_UNKNOWN,
+        _R.MAILER_ERROR,
+        _R.MESG_TOO_BIG,
+        _R.NO_RELAYING,
+        _R.POLICY_VIOLATION,
+        _R.SUSPEND,
+        _R.SYNTAX_ERROR,
+        _R.USER_UNKNOWN,
+        _R.VIRUS_DETECTED,
+    }
+)
+_FILTERED_TEMPORARY = "4.0.924"
+
+# Reply codes in the order we prefer them when several appear (RFC 5321 4.2, 4.2.3;
+# RFC 4954, 5248, 7504 additions). Order matters: "550" before "554" because a transcript
+# "554 5.0.0 Service unavailable" trailer often follows the real "550" answer.
+_REPLY_5 = (
+    "550 552 553 551 521 525 502 520 523 524 530 533 534 535 538 555 556 554 500 501 503 504"
+).split()
+_REPLY_4 = "421 450 451 452 422 430 432 453 454 455 456 458 459".split()
+_REPLY_2 = "211 214 220 221 235 250 251 252 253 354".split()
+_REPLY_BY_CLASS = {"5": _REPLY_5, "4": _REPLY_4, "2": _REPLY_2}
+_REPLY_ALL = (*_REPLY_5, *_REPLY_4, *_REPLY_2)
+
+_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+# "5.1.1", "4.7.26", "5.7.509"; not preceded by a digit, dot, slash or a "v" (versions)
+_STATUS = re.compile(r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])")
+_VALID_STATUS = re.compile(r"[245]\.[0-7]\.[0-9]{1,3}")
+
+
+def valid_status(code: str | None) -> bool:
+    """True for a syntactically valid RFC 3463 ``class.subject.detail`` code."""
+    return bool(code) and _VALID_STATUS.fullmatch(code or "") is not None
+
+
+def valid_reply(code: str | None) -> bool:
+    """True for a reply code RFC 5321 section 4.2 allows as a final or 354 answer."""
+    if not code or not code.isdigit() or len(code) != 3:
+        return False
+    value = int(code)
+    if value < 200 or value > 559 or value % 100 > 59:
+        return False
+    if value // 100 == 2:
+        return value == 235 or (211 <= value <= 252 and not 221 < value < 250)
+    if value // 100 == 3:
+        return value == 354
+    return True
+
+
+def find_status(text: str | None, reply_class: str | None = None) -> str | None:
+    """The most specific enhanced status code in ``text``, or None.
+
+    ``X.0.0`` and ``4.4.7`` are kept only as a fallback: a later, more specific code in the
+    same text describes the failure better (e.g. ``4.4.7 ... 5.1.1 user unknown``). With
+    ``reply_class`` ("4"/"5"/"2") only codes of that class are considered.
+    """
+    if not text or len(text) < 5:
+        return None
+    if "." not in text:
+        return None
+    scrubbed = _IPV4.sub("***.***.***.***", text)
+    fallback = None
+    for match in _STATUS.finditer(scrubbed):
+        if reply_class and match.group(1) != reply_class[0]:
+            continue
+        code = match.group(0)
+        if code.endswith(".0.0") and code[1:] == ".0.0" or code == "4.4.7":
+            fallback = fallback or code
+            continue
+        return code
+    return fallback
+
+
+def find_reply(text: str | None, status_class: str | None = None) -> str | None:
+    """The SMTP reply code in ``text``, preferring the codes that explain a failure best.
+
+    Mirrors how people read transcripts: the code must stand alone (not part of a larger
+    number, a dotted quad or a status code) and ``X-Unix;`` mailer texts have none.
+    """
+    if not text or len(text) < 3 or "x-unix;" in text.lower():
+        return None
+    candidates = _REPLY_BY_CLASS.get((status_class or "")[:1], _REPLY_ALL)
+    padded = f" {text} "
+    for code in candidates:
+        index = padded.find(code)
+        if index < 0:
+            continue
+        before, after = padded[index - 1], padded[index + 3]
+        if before.isdigit() or before in "./" or after.isdigit() or after in "./":
+            continue
+        return code
+    return None
+
+
+def reason_of_status(code: str | None) -> Reason | None:
+    """The reason a status code implies by itself, or None when it says too little."""
+    if not code:
+        return None
+    return STATUS_REASON.get(code)
+
+
+def pseudo_status(reason: Reason, *, permanent: bool = True) -> str | None:
+    """A private ``X.0.9nn`` status for a failure whose message states none."""
+    if not permanent and reason is _R.FILTERED:
+        return _FILTERED_TEMPORARY
+    detail = _PSEUDO.get(reason)
+    if detail is None:
+        return None
+    klass = "5" if permanent or reason in _PERMANENT_ONLY else "4"
+    return f"{klass}.0.{detail}"
+
+
+def is_permanent(text: str | None) -> bool | None:
+    """Permanent (True), temporary (False) or unknown (None) judging by codes, then words."""
+    if not text:
+        return None
+    code = find_status(text) or find_reply(text) or ""
+    if code[:1] == "5":
+        return True
+    if code[:1] == "4":
+        return False
+    if code[:1] == "2":
+        return None
+    lowered = text.lower()
+    if "temporar" in lowered or "persistent" in lowered:
+        return False
+    if "permanent" in lowered:
+        return True
+    return None
+
+
+def prefer_status(field: str | None, in_text: str | None, reply: str | None) -> str | None:
+    """Choose between the Status: field and the code quoted in the diagnostic text.
+
+    Reporting MTAs often write a generic ``5.0.0`` while the remote answer says ``5.1.1``;
+    and some write a specific but wrong class. RFC 3464 2.3.4 wants the most specific code.
+    """
+    if not field or len(field) < 5:
+        return in_text or field
+    if not in_text or len(in_text) < 5:
+        return field
+    reply_class = (reply or "0")[:1]
+    if reply_class in "245" and reply_class != "0" and field[0] != in_text[0]:
+        if reply_class == field[0]:
+            return field
+        if reply_class == in_text[0]:
+            return in_text
+    if field == in_text:
+        return field
+    if field[1:] == ".0.0":
+        return field if in_text[1:] == ".0.0" else in_text
+    if ".0" in field and ".0" not in in_text:
+        return in_text
+    if in_text[1:] == ".0.0":
+        return field
+    if field == "4.4.7" or field.startswith("5.3."):
+        return in_text
+    if field == "5.1.1":
+        return field if ".0" in in_text else in_text
+    if field == "5.1.3" and in_text.startswith("5.7."):
+        return in_text
+    return field
+
+
+# SMTP verbs in session order; the latest one a text mentions is the one that failed.
+_COMMANDS = (
+    ("HELO", "HELO"),
+    ("EHLO", "EHLO"),
+    ("STARTTLS", "STARTTLS"),
+    ("AUTH ", "AUTH"),
+    ("MAIL F", "MAIL"),
+    ("RCPT", "RCPT"),
+    ("DATA", "DATA"),
+    ("BDAT", "DATA"),
+    ("QUIT", "QUIT"),
+)
+
+
+def find_command(text: str | None) -> str | None:
+    """The SMTP command a diagnostic blames ("in reply to RCPT TO command" -> "RCPT").
+
+    Commands are matched in upper case only and must stand alone, so ``DATABASE@example``
+    or ``rcpt.example.net`` do not count.
+    """
+    if not text or len(text) < 4:
+        return None
+    found = None
+    for token, command in _COMMANDS:
+        start = text.find(token)
+        while start >= 0:
+            before = text[start - 1] if start else " "
+            end = start + len(token)
+            after = text[end] if end < len(text) else " "
+            boundary = not (before.isalnum() or after.isalnum() or "@" in before + after)
+            if " " in token or boundary:
+                found = command
+                break
+            start = text.find(token, start + 1)
+    return found
