@@ -40,7 +40,6 @@ def build_cli() -> click.Group:
     from monitor.cli.daemon_cmd import daemon_cmd
     from monitor.cli.db_cmd import db_group
     from monitor.cli.parse import parse_cmd
-    from monitor.cli.parse import parse_cmd
     from monitor.cli.suppression_cmd import allowlist_group, suppression_group
 
     cli.add_command(config_group)
@@ -48,7 +47,6 @@ def build_cli() -> click.Group:
     cli.add_command(suppression_group)
     cli.add_command(allowlist_group)
     cli.add_command(daemon_cmd)
-    cli.add_command(parse_cmd)
     cli.add_command(parse_cmd)
     return cli
 
