@@ -259,6 +259,11 @@ class _Scan:
                     yield from h.out
                     h.out.clear()
             parser.Parse(b"", True)
+        except ExpatError:
+            pending = list(h.out)  # rows closed in the chunk that failed: still whole
+            h.out.clear()
+            yield from pending
+            raise
         except DefusedXmlException as exc:
             raise ParseError(
                 f"refused unsafe XML ({type(exc).__name__}: {exc})", where="dmarc"

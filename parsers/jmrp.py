@@ -55,6 +55,7 @@ _HEADER_START = re.compile(
     r"Authentication-Results|MIME-Version):",
     re.MULTILINE,
 )
+_LABEL = re.compile(r"^[ \t]*([A-Za-z][A-Za-z ]{2,30}?)[ \t]*:[ \t]*(\S.*?)[ \t]*$", re.MULTILINE)
 _UNSUBSCRIBE = re.compile(r"^\s*(?:(?:re|fw|fwd)\s*:\s*)*unsubscribe\b", re.IGNORECASE)
 
 
@@ -101,8 +102,9 @@ def parse_text_feedback(msg: Message, *, received_at: datetime | None = None) ->
                 family="arf-text",
                 received_at=received_at,
             )
-        if len(_TEXT_LABELS & names) >= 3:
-            return _exim_report(msg, text, fields, received_at)
+        labels = _LABEL.findall(text[:20000])
+        if len(_TEXT_LABELS & {n.lower() for n, _ in labels}) >= 3:
+            return _exim_report(msg, text, labels, received_at)
     return None
 
 

@@ -1,0 +1,1 @@
+"""Generators of test inputs written for deliverwatch (no third-party samples copied)."""
