@@ -16,8 +16,9 @@ bend here is forced by a sample in ``shared/corpus/reports``:
 
 The complainer is taken, in order, from ``Original-Rcpt-To`` (RFC 5965 3.2, one recipient per
 value), provider headers of the enclosure (``X-HmXmrOriginalRecipient``), then the enclosure's
-single ``To:`` address. Our VERP token is surfaced in ``Original.verp_token`` for the monitor,
-which holds the signing key, to verify. Nothing knowable gives ``Recipient(address=None)``.
+single ``To:`` address. Our VERP token (``parsers.verp``: it carries only a hash of
+the recipient) is surfaced in ``Original.verp_token`` for the monitor, which holds the key.
+Nothing knowable gives ``Recipient(address=None)``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 
 from parsers.mime import decode_header_value, header, part_text
 from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Recipient, Report
+from parsers.verp import find_verp_token
 
 __all__ = [
     "PROVIDER_RECIPIENT_HEADERS",
@@ -67,7 +69,6 @@ _ENCLOSURE_TYPES = (
 )
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*)[ \t]*:[ \t]*(.*)$")
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+$")
-_VERP = re.compile(r"^[^@+\s]+\+([^@\s]+)@[^@\s]+$")
 _SINGLE = {
     "user-agent": "user_agent",
     "version": "version",
@@ -305,16 +306,22 @@ def original_of(
         list_id=header(enclosure, "List-Id"),
         feedback_id=header(enclosure, "Feedback-ID"),
         campaign=header(enclosure, CAMPAIGN_HEADER),
-        verp_token=verp_token(return_path) or verp_token(mail_from),
+        verp_token=verp_token(return_path, mail_from, enclosure.get("To")),
         return_path=return_path,
         headers_only=headers_only,
     )
 
 
-def verp_token(address: str | None) -> str | None:
-    """The ``token`` of ``local+token@domain``; the monitor checks it against its key."""
-    found = _VERP.match(address or "")
-    return found.group(1) if found else None
+def verp_token(*candidates: str | None) -> str | None:
+    """Our signed token (``parsers.verp`` format) in the first candidate that has one.
+
+    Only the format is checked here; the monitor, which holds the key, verifies the HMAC.
+    """
+    for text in candidates:
+        token = find_verp_token(text)
+        if token:
+            return token
+    return None
 
 
 def _msgid(value: str | None) -> str | None:

@@ -151,7 +151,7 @@ def parse_unsubscribe(msg: Message, *, received_at: datetime | None = None) -> R
     return Report(
         kind=Kind.COMPLAINT,
         recipients=(Recipient(address=sender, reason=Reason.FEEDBACK),),
-        original=Original(to=to, verp_token=verp_token(to), headers_only=True),
+        original=Original(to=to, verp_token=verp_token(header(msg, "To")), headers_only=True),
         feedback=feedback,
         family="unsubscribe",
         arrival_date=feedback.arrival_date,

@@ -9,7 +9,13 @@ import pytest
 from parsers.feedback import detect_feedback
 from parsers.mime import message_from_bytes
 from parsers.records import FeedbackType, Kind, Reason, Report
+from parsers.verp import encode
 from tests.builders.reports import Arf, jmrp, mail
+
+TOKEN_ADDRESS = encode(
+    key=b"k", message_id=7, recipient="complainer@isp.example", bounce_domain="mail.sender.example"
+)
+TOKEN = TOKEN_ADDRESS.split("+", 1)[1].split("@", 1)[0]
 
 
 def parse(raw: bytes) -> Report:
@@ -47,19 +53,24 @@ def test_versions_kept_verbatim(version: str) -> None:
     assert report.feedback is not None and report.feedback.version == version
 
 
+def test_foreign_plus_address_is_not_our_token() -> None:
+    report = parse(Arf(mail_from="bounces+1137616-c1ad-u=isp.example@esp.example").build())
+    assert report.original is not None and report.original.verp_token is None
+
+
 def test_fields_and_original() -> None:
-    report = parse(Arf().build())
+    report = parse(Arf(mail_from=TOKEN_ADDRESS).build())
     fb = report.feedback
     assert fb is not None
     assert fb.user_agent == "DW-Test-FBL/1.0"
-    assert fb.original_mail_from == "bounces+tok123@mail.sender.example"
+    assert fb.original_mail_from == TOKEN_ADDRESS
     assert fb.arrival_date == datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
     assert fb.reported_domain == ("sender.example",)
     assert fb.original_message_id == "<msg-1@sender.example>"
     original = report.original
     assert original is not None
     assert original.campaign == "camp-2024-01"
-    assert original.verp_token == "tok123"
+    assert original.verp_token == TOKEN
     assert original.list_id == "Weekly <weekly.sender.example>"
     assert original.to == "complainer@isp.example"
     assert not original.headers_only
@@ -189,7 +200,9 @@ def test_jmrp() -> None:
 
 def test_unsubscribe_mail() -> None:
     raw = (
-        b"From: Reader <reader@isp.example>\nTo: unsubscribe+tok9@sender.example\n"
+        b"From: Reader <reader@isp.example>\nTo: unsubscribe+"
+        + TOKEN.encode()
+        + b"@sender.example\n"
         b"Subject: Unsubscribe\nMessage-ID: <u1@isp.example>\n\n"
         b"This message was automatically generated.\n"
     )
@@ -197,7 +210,7 @@ def test_unsubscribe_mail() -> None:
     assert report.kind is Kind.COMPLAINT
     assert report.feedback is not None and report.feedback.feedback_type is FeedbackType.OPT_OUT
     assert [r.address for r in report.recipients] == ["reader@isp.example"]
-    assert report.original is not None and report.original.verp_token == "tok9"
+    assert report.original is not None and report.original.verp_token == TOKEN
 
 
 def test_exim_text_failure_report() -> None:
