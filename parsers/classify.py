@@ -282,9 +282,11 @@ def clean_diagnostic(text: str, reply: str, status: str) -> str:
     return " ".join(text.split())
 
 
-def _permanence(reply: str, diagnostic: str) -> bool:
+def _permanence(reply: str, diagnostic: str, action: str) -> bool:
     verdict = is_permanent(f"{reply} {diagnostic}".strip())
-    return True if verdict is None else verdict
+    if verdict is None:
+        return action != "delayed"
+    return verdict
 
 
 def _hard(reason: Reason, status: str, diagnostic: str) -> bool | None:
@@ -334,7 +336,7 @@ def classify(failure: Failure) -> Recipient:
     reason = decide_reason(failure, reply, failure.remote_mta)
     hard = _hard(reason, status, diagnostic)
     if not status:
-        status = pseudo_status(reason, permanent=_permanence(reply, diagnostic)) or ""
+        status = pseudo_status(reason, permanent=_permanence(reply, diagnostic, failure.action)) or ""
     if status and reply and status[:1] != reply[:1]:
         alternative = find_reply(diagnostic, status[:1]) or ""
         reply = alternative if alternative[:1] == status[:1] else ""

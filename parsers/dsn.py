@@ -179,7 +179,7 @@ def _starts_new(current: Failure, name: str) -> bool:
     return False
 
 
-def parse_fields(text: str) -> tuple[PerMessage, list[Failure]]:
+def parse_fields(text: str, *, keep_unaddressed: bool = False) -> tuple[PerMessage, list[Failure]]:
     """Read RFC 3464 fields from ``text``; one ``Failure`` per Final-Recipient.
 
     A new recipient starts at a ``Final-Recipient`` (or an ``Original-Recipient`` that
@@ -209,4 +209,4 @@ def parse_fields(text: str) -> tuple[PerMessage, list[Failure]]:
     for failure in failures:
         if not failure.address and failure.original_recipient:
             failure.address = failure.original_recipient
-    return per_message, [f for f in failures if f.address]
+    return per_message, [f for f in failures if f.address or keep_unaddressed]

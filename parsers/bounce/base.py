@@ -22,7 +22,9 @@ __all__ = [
     "cut",
     "first_address",
     "paragraph_after",
+    "received_mentions",
     "split_original",
+    "table_reason",
 ]
 
 
@@ -120,3 +122,17 @@ def paragraph_after(text: str, needle: str, *, limit: int = 2000) -> str:
     end = text.find("\n\n", index)
     chunk = text[start : end if end >= 0 else start + limit]
     return chunk[:limit]
+
+
+def table_reason(text: str, table: dict[str, tuple[str, ...]]) -> str:
+    """The first reason (a ``Reason`` value) whose phrases occur in ``text``, or ""."""
+    lowered = text.lower()
+    for reason, phrases in table.items():
+        if any(p in lowered for p in phrases):
+            return reason
+    return ""
+
+
+def received_mentions(ctx: Context, needle: str) -> bool:
+    """True if any Received header of the bounce contains ``needle``."""
+    return any(needle in value for value in ctx.headers("Received"))

@@ -1,0 +1,162 @@
+"""Free-text bounces from MTAs without a dedicated module: the last reader before flufl.
+
+Most prose bounces share one shape: a recipient address on a line of its own (or after a
+word such as "Recipient:" / "could not be delivered to:"), followed by the remote server's
+answer. ``scan`` finds those blocks; family modules reuse it with their own start markers.
+A message only qualifies when it carries some sign of being a delivery report (sender,
+subject, null return path or ``X-Failed-Recipients``), so that ordinary mail that merely
+quotes an address is not mistaken for a bounce.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.bounce.base import Context, Parsed, addresses_in, first_address, split_original
+from parsers.dsn import Failure
+
+__all__ = ["BOUNDARIES", "FAMILY", "is_bounce_like", "parse", "scan", "sender_addresses"]
+
+FAMILY = "text"
+
+#: Lines after which the returned message (not the notice) begins.
+BOUNDARIES = (
+    "------ This is a copy of the message",
+    "--- Below this line is a copy of the message",
+    "----- Original message -----",
+    "------ Original message ------",
+    "--- The header of the original message is following",
+    "Original message follows",
+    "Original message headers follow",
+    "original message follows",
+    "Message headers follow",
+    "|------------------------- Message text follows:",
+    "----- Unsent message follows -----",
+    "------ Undelivered message follows ------",
+    "The original message was:",
+    "--- Original Message ---",
+    "-----Original Message-----",
+    "----- Original Message -----",
+    "------=_NextPart",
+    "Content-Type: message/rfc822",
+    "Content-Type: text/rfc822-headers",
+)
+
+_FROM = re.compile(
+    r"mailer-daemon|postmaster|mail delivery|delivery subsystem|mail administrator"
+    r"|mdaemon|mailadmin|^\s*<?>?\s*$|no-?reply|bounce",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(
+    r"undeliver|undelivered|delivery (?:status|fail|report|notification|problem|has failed)"
+    r"|failure notice|returned mail|mail delivery|non-?delivery|could not be delivered"
+    r"|delivery failure|failed delivery|mail failed|mail error|not delivered|bounce"
+    r"|nondeliverable|returning message|unzustellbar|non remis|non recapitabile|no entregado"
+    r"|warning: |message delayed|delayed mail|error sending|rejected|系統退信|配信",
+    re.IGNORECASE,
+)
+_KEYWORD = re.compile(
+    r"recipient|address|rcpt to|\bto:|delivered to|deliver to|delivery to|failed"
+    r"|undeliverable|unknown user|mailbox|error-for|user|destinat|could not|cannot",
+    re.IGNORECASE,
+)
+_ADDRESS_START = re.compile(
+    r"^\s*(?:>>>\s*|[-*\u2022]\s+|\d+\.\s+)?[<\"']?[^\s<>\"'@]+@[^\s<>\"']+\.[A-Za-z]"
+)
+_ORIGINAL_HEADER = re.compile(
+    r"^(?:from|reply-to|return-path|message-id|received|sender|date|subject|cc|bcc"
+    r"|x-[a-z0-9-]+|dkim-signature|in-reply-to|references|mime-version|content-[a-z-]+"
+    r"|list-[a-z-]+|errors-to|delivered-to|envelope-to|authentication-results):",
+    re.IGNORECASE,
+)
+_SEPARATOR = re.compile(r"^\s*(?:[-=*_#~|]{5,}|\|-{5,})")
+_MAX_BLOCK_LINES = 12
+
+
+def sender_addresses(ctx: Context) -> set[str]:
+    """Addresses that identify the bounce's own parties, never a failed recipient."""
+    found: set[str] = set()
+    for name in ("From", "To", "Reply-To", "Return-Path", "Sender"):
+        found.update(addresses_in(ctx.header(name)))
+    return found
+
+
+def is_bounce_like(ctx: Context) -> bool:
+    """Any sign that the message is a delivery report rather than person-to-person mail."""
+    if ctx.msg.get("X-Failed-Recipients"):
+        return True
+    if _FROM.search(ctx.from_) or _SUBJECT.search(ctx.subject):
+        return True
+    return ctx.header("Return-Path").strip() in ("<>", "")
+
+
+def _starts_recipient(line: str) -> bool:
+    if "@" not in line or _ORIGINAL_HEADER.match(line.strip()):
+        return False
+    return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line))
+
+
+def _block_text(first: str, address: str, lines: list[str]) -> str:
+    tail = first.split(address, 1)[-1] if address in first.lower() else first
+    parts = [tail.strip(" :>\"'\t")]
+    for line in lines:
+        parts.append(line.strip())
+    return " ".join(" ".join(p for p in parts if p).split())
+
+
+def scan(notice: str, excluded: set[str]) -> list[Failure]:
+    """Recipient blocks in ``notice``: an address line plus the lines that explain it."""
+    lines = notice.split("\n")
+    failures: list[Failure] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not _starts_recipient(line):
+            continue
+        address = first_address(line)
+        if not address or address in excluded or any(f.address == address for f in failures):
+            continue
+        block: list[str] = []
+        while index < len(lines) and len(block) < _MAX_BLOCK_LINES:
+            nxt = lines[index]
+            if _SEPARATOR.match(nxt) or (_starts_recipient(nxt) and first_address(nxt)
+                                         not in (address, "") and _ADDRESS_START.match(nxt)):
+                break
+            if not nxt.strip() and block:
+                break
+            if nxt.strip():
+                block.append(nxt)
+            index += 1
+        failures.append(Failure(address=address, alt_diagnostic=_block_text(line, address, block)))
+    return failures
+
+
+def _notice_summary(notice: str, excluded: set[str]) -> str:
+    kept = [ln.strip() for ln in notice.split("\n") if ln.strip() and not _SEPARATOR.match(ln)]
+    text = " ".join(kept)
+    for address in excluded:
+        text = text.replace(address, "")
+    return " ".join(text.split())[:2000]
+
+
+def parse(ctx: Context) -> Parsed | None:
+    """Bounce-like messages with recipient blocks, or an X-Failed-Recipients header."""
+    if not is_bounce_like(ctx):
+        return None
+    notice, original = split_original(ctx.text, BOUNDARIES)
+    excluded = sender_addresses(ctx)
+    failures = scan(notice, excluded)
+    failed_header = addresses_in(", ".join(ctx.headers("X-Failed-Recipients")))
+    if failed_header:
+        known = {f.address for f in failures}
+        failures = [f for f in failures if f.address in failed_header] + [
+            Failure(address=a) for a in failed_header if a not in known
+        ]
+    if not failures:
+        return None
+    summary = _notice_summary(notice, excluded)
+    for failure in failures:
+        if not re.search(r"[A-Za-z]{3}", failure.alt_diagnostic):
+            failure.alt_diagnostic = summary
+    return Parsed(FAMILY, failures, original)
