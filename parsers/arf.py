@@ -112,7 +112,7 @@ def report_type(msg: Message) -> str:
 def find_feedback_part(msg: Message) -> Message | None:
     """The ``message/feedback-report`` part (RFC 5965 3), wherever the sender put it."""
     for part in top_parts(msg):
-        if part.get_content_type() == "message/feedback-report":
+        if part.get_content_type().endswith("/feedback-report"):  # text/ seen mislabelled
             return part
     return None
 

@@ -32,6 +32,7 @@ from parsers.arf import (
     feedback_from_fields,
     parse_date,
     parse_fields,
+    report_type,
     top_parts,
     verp_token,
 )
@@ -40,6 +41,17 @@ from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Reci
 
 __all__ = ["parse_jmrp", "parse_text_feedback", "parse_unsubscribe"]
 
+# Fields that, beside Feedback-Type, show a text part really is an RFC 5965 report.
+_ARF_FIELDS = {
+    "user-agent",
+    "version",
+    "original-rcpt-to",
+    "original-mail-from",
+    "arrival-date",
+    "source-ip",
+    "reported-domain",
+    "auth-failure",
+}
 # Exim dmarc.c forensic report labels -> RFC 6591 fields.
 _TEXT_LABELS = {
     "sender domain",
@@ -83,15 +95,15 @@ def parse_jmrp(msg: Message, *, received_at: datetime | None = None) -> Report |
 
 def parse_text_feedback(msg: Message, *, received_at: datetime | None = None) -> Report | None:
     """Feedback written as text: RFC 5965 fields in ``text/plain``, or Exim's labels."""
-    if msg.get_content_type() == "multipart/report":
-        return None  # a DSN (report-type=delivery-status) quoting fields is not feedback
+    if report_type(msg) == "delivery-status":
+        return None  # a DSN quoting feedback fields is a bounce, not feedback
     for part in top_parts(msg, limit=20):
         if part.get_content_type() != "text/plain":
             continue
         text = part_text(part)
         fields = parse_fields(text[:20000])
         names = {n.lower() for n, _ in fields}
-        if "feedback-type" in names and ("user-agent" in names or "version" in names):
+        if "feedback-type" in names and names & _ARF_FIELDS:
             feedback = feedback_from_fields(fields, is_arf=False)
             enclosure, headers_only = enclosure_of(msg)
             return build_report(

@@ -255,3 +255,11 @@ def test_ordinary_mail_and_dsn_are_not_feedback() -> None:
         ],
     )
     assert detect_feedback(message_from_bytes(dsn)) is None
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "text/feedback-report"])
+def test_feedback_fields_in_a_mislabelled_part(ctype: str) -> None:
+    report = parse(Arf(feedback_part_type=ctype).build())
+    assert report.kind is Kind.COMPLAINT
+    assert report.feedback is not None and report.feedback.feedback_type is FeedbackType.ABUSE
+    assert [r.address for r in report.recipients] == ["complainer@isp.example"]
