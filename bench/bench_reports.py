@@ -43,12 +43,16 @@ print(json.dumps({"records": agg.n_records, "seconds": dt,
 """
 
 PARSEDMARC_AGGREGATE = """
-import json, resource, sys, time
+import gzip, json, resource, sys, time
 import parsedmarc
 raw = open(sys.argv[1], "rb").read()
 t = time.perf_counter()
-report = parsedmarc.parse_aggregate_report_file(raw, offline=True, ip_db_path=None,
-                                                nameservers=None, dns_timeout=0.1)
+# parse_aggregate_report_file refuses reports inflating past 100 MB (a 1M-record report is
+# ~500 MB), so inflate here, inside the timed region as ours does, and call the XML parser.
+xml = gzip.decompress(raw).decode("utf-8")
+report = parsedmarc.parse_aggregate_report_xml(
+    xml, offline=True, ip_db_path=None, always_use_local_files=True, nameservers=None,
+    timeout=0.1)
 dt = time.perf_counter() - t
 print(json.dumps({"records": len(report["records"]), "seconds": dt,
                   "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
