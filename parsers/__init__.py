@@ -12,6 +12,7 @@ reports), then to the bounce families (``parsers.bounce``), then to the auto-rep
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from email.message import Message
 
@@ -32,7 +33,22 @@ def _unknown(error: str, received_at: datetime | None) -> Report:
     return Report(kind=Kind.UNKNOWN, error=error, received_at=received_at)
 
 
+_RECEIVED_FROM = re.compile(r"^\s*from\s+([A-Za-z0-9.-]+\.[A-Za-z]{2,})", re.IGNORECASE)
+
+
+def _reporting_host(msg: Message) -> str:
+    """The host that handed the report to the first MTA (bottom-most Received "from")."""
+    received = msg.get_all("Received") or []
+    if not received:
+        return ""
+    match = _RECEIVED_FROM.match(str(received[-1]))
+    return match.group(1).lower() if match else ""
+
+
 def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
+    host = _reporting_host(msg)
+    for failure in parsed.failures:
+        failure.reporting_host = failure.reporting_host or host
     recipients = tuple(classify(f) for f in parsed.failures)
     return Report(
         kind=kind_of(recipients),

@@ -24,8 +24,9 @@ from parsers.errors import ParseError
 __all__ = ["AddressError", "normalize_address", "normalize_domain", "split_address"]
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-# Atext of RFC 5322 3.2.3 plus dots; quoted local parts are accepted verbatim below.
-_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$")
+# Atext of RFC 5322 3.2.3 plus dots, and UTF-8 (RFC 6531 SMTPUTF8 local parts); quoted local
+# parts are accepted verbatim below.
+_DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\u0080-\U0010ffff-]+$")
 _ASCII_DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
 
 

@@ -241,10 +241,12 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     hint = Reason(failure.reason) if failure.reason in Reason._value2member_map_ else None
     if hint is not None and hint not in RETRY:
         return hint
-    if provider_for(remote_host) is not None:
-        if hint is not None:
+    host = remote_host or failure.reporting_host
+    provider_of = provider_for(host, failure.diagnostic)
+    if provider_of is not None:
+        if hint is not None and provider_of.keeps_family_reason:
             return hint
-        provider = provider_reason(remote_host, failure.status, reply, failure.diagnostic)
+        provider = provider_reason(host, failure.status, reply, failure.diagnostic)
         if provider is not None:
             return provider
     if failure.status.startswith("2."):
@@ -285,7 +287,7 @@ def clean_diagnostic(text: str, reply: str, status: str) -> str:
 def _permanence(reply: str, diagnostic: str, action: str) -> bool:
     verdict = is_permanent(f"{reply} {diagnostic}".strip())
     if verdict is None:
-        return action != "delayed"
+        return not action.startswith("temporary")
     return verdict
 
 

@@ -41,6 +41,8 @@ class Failure:
     last_attempt: str = ""
     will_retry: str = ""
     alt_diagnostic: str = ""  # text found near the address when no Diagnostic-Code exists
+    reporting_host: str = ""  # host that generated the report (first Received hop): hints
+    # which provider answered when the report names no Remote-MTA
 
 
 @dataclass(slots=True)

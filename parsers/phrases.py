@@ -267,6 +267,7 @@ PHRASES: dict[Reason, re.Pattern[str]] = {
             r"address rejected",
             r"administrative prohibition",
             r"batv (?:failed to verify|validation failure)",  # SonicWall
+            r"but sender was rejected",  # qmail-remote.c: MAIL FROM refused
             r"backscatter protection detected an invalid or expired email address",  # MDaemon
             r"because the sender isn't on the recipient's list of senders",
             r"bogus mail from",  # IMail

@@ -49,7 +49,11 @@ _START = (
     " router encountered the following error(s):",
 )
 _FROZEN = (" has been frozen", " was frozen on arrival")
-_EXIM_ID = re.compile(r"^<[A-Za-z0-9]{6}-[A-Za-z0-9]{6,11}-[A-Za-z0-9]{2,4}@")
+# Message-IDs Exim generates: "E" + message id, e.g. <E1P1YNN-0003AD-Ga@host> (Exim 4.97+:
+# <E1rABCD-000ABCDEFGH-1234@host>)
+_EXIM_ID = re.compile(
+    r"^<[A-Za-z0-9]{7}-[A-Za-z0-9]{6}-[A-Za-z0-9]{2}@|^<E[A-Za-z0-9]{6}-[A-Za-z0-9]{11}-[A-Za-z0-9]{4}@"
+)
 _COMMAND = re.compile(
     r"(?:SMTP error from remote (?:mail server|mailer)|LMTP error) after (?:end of )?([A-Za-z]{4})"
 )

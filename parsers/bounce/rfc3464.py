@@ -10,9 +10,9 @@ from __future__ import annotations
 from parsers.bounce.base import Context, Parsed, split_original
 from parsers.dsn import Failure, parse_fields
 from parsers.mime import STATUS_MARK
-from parsers.status import find_command
+from parsers.status import find_command, find_reply, find_status
 
-__all__ = ["FAMILY", "enrich", "parse", "parse_status_text"]
+__all__ = ["FAMILY", "enrich", "merge_alternative", "parse", "parse_status_text"]
 
 FAMILY = "rfc3464"
 
@@ -66,3 +66,33 @@ def parse(ctx: Context) -> Parsed | None:
     if not failures:
         return None
     return Parsed(FAMILY, failures, original)
+
+
+def merge_alternative(failure: Failure, text: str) -> None:
+    """Prefer the notice's wording of the remote answer when it is fuller than the DSN's.
+
+    Postfix and Google write "Diagnostic-Code: smtp; 550 5.0.0 ..." with a generic code
+    while the notice quotes the server's full answer with the real one ("550 5.1.1 ...").
+    """
+    text = " ".join(text.split())
+    if not text:
+        return
+    if not failure.diagnostic or failure.diagnostic.strip().isdigit():
+        failure.diagnostic = text
+        return
+    found_status = ""
+    found_reply = ""
+    if not failure.status or failure.status[1:] == ".0.0":
+        found_status = find_status(text) or ""
+        if found_status[1:] == ".0.0":
+            found_status = ""
+        if found_status:
+            failure.status = found_status
+    if not failure.reply_code or failure.reply_code.endswith("00"):
+        found_reply = find_reply(text) or ""
+        if found_reply.endswith("00"):
+            found_reply = ""
+        if found_reply:
+            failure.reply_code = found_reply
+    if (found_status or found_reply) and len(text) >= len(failure.diagnostic):
+        failure.diagnostic = text
