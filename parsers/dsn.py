@@ -116,6 +116,14 @@ def clean_address(value: str) -> str:
     return f"{local}@{domain.lower().rstrip('.')}"
 
 
+def _domain_only(value: str) -> str:
+    """ "rfc822; @mx.example.org": Sendmail lost the local part; keep "@domain" as a marker."""
+    text = value.split(";", 1)[-1].strip().strip("<>")
+    if text.startswith("@") and "." in text and " " not in text:
+        return text.lower()
+    return ""
+
+
 def _split_type(value: str) -> tuple[str, str]:
     """``smtp; 550 ...`` -> ("SMTP", "550 ..."); a value without a type keeps it whole."""
     head, sep, tail = value.partition(";")
@@ -142,7 +150,7 @@ def _iter_fields(text: str) -> list[tuple[str, str]]:
 
 def _apply(failure: Failure, name: str, value: str) -> None:
     if name == "final-recipient":
-        failure.address = clean_address(value)
+        failure.address = clean_address(value) or _domain_only(value)
     elif name == "original-recipient":
         failure.original_recipient = clean_address(value)
     elif name == "x-actual-recipient" and not failure.original_recipient:
@@ -166,18 +174,23 @@ def _apply(failure: Failure, name: str, value: str) -> None:
         failure.will_retry = value
 
 
-def _starts_new(current: Failure, name: str) -> bool:
-    """Does field ``name`` open the next recipient group?
+def _starts_new(seen: list[str], name: str) -> bool:
+    """Does field ``name`` open the next recipient group, given the fields ``seen`` so far?
 
-    RFC 3464 puts Original-Recipient first; Postfix writes it after Final-Recipient. Either
-    way a recipient field that is already set, or one arriving after the group's Action or
-    Status, belongs to the next recipient.
+    RFC 3464 puts Original-Recipient first; Postfix writes it after Final-Recipient; Amazon
+    SES starts a group with Action. A recipient field already present in the group, or an
+    Original-Recipient that follows the body of a Final-Recipient, begins the next one.
     """
     if name == "final-recipient":
-        return bool(current.address)
+        return name in seen
+    if name == "action":  # SES-style groups that open with Action
+        return name in seen and "final-recipient" in seen
     if name == "original-recipient":
-        past_body = bool(current.action or current.status or current.diagnostic)
-        return bool(current.original_recipient) or (bool(current.address) and past_body)
+        if name in seen:
+            return True
+        if "final-recipient" in seen:
+            after = seen[seen.index("final-recipient") + 1 :]
+            return any(n not in ("action", "x-actual-recipient") for n in after)
     return False
 
 
@@ -191,6 +204,7 @@ def parse_fields(text: str, *, keep_unaddressed: bool = False) -> tuple[PerMessa
     per_message = PerMessage()
     failures: list[Failure] = []
     current: Failure | None = None
+    seen: list[str] = []
     for name, value in _iter_fields(text):
         if not name:
             continue
@@ -204,9 +218,11 @@ def parse_fields(text: str, *, keep_unaddressed: bool = False) -> tuple[PerMessa
             continue
         if name not in _PER_RECIPIENT:
             continue
-        if current is None or _starts_new(current, name):
+        if current is None or _starts_new(seen, name):
             current = Failure()
             failures.append(current)
+            seen = []
+        seen.append(name)
         _apply(current, name, value)
     for failure in failures:
         if not failure.address and failure.original_recipient:

@@ -71,7 +71,7 @@ _GOOGLE = _rules(
         ],
         _R.NOT_COMPLIANT_RFC: [
             r"not rfc 5322 compliant|missing a valid (?:address in the from|message-id)",
-            r"multiple addresses in from: header|unicode character in a disallowed header",
+            r"multiple addresses in from:|unicode character in a disallowed header",
             r"encoded-word syntax is not permitted|mail message is malformed",
         ],
         _R.POLICY_VIOLATION: [

@@ -10,12 +10,30 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from parsers.bounce import dragonfly, exim, fluflbounce, google, qmail, rfc3464, text
+from parsers.bounce import (
+    dragonfly,
+    exim,
+    fluflbounce,
+    google,
+    postfix,
+    qmail,
+    sendmail,
+    rfc3464,
+    sendmail,
+    text,
+)
 from parsers.bounce.base import Context, Parsed
 
 __all__ = ["FAMILIES", "Context", "Parsed", "dispatch"]
 
-FAMILIES: tuple[ModuleType, ...] = (dragonfly, exim, google, qmail, rfc3464, fluflbounce, text)
+FAMILIES: tuple[ModuleType, ...] = (
+    dragonfly,
+    exim,
+    google,
+    postfix,
+    qmail,
+    sendmail,
+    rfc3464, fluflbounce, text)
 
 
 def dispatch(ctx: Context) -> Parsed | None:

@@ -7,12 +7,20 @@ or the remote answer when the report carries no Diagnostic-Code. Both are read h
 
 from __future__ import annotations
 
-from parsers.bounce.base import Context, Parsed, split_original
+from parsers.bounce.base import Context, Parsed, first_address, split_original
+from parsers.bounce.mda import local_delivery_error
 from parsers.dsn import Failure, parse_fields
 from parsers.mime import STATUS_MARK
 from parsers.status import find_command, find_reply, find_status
 
-__all__ = ["FAMILY", "enrich", "merge_alternative", "parse", "parse_status_text"]
+__all__ = [
+    "FAMILY",
+    "enrich",
+    "merge_alternative",
+    "parse",
+    "parse_status_text",
+    "resolve_domain_only",
+]
 
 FAMILY = "rfc3464"
 
@@ -49,7 +57,9 @@ def enrich(human: str, failures: list[Failure]) -> None:
     paragraphs = _paragraphs(human)
     for failure in failures:
         local = failure.address.split("@", 1)[0].lower()
-        mentions = [p for p in paragraphs if failure.address in p.lower() or f"{local}@" in p.lower()]
+        mentions = [
+            p for p in paragraphs if failure.address in p.lower() or (local and f"{local}@" in p.lower())
+        ]
         for paragraph in mentions:
             command = find_command(paragraph)
             if command:
@@ -58,21 +68,41 @@ def enrich(human: str, failures: list[Failure]) -> None:
             failure.alt_diagnostic = " ".join(" ".join(mentions).split())[:2000]
 
 
+def resolve_domain_only(failures: list[Failure]) -> list[Failure]:
+    """Replace "@domain" recipients (no local part) by the address their diagnostic names."""
+    kept: list[Failure] = []
+    for failure in failures:
+        if failure.address.startswith("@"):
+            failure.address = first_address(failure.diagnostic or failure.alt_diagnostic)
+        if failure.address:
+            kept.append(failure)
+    return kept
+
+
 def parse(ctx: Context) -> Parsed | None:
     """Any report with RFC 3464 per-recipient fields."""
     if STATUS_MARK not in ctx.text and "final-recipient:" not in ctx.lower:
         return None
-    _human, original, failures = parse_status_text(ctx.text)
+    human, original, failures = parse_status_text(ctx.text)
+    failures = resolve_domain_only(failures)
+    agent = local_delivery_error(ctx.from_, human)
+    if agent is not None:
+        reason, message = agent
+        for failure in failures:
+            failure.reason = reason or "undefined"
+            failure.diagnostic = message or failure.diagnostic
+            failure.command = ""
     if not failures:
         return None
     return Parsed(FAMILY, failures, original)
 
 
-def merge_alternative(failure: Failure, text: str) -> None:
+def merge_alternative(failure: Failure, text: str, *, must_contain: bool = False) -> None:
     """Prefer the notice's wording of the remote answer when it is fuller than the DSN's.
 
     Postfix and Google write "Diagnostic-Code: smtp; 550 5.0.0 ..." with a generic code
     while the notice quotes the server's full answer with the real one ("550 5.1.1 ...").
+    With ``must_contain`` the notice replaces the diagnostic only if it quotes it whole.
     """
     text = " ".join(text.split())
     if not text:
@@ -94,5 +124,7 @@ def merge_alternative(failure: Failure, text: str) -> None:
             found_reply = ""
         if found_reply:
             failure.reply_code = found_reply
-    if (found_status or found_reply) and len(text) >= len(failure.diagnostic):
+    if not (found_status or found_reply) or len(text) < len(failure.diagnostic):
+        return
+    if not must_contain or failure.diagnostic in text:
         failure.diagnostic = text

@@ -96,39 +96,35 @@ def _starts_recipient(line: str) -> bool:
     return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line))
 
 
-def _block_text(first: str, address: str, lines: list[str]) -> str:
-    tail = first.split(address, 1)[-1] if address in first.lower() else first
-    parts = [tail.strip(" :>\"'\t")]
-    for line in lines:
-        parts.append(line.strip())
-    return " ".join(" ".join(p for p in parts if p).split())
-
-
 def scan(notice: str, excluded: set[str]) -> list[Failure]:
-    """Recipient blocks in ``notice``: an address line plus the lines that explain it."""
-    lines = notice.split("\n")
+    """Recipient blocks in ``notice``: an address line plus the lines that explain it.
+
+    Each recipient gets its own line and the lines after it up to the next recipient (or a
+    separator); text before the first recipient ("User's mailbox is full: <rcpt>" puts the
+    reason first) is prepended to the first recipient's block.
+    """
     failures: list[Failure] = []
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not _starts_recipient(line):
+    blocks: list[list[str]] = []
+    preamble: list[str] = []
+    is_open = False
+    for line in notice.split("\n"):
+        if _SEPARATOR.match(line):
+            is_open = False
             continue
-        address = first_address(line)
-        if not address or address in excluded or any(f.address == address for f in failures):
-            continue
-        block: list[str] = []
-        while index < len(lines) and len(block) < _MAX_BLOCK_LINES:
-            nxt = lines[index]
-            if _SEPARATOR.match(nxt) or (_starts_recipient(nxt) and first_address(nxt)
-                                         not in (address, "") and _ADDRESS_START.match(nxt)):
-                break
-            if not nxt.strip() and block:
-                break
-            if nxt.strip():
-                block.append(nxt)
-            index += 1
-        failures.append(Failure(address=address, alt_diagnostic=_block_text(line, address, block)))
+        address = first_address(line) if _starts_recipient(line) else ""
+        if address and address not in excluded and all(f.address != address for f in failures):
+            failures.append(Failure(address=address))
+            blocks.append([line.strip()])
+            is_open = True
+        elif line.strip() and is_open and len(blocks[-1]) <= _MAX_BLOCK_LINES:
+            blocks[-1].append(line.strip())
+        elif line.strip() and not failures:
+            preamble.append(line.strip())
+    for failure, block in zip(failures, blocks, strict=True):
+        failure.alt_diagnostic = " ".join(" ".join(block).split())
+    if failures and preamble:
+        head = " ".join(preamble[-_MAX_BLOCK_LINES:])
+        failures[0].alt_diagnostic = f"{head} {failures[0].alt_diagnostic}".strip()
     return failures
 
 
