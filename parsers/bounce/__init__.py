@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from parsers.bounce import (
+    amazon,
     dragonfly,
     exim,
     fluflbounce,
@@ -18,21 +19,25 @@ from parsers.bounce import (
     postfix,
     qmail,
     sendmail,
+    v5sendmail,
     rfc3464,
     sendmail,
     text,
+    v5sendmail,
 )
 from parsers.bounce.base import Context, Parsed
 
 __all__ = ["FAMILIES", "Context", "Parsed", "dispatch"]
 
 FAMILIES: tuple[ModuleType, ...] = (
+    amazon,
     dragonfly,
     exim,
     google,
     postfix,
     qmail,
     sendmail,
+    v5sendmail,
     rfc3464, fluflbounce, text)
 
 

@@ -216,8 +216,10 @@ def _parse_mechanism(term: str) -> Mechanism:
         if rest.startswith(":"):
             arg, cidr4, cidr6 = _split_cidr(rest[1:], kind)
             spec = _validate_domain_spec(arg)
+        elif rest.startswith("/"):
+            _, cidr4, cidr6 = _split_cidr(rest, kind)
         elif rest:
-            _, cidr4, cidr6 = _split_cidr(rest if rest.startswith("/") else "!" + rest, kind)
+            raise ParseError(f"bad argument to {kind}: {term!r}", where="spf")
     elif rest.startswith(":"):
         spec = _validate_domain_spec(rest[1:])
     elif rest or kind is not MechanismKind.PTR:
@@ -243,8 +245,7 @@ def parse_spf(text: str) -> SpfRecord:
         if not term:
             continue
         modifier = _MODIFIER.match(term)
-        if modifier is not None and not _MECH.match(term.split("=", 1)[0] + ":x") is None \
-                and _looks_like_modifier(term):
+        if modifier is not None and _looks_like_modifier(term):
             name, value = modifier.group(1).lower(), modifier.group(2)
             if name in ("redirect", "exp"):
                 if name in modifiers:
