@@ -227,4 +227,5 @@ def parse_fields(text: str, *, keep_unaddressed: bool = False) -> tuple[PerMessa
     for failure in failures:
         if not failure.address and failure.original_recipient:
             failure.address = failure.original_recipient
+        failure.reporting_host = per_message.reporting_mta.strip().lower()
     return per_message, [f for f in failures if f.address or keep_unaddressed]
