@@ -1,9 +1,9 @@
 """Bounce families: one small module per MTA or service that writes its own format.
 
 ``dispatch`` tries the families in ``FAMILIES`` order: formats with a distinctive signature
-first, the standard RFC 3464 reader after them, and the free-text reader last, because a
-standard DSN part is more reliable than any prose but some MTAs wrap prose around an
-incomplete one.
+first, the standard RFC 3464 reader after them, and the free-text reader (which consults
+flufl.bounce) last, because a standard DSN part is more reliable than any prose but some
+MTAs wrap prose around an incomplete one.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from parsers.bounce import (
     amazon,
     dragonfly,
     exim,
-    fluflbounce,
     google,
     microsoft,
     postfix,
     qmail,
-    sendmail,
-    v5sendmail,
     rfc3464,
     sendmail,
     text,
@@ -40,7 +37,9 @@ FAMILIES: tuple[ModuleType, ...] = (
     qmail,
     sendmail,
     v5sendmail,
-    rfc3464, fluflbounce, text)
+    rfc3464,
+    text,
+)
 
 
 def dispatch(ctx: Context) -> Parsed | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from parsers.bounce.base import Context, Parsed, addresses_in, first_address, split_original
+from parsers.bounce.fluflbounce import flufl_addresses
 from parsers.dsn import Failure
 
 __all__ = ["BOUNDARIES", "FAMILY", "is_bounce_like", "parse", "scan", "sender_addresses"]
@@ -136,6 +137,16 @@ def _notice_summary(notice: str, excluded: set[str]) -> str:
     return " ".join(text.split())[:2000]
 
 
+def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> list[Failure]:
+    """Use flufl.bounce's recipient list when it has one; keep our diagnostics."""
+    permanent, temporary = flufl_addresses(ctx.msg)
+    addresses = [a for a in (*permanent, *temporary) if a not in excluded]
+    if not addresses:
+        return failures
+    known = {f.address: f for f in failures}
+    return [known.get(a) or Failure(address=a) for a in addresses]
+
+
 def parse(ctx: Context) -> Parsed | None:
     """Bounce-like messages with recipient blocks, or an X-Failed-Recipients header."""
     if not is_bounce_like(ctx):
@@ -149,6 +160,8 @@ def parse(ctx: Context) -> Parsed | None:
         failures = [f for f in failures if f.address in failed_header] + [
             Failure(address=a) for a in failed_header if a not in known
         ]
+    else:
+        failures = _with_flufl(ctx, failures, excluded)
     if not failures:
         return None
     summary = _notice_summary(notice, excluded)

@@ -100,7 +100,7 @@ _TOPLABEL = re.compile(
 )
 _CIDR4 = r"/(0|[1-9][0-9]?)"
 _CIDR6 = r"/(0|[1-9][0-9]{0,2})"
-_DUAL_CIDR = re.compile(rf"(?:{_CIDR4})?(?:/{_CIDR6})?\Z")
+_SPLIT = re.compile(rf"(.*?)(?:{_CIDR4})?(?:/{_CIDR6})?", re.DOTALL)
 _MACRO_LETTERS = "slodipvh"
 _EXP_ONLY_LETTERS = "crt"
 
@@ -161,18 +161,19 @@ def _ends_with_macro(text: str) -> bool:
 
 
 def _split_cidr(arg: str, kind: MechanismKind) -> tuple[str, int, int]:
-    """Split ``domain-spec[/n][//m]`` (RFC 7208 5.3, 5.4 dual-cidr-length)."""
-    slash = arg.find("/")
-    if slash < 0:
-        return arg, 32, 128
-    match = _DUAL_CIDR.match(arg[slash:])
-    if match is None:
+    """Split ``domain-spec[/n][//m]`` (RFC 7208 5.3, 5.4 dual-cidr-length).
+
+    The lengths are the shortest suffix that parses as dual-cidr-length, so a domain-spec
+    that itself contains ``/`` or ``:`` (suite ``a-colon-domain``) keeps them.
+    """
+    match = _SPLIT.fullmatch(arg)
+    if match is None:  # pragma: no cover - the empty suffix always matches
         raise ParseError(f"bad CIDR length in {kind}:{arg}", where="spf")
-    cidr4 = int(match.group(1)) if match.group(1) is not None else 32
-    cidr6 = int(match.group(2)) if match.group(2) is not None else 128
+    cidr4 = int(match.group(2)) if match.group(2) is not None else 32
+    cidr6 = int(match.group(3)) if match.group(3) is not None else 128
     if cidr4 > 32 or cidr6 > 128:
         raise ParseError(f"CIDR length out of range in {kind}:{arg}", where="spf")
-    return arg[:slash], cidr4, cidr6
+    return match.group(1), cidr4, cidr6
 
 
 def _ip_network(kind: MechanismKind, arg: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
