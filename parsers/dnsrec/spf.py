@@ -34,13 +34,18 @@ __all__ = [
 class Qualifier(StrEnum):
     """RFC 7208 4.6.2 qualifiers; the value is the result a match produces."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - an SPF result, not a password
     FAIL = "fail"
     SOFTFAIL = "softfail"
     NEUTRAL = "neutral"
 
 
-QUALIFIERS = {"+": Qualifier.PASS, "-": Qualifier.FAIL, "~": Qualifier.SOFTFAIL, "?": Qualifier.NEUTRAL}
+QUALIFIERS = {
+    "+": Qualifier.PASS,
+    "-": Qualifier.FAIL,
+    "~": Qualifier.SOFTFAIL,
+    "?": Qualifier.NEUTRAL,
+}
 
 
 class MechanismKind(StrEnum):
@@ -57,8 +62,15 @@ class MechanismKind(StrEnum):
 
 
 # Terms that cost a DNS lookup against the limit of 10 (RFC 7208 4.6.4).
-LOOKUP_KINDS = frozenset({MechanismKind.INCLUDE, MechanismKind.A, MechanismKind.MX,
-                          MechanismKind.PTR, MechanismKind.EXISTS})
+LOOKUP_KINDS = frozenset(
+    {
+        MechanismKind.INCLUDE,
+        MechanismKind.A,
+        MechanismKind.MX,
+        MechanismKind.PTR,
+        MechanismKind.EXISTS,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,7 +135,7 @@ def validate_macro_string(text: str, *, exp: bool = False) -> None:
         if char == "%":
             match = _MACRO.match(text, pos)
             if match is None:
-                raise ParseError(f"invalid macro at {text[pos:pos + 6]!r}", where="spf")
+                raise ParseError(f"invalid macro at {text[pos : pos + 6]!r}", where="spf")
             letter = match.group(1)
             if letter is not None and letter.lower() not in letters:
                 raise ParseError(f"macro letter {letter!r} not allowed here", where="spf")
@@ -148,8 +160,7 @@ def _validate_domain_spec(spec: str) -> str:
         return spec
     label = body.rsplit(".", 1)
     if len(label) != 2 or not _TOPLABEL.match(label[1]):
-        raise ParseError(f"domain-spec {spec!r} does not end in a macro or top label",
-                         where="spf")
+        raise ParseError(f"domain-spec {spec!r} does not end in a macro or top label", where="spf")
     return spec
 
 
@@ -183,13 +194,38 @@ def _ip_network(kind: MechanismKind, arg: str) -> ipaddress.IPv4Network | ipaddr
     if prefix and not re.fullmatch(pattern, "/" + prefix):
         raise ParseError(f"bad prefix in {kind}:{arg}", where="spf")
     try:
-        ip = ipaddress.IPv4Address(addr) if kind is MechanismKind.IP4 else ipaddress.IPv6Address(addr)
+        ip = (
+            ipaddress.IPv4Address(addr)
+            if kind is MechanismKind.IP4
+            else ipaddress.IPv6Address(addr)
+        )
     except ValueError as exc:
         raise ParseError(f"bad address in {kind}:{arg}", where="spf") from exc
     length = int(prefix) if prefix else limit
     if length > limit:
         raise ParseError(f"prefix out of range in {kind}:{arg}", where="spf")
     return ipaddress.ip_network(f"{ip}/{length}", strict=False)
+
+
+def _domain_args(kind: MechanismKind, rest: str, term: str) -> tuple[str | None, int, int]:
+    """Arguments of a/mx (``[:domain-spec][dual-cidr]``), ptr (``[:domain-spec]``) and
+    include/exists (``:domain-spec``), RFC 7208 5.2-5.7."""
+    if kind in (MechanismKind.A, MechanismKind.MX):
+        if rest.startswith(":"):
+            arg, cidr4, cidr6 = _split_cidr(rest[1:], kind)
+            return _validate_domain_spec(arg), cidr4, cidr6
+        if rest.startswith("/"):
+            leftover, cidr4, cidr6 = _split_cidr(rest, kind)
+            if not leftover:
+                return None, cidr4, cidr6
+        if not rest:
+            return None, 32, 128
+        raise ParseError(f"bad argument in {term!r}", where="spf")
+    if rest.startswith(":"):
+        return _validate_domain_spec(rest[1:]), 32, 128
+    if rest or kind is not MechanismKind.PTR:
+        raise ParseError(f"{kind} needs ':domain': {term!r}", where="spf")
+    return None, 32, 128
 
 
 def _parse_mechanism(term: str) -> Mechanism:
@@ -209,24 +245,12 @@ def _parse_mechanism(term: str) -> Mechanism:
     if kind in (MechanismKind.IP4, MechanismKind.IP6):
         if not rest.startswith(":"):
             raise ParseError(f"{kind} needs an address: {term!r}", where="spf")
-        return Mechanism(qualifier=qualifier, kind=kind, network=_ip_network(kind, rest[1:]),
-                         text=term)
-    spec: str | None = None
-    cidr4, cidr6 = 32, 128
-    if kind in (MechanismKind.A, MechanismKind.MX):
-        if rest.startswith(":"):
-            arg, cidr4, cidr6 = _split_cidr(rest[1:], kind)
-            spec = _validate_domain_spec(arg)
-        elif rest.startswith("/"):
-            _, cidr4, cidr6 = _split_cidr(rest, kind)
-        elif rest:
-            raise ParseError(f"bad argument to {kind}: {term!r}", where="spf")
-    elif rest.startswith(":"):
-        spec = _validate_domain_spec(rest[1:])
-    elif rest or kind is not MechanismKind.PTR:
-        raise ParseError(f"{kind} needs ':domain': {term!r}", where="spf")
-    return Mechanism(qualifier=qualifier, kind=kind, domain_spec=spec, cidr4=cidr4,
-                     cidr6=cidr6, text=term)
+        network = _ip_network(kind, rest[1:])
+        return Mechanism(qualifier=qualifier, kind=kind, network=network, text=term)
+    spec, cidr4, cidr6 = _domain_args(kind, rest, term)
+    return Mechanism(
+        qualifier=qualifier, kind=kind, domain_spec=spec, cidr4=cidr4, cidr6=cidr6, text=term
+    )
 
 
 def parse_spf(text: str) -> SpfRecord:
@@ -257,8 +281,13 @@ def parse_spf(text: str) -> SpfRecord:
                 unknown.append((name, value))
             continue
         mechanisms.append(_parse_mechanism(term))
-    return SpfRecord(text=text, mechanisms=tuple(mechanisms), redirect=modifiers.get("redirect"),
-                     exp=modifiers.get("exp"), unknown_modifiers=tuple(unknown))
+    return SpfRecord(
+        text=text,
+        mechanisms=tuple(mechanisms),
+        redirect=modifiers.get("redirect"),
+        exp=modifiers.get("exp"),
+        unknown_modifiers=tuple(unknown),
+    )
 
 
 def _looks_like_modifier(term: str) -> bool:
@@ -307,7 +336,7 @@ def _transform(value: str, digits: str, reverse: str, delimiters: str) -> str:
     if reverse:
         parts.reverse()
     if digits:
-        parts = parts[-int(digits):]
+        parts = parts[-int(digits) :]
     return ".".join(parts)
 
 
@@ -328,8 +357,9 @@ def expand_macros(text: str, ctx: MacroContext, *, exp: bool = False) -> str:
         if whole == "%-":
             return "%20"
         letter = match.group(1)
-        value = _transform(_letter_value(letter.lower(), ctx), match.group(2), match.group(3),
-                           match.group(4))
+        value = _transform(
+            _letter_value(letter.lower(), ctx), match.group(2), match.group(3), match.group(4)
+        )
         return urllib.parse.quote(value, safe="-._~") if letter.isupper() else value
 
     out = _MACRO.sub(one, text)

@@ -1,0 +1,1 @@
+"""Test package (lets pytest import tests.servers helpers by their full name)."""
