@@ -95,8 +95,17 @@ def _charset(part: Message) -> str:
 
 
 def decode_bytes(data: bytes, charset: str = "utf-8") -> str:
-    """Decode with the declared charset, falling back to UTF-8 then Latin-1 (never fails)."""
-    for candidate in (charset, "utf-8"):
+    """Decode with the declared charset, then UTF-8, then the Japanese legacy encodings
+    (undeclared ISO-2022-JP/EUC-JP bodies are common in carrier bounces), then Latin-1.
+
+    Never fails: Latin-1 maps every byte.
+    """
+    candidates = [charset, "utf-8"]
+    if b"\x1b$" in data or b"\x1b(" in data:
+        candidates.append("iso-2022-jp")
+    elif any(b >= 0x80 for b in data[:4096]):
+        candidates += ["euc-jp", "shift_jis"]
+    for candidate in candidates:
         try:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):

@@ -437,7 +437,6 @@ PHRASES: dict[Reason, re.Pattern[str]] = {
             r"smtp error from remote mail server after initial connection:",  # Exim
             r"sorry, that domain isn't in my list of allowed rcpthosts",
             r"sorry, your remotehost looks suspiciously like spammer",
-            r"temporarily deferred due to unexpected volume or user complaints",
             r"to submit messages to this e-mail system has been rejected",
             r"too many spams from your ip",  # Free.fr
             r"too many unwanted messages have been sent from the following ip address",
@@ -510,6 +509,8 @@ PHRASES: dict[Reason, re.Pattern[str]] = {
             r"likely suspicious due to the very low reputation",  # Gmail
             r"suspicious due to the very low reputation of the sending",  # Gmail
             r"the sending mta's poor reputation",
+            # Yahoo [TSS04]: deferral for the sender's volume/complaint reputation
+            r"temporarily deferred due to unexpected volume or user complaints",
         ]
     ),
     _R.SECURITY_ERROR: _alt(

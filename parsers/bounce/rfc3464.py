@@ -17,6 +17,7 @@ __all__ = [
     "FAMILY",
     "enrich",
     "merge_alternative",
+    "merge_status_fields",
     "parse",
     "parse_status_text",
     "resolve_domain_only",
@@ -128,3 +129,22 @@ def merge_alternative(failure: Failure, text: str, *, must_contain: bool = False
         return
     if not must_contain or failure.diagnostic in text:
         failure.diagnostic = text
+
+
+def merge_status_fields(text: str, failures: list[Failure]) -> None:
+    """Copy Status/Action/Remote-MTA from a report part onto prose-parsed recipients."""
+    marker = text.find(STATUS_MARK)
+    if marker < 0:
+        return
+    _per_message, fields = parse_fields(text[marker + len(STATUS_MARK) :], keep_unaddressed=True)
+    by_address = {f.address: f for f in fields if f.address}
+    for index, failure in enumerate(failures):
+        found = by_address.get(failure.address)
+        if found is None and len(fields) == len(failures):
+            found = fields[index]
+        if found is None:
+            continue
+        failure.status = failure.status or found.status
+        failure.action = failure.action or found.action
+        failure.remote_mta = failure.remote_mta or found.remote_mta
+        failure.diagnostic = failure.diagnostic or found.diagnostic
