@@ -19,6 +19,7 @@ __all__ = [
     "ORIGINAL_MARK",
     "STATUS_MARK",
     "decode_header_value",
+    "delivery_status_texts",
     "flatten",
     "header",
     "iter_parts",
@@ -190,6 +191,11 @@ def _enclosed_text(part: Message) -> str:
         body = body[0].get_payload()
     tail = _raw_value(body[:MAX_TEXT]) if isinstance(body, str) else ""
     return "\n".join(lines) + "\n\n" + tail
+
+
+def delivery_status_texts(msg: Message) -> list[str]:
+    """Texts of every delivery-status part, including ones nested in enclosed messages."""
+    return [_status_text(p) for p in iter_parts(msg) if p.get_content_type() in _STATUS_TYPES]
 
 
 def flatten(msg: Message) -> str:

@@ -23,8 +23,16 @@ from parsers.status import find_command, find_status
 __all__ = ["FAMILY", "parse", "read_blocks"]
 
 FAMILY = "lhost:qmail"
-_BOUNDARIES = ("--- Below this line is a copy of the message.",)
-_START = "Hi. This is the qmail"
+_BOUNDARIES = ("--- Below this line is a copy of the message.", "--- Original message follows.")
+# First lines of qmail's notice and of the qmail derivatives that reword it ("X4")
+_START = re.compile(
+    r"^(?:Hi\. This is the qmail|He/Her is not .+ user|Hi\. .+ unable to deliver your message to"
+    r" the following addresses|Su mensaje no pudo ser entregado|This is the (?:machine generated"
+    r" message from mail service|mail delivery agent at)|Unable to deliver message to the"
+    r" following address|Unfortunately, your mail was not delivered to the following address:"
+    r"|Your (?:mail message to the following address|message to the following addresses)"
+    r"|We're sorry\.)"
+)
 _RECIPIENT = re.compile(r"^<[^<>\s]+@[^<>\s]+>:?")
 _RHOST = re.compile(r"(?:Giving up on |Connected to |remote host )\[?([A-Za-z0-9.:-]+[A-Za-z0-9])")
 # qmail-remote.c: which stage of the SMTP session the report is about
@@ -71,13 +79,13 @@ _LDAP = {
 _EXPIRED = "this message has been in the queue too long."
 
 
-def read_blocks(notice: str, start: str) -> list[Failure]:
+def read_blocks(notice: str, start: re.Pattern[str]) -> list[Failure]:
     """"<address>:" blocks after the ``start`` line, with the lines that follow each."""
     failures: list[Failure] = []
     reading = False
     for line in notice.split("\n"):
         if not reading:
-            reading = line.startswith(start)
+            reading = start.match(line) is not None
             continue
         if not line.strip():
             continue
@@ -125,7 +133,8 @@ def finish(failure: Failure) -> None:
 
 def parse(ctx: Context) -> Parsed | None:
     """qmail bounces: subject "failure notice" or a qmail bounce Received line."""
-    if ctx.subject.strip() != "failure notice" and not (
+    subject = ctx.subject.strip()
+    if not subject.startswith(("failure notice", "Permanent Delivery Failure")) and not (
         received_mentions(ctx, "invoked for bounce")
         or any(re.search(r"\(qmail \d+ invoked from .*network\)", r) for r in
                ctx.headers("Received"))

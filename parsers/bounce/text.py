@@ -83,11 +83,18 @@ def sender_addresses(ctx: Context) -> set[str]:
 
 
 def is_bounce_like(ctx: Context) -> bool:
-    """Any sign that the message is a delivery report rather than person-to-person mail."""
+    """Any sign that the message is a delivery report rather than person-to-person mail.
+
+    A null return path alone is not enough when the message says it is an automatic
+    reply (RFC 3834 "Auto-Submitted: auto-replied" from a person's address): that is a
+    vacation notice, which ``parsers.autoreply`` reads.
+    """
     if ctx.msg.get("X-Failed-Recipients"):
         return True
     if _FROM.search(ctx.from_) or _SUBJECT.search(ctx.subject):
         return True
+    if ctx.header("Auto-Submitted").lower().startswith("auto-replied"):
+        return False
     return ctx.header("Return-Path").strip() in ("<>", "")
 
 
