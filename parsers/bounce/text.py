@@ -72,6 +72,8 @@ _ORIGINAL_HEADER = re.compile(
 )
 _SEPARATOR = re.compile(r"^\s*(?:[-=*_#~|]{5,}|\|-{5,})")
 _MAX_BLOCK_LINES = 12
+# Sendmail/Postfix alias notes: "(expanded from: <list@example.org>)"
+_EXPANDED = re.compile(r"\((?:expanded|generated) from:? <?([^\s<>()]+@[^\s<>()]+)>?\)")
 
 
 def sender_addresses(ctx: Context) -> set[str]:
@@ -130,6 +132,9 @@ def scan(notice: str, excluded: set[str]) -> list[Failure]:
             preamble.append(line.strip())
     for failure, block in zip(failures, blocks, strict=True):
         failure.alt_diagnostic = " ".join(" ".join(block).split())
+        expanded = _EXPANDED.search(failure.alt_diagnostic)
+        if expanded:
+            failure.original_recipient = first_address(expanded.group(1))
     if failures and preamble:
         head = " ".join(preamble[-_MAX_BLOCK_LINES:])
         failures[0].alt_diagnostic = f"{head} {failures[0].alt_diagnostic}".strip()
@@ -151,6 +156,12 @@ def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> li
     if not addresses:
         return failures
     known = {f.address: f for f in failures}
+    # an alias expansion and the address it was expanded from name the same delivery:
+    # keep the address we sent to
+    addresses = [
+        a for a in addresses
+        if not (a in known and known[a].original_recipient in addresses)
+    ]
     return [known.get(a) or Failure(address=a) for a in addresses]
 
 
