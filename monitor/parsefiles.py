@@ -139,7 +139,9 @@ def _work(args: tuple[str, bytes | None, str | None, bool]) -> Any:
     return result_record(*args)
 
 
-def parse_items(items: Iterable[Item], *, jobs: int = 1, with_records: bool = False) -> Iterator[Any]:
+def parse_items(
+    items: Iterable[Item], *, jobs: int = 1, with_records: bool = False
+) -> Iterator[Any]:
     """Parse items in order, in ``jobs`` worker processes when jobs > 1."""
     work = ((i.name, i.data, i.error, with_records) for i in items)
     if jobs <= 1:

@@ -72,8 +72,9 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
     if found is not None:
         return found
     text = flatten(msg)
-    ctx = Context(msg=msg, text=text, subject=header(msg, "Subject") or "",
-                  from_=header(msg, "From") or "")
+    ctx = Context(
+        msg=msg, text=text, subject=header(msg, "Subject") or "", from_=header(msg, "From") or ""
+    )
     parsed = dispatch(ctx)
     if parsed is not None:
         return _report_from(parsed, msg, received_at)
@@ -106,13 +107,12 @@ def parse_message(
                 raw, received_at=received_at, with_records=with_records
             )
             if report is None:
-                return _unknown("not a mail message and not a known report document",
-                                received_at)
+                return _unknown("not a mail message and not a known report document", received_at)
             return report
         return _parse_mail(raw, received_at, with_records)
     except ParseError as exc:
         return _unknown(str(exc), received_at)
     except (RecursionError, MemoryError) as exc:
         return _unknown(f"input too complex: {type(exc).__name__}", received_at)
-    except Exception as exc:  # noqa: BLE001 - contract: parse_message never raises (issue 3)
+    except Exception as exc:
         return _unknown(f"parser failure: {type(exc).__name__}: {exc}", received_at)

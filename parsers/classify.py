@@ -83,8 +83,14 @@ def _user_unknown(f: _Facts) -> bool:
     if f.tmp is _R.SUSPEND:
         return False
     if f.tmp is _R.USER_UNKNOWN:
-        others = (_R.NO_RELAYING, _R.BLOCKED, _R.MAILBOX_FULL, _R.HAS_MOVED, _R.REJECTED,
-                  _R.NOT_ACCEPT)
+        others = (
+            _R.NO_RELAYING,
+            _R.BLOCKED,
+            _R.MAILBOX_FULL,
+            _R.HAS_MOVED,
+            _R.REJECTED,
+            _R.NOT_ACCEPT,
+        )
         return not any(matches(r, f.text) for r in others)
     return f.command == "RCPT" and matches(_R.USER_UNKNOWN, f.text)
 
@@ -210,14 +216,8 @@ SECOND_PASS = (
 )
 
 
-def _second_pass(f: _Facts) -> Reason | None:
-    """Status-implied reason, or the text when the status is weak or not an SMTP answer."""
-    reason = f.tmp
-    if reason is not None and reason not in RETRY and f.diag_type == "SMTP":
-        return reason
-    for candidate in SECOND_PASS:
-        if matches(candidate, f.text):
-            return candidate
+def _by_code_class(f: _Facts) -> Reason | None:
+    """What the status subject, diagnostic type or reply code says when no phrase matched."""
     subject = f.status[:3]
     if subject in ("5.6", "4.6"):
         return _R.CONTENT_ERROR
@@ -227,13 +227,40 @@ def _second_pass(f: _Facts) -> Reason | None:
         return _R.MAILER_ERROR
     if f.reply and (401 <= int(f.reply) <= 407 or 501 <= int(f.reply) <= 507):
         return _R.SYNTAX_ERROR
-    if reason is not None:
+    return None
+
+
+def _second_pass(f: _Facts) -> Reason | None:
+    """Status-implied reason, or the text when the status is weak or not an SMTP answer."""
+    reason = f.tmp
+    if reason is not None and reason not in RETRY and f.diag_type == "SMTP":
         return reason
+    for candidate in SECOND_PASS:
+        if matches(candidate, f.text):
+            return candidate
+    found = _by_code_class(f) or reason
+    if found is not None:
+        return found
     if f.action in ("delayed", "expired"):
         return _R.EXPIRED
-    if f.command in ("EHLO", "HELO"):
-        return _R.BLOCKED
-    return None
+    return _R.BLOCKED if f.command in ("EHLO", "HELO") else None
+
+
+def _first_pass(f: _Facts) -> Reason | None:
+    if f.diag_type not in ("SMTP", ""):
+        return None
+    return next((reason for reason, check in FIRST_PASS if check(f)), None)
+
+
+def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | None) -> Reason | None:
+    """A known provider's verdict (or the family's own one, when the provider defers to it)."""
+    host = remote_host or failure.reporting_host
+    provider = provider_for(host, failure.diagnostic)
+    if provider is None:
+        return None
+    if hint is not None and provider.keeps_family_reason:
+        return hint
+    return provider_reason(host, failure.status, reply, failure.diagnostic)
 
 
 def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
@@ -241,26 +268,18 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     hint = Reason(failure.reason) if failure.reason in Reason._value2member_map_ else None
     if hint is not None and hint not in RETRY:
         return hint
-    host = remote_host or failure.reporting_host
-    provider_of = provider_for(host, failure.diagnostic)
-    if provider_of is not None:
-        if hint is not None and provider_of.keeps_family_reason:
-            return hint
-        provider = provider_reason(host, failure.status, reply, failure.diagnostic)
-        if provider is not None:
-            return provider
+    decided = _provider(failure, reply, remote_host, hint)
+    if decided is not None:
+        return decided
     if failure.status.startswith("2."):
         return _R.DELIVERED
     facts = _Facts(failure, reply, hint)
-    if facts.diag_type in ("SMTP", ""):
-        for reason, check in FIRST_PASS:
-            if check(facts):
-                return reason
-    if hint is not None:
-        return hint
-    reason = _second_pass(facts)
-    if reason is not None and reason is not _R.UNDEFINED:
-        return reason
+    decided = _first_pass(facts) or hint
+    if decided is not None:
+        return decided
+    decided = _second_pass(facts)
+    if decided is not None and decided is not _R.UNDEFINED:
+        return decided
     if failure.action == "delayed":
         return _R.EXPIRED
     if matches(_R.VACATION, facts.text):
@@ -338,7 +357,9 @@ def classify(failure: Failure) -> Recipient:
     reason = decide_reason(failure, reply, failure.remote_mta)
     hard = _hard(reason, status, diagnostic)
     if not status:
-        status = pseudo_status(reason, permanent=_permanence(reply, diagnostic, failure.action)) or ""
+        status = (
+            pseudo_status(reason, permanent=_permanence(reply, diagnostic, failure.action)) or ""
+        )
     if status and reply and status[:1] != reply[:1]:
         alternative = find_reply(diagnostic, status[:1]) or ""
         reply = alternative if alternative[:1] == status[:1] else ""

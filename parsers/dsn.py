@@ -13,6 +13,7 @@ part itself arrives as ``text/plain`` or with a misspelt content type.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
@@ -111,7 +112,7 @@ def clean_address(value: str) -> str:
         return ""
     address = match.group(0).strip(".").strip("'\"`")
     local, _, domain = address.rpartition("@")
-    if not local or not domain or "." not in domain and domain != "localhost":
+    if not local or not domain or ("." not in domain and domain != "localhost"):
         return ""
     return f"{local}@{domain.lower().rstrip('.')}"
 
@@ -148,30 +149,41 @@ def _iter_fields(text: str) -> list[tuple[str, str]]:
     return fields
 
 
-def _apply(failure: Failure, name: str, value: str) -> None:
-    if name == "final-recipient":
-        failure.address = clean_address(value) or _domain_only(value)
-    elif name == "original-recipient":
+def _set_status(failure: Failure, value: str) -> None:
+    code = _STATUS_CODE.match(value.strip())
+    if code:
+        failure.status = code.group(0)
+    elif value.strip():  # "Status: 553 Exceeded maximum inbound message size"
+        failure.alt_diagnostic = value.strip()
+
+
+def _set_actual(failure: Failure, value: str) -> None:
+    """X-Actual-Recipient (Sendmail): the alias target, unless it is a program or file."""
+    if not failure.original_recipient and " " not in value.split(";", 1)[-1].strip():
         failure.original_recipient = clean_address(value)
-    elif name == "x-actual-recipient" and not failure.original_recipient:
-        if " " not in value.split(";", 1)[-1].strip():
-            failure.original_recipient = clean_address(value)
-    elif name == "action":
-        failure.action = normalize_action(value)
-    elif name == "status":
-        code = _STATUS_CODE.match(value.strip())
-        if code:
-            failure.status = code.group(0)
-        elif value.strip():  # "Status: 553 Exceeded maximum inbound message size"
-            failure.alt_diagnostic = value.strip()
-    elif name == "remote-mta":
-        failure.remote_mta = _split_type(value)[1].strip("[]")
-    elif name == "diagnostic-code":
-        failure.diagnostic_type, failure.diagnostic = _split_type(value)
-    elif name == "last-attempt-date":
-        failure.last_attempt = value
-    elif name == "will-retry-until":
-        failure.will_retry = value
+
+
+def _set_diagnostic(failure: Failure, value: str) -> None:
+    failure.diagnostic_type, failure.diagnostic = _split_type(value)
+
+
+_SETTERS: dict[str, Callable[[Failure, str], None]] = {
+    "final-recipient": lambda f, v: setattr(f, "address", clean_address(v) or _domain_only(v)),
+    "original-recipient": lambda f, v: setattr(f, "original_recipient", clean_address(v)),
+    "x-actual-recipient": _set_actual,
+    "action": lambda f, v: setattr(f, "action", normalize_action(v)),
+    "status": _set_status,
+    "remote-mta": lambda f, v: setattr(f, "remote_mta", _split_type(v)[1].strip("[]")),
+    "diagnostic-code": _set_diagnostic,
+    "last-attempt-date": lambda f, v: setattr(f, "last_attempt", v),
+    "will-retry-until": lambda f, v: setattr(f, "will_retry", v),
+}
+
+
+def _apply(failure: Failure, name: str, value: str) -> None:
+    setter = _SETTERS.get(name)
+    if setter is not None:
+        setter(failure, value)
 
 
 def _starts_new(seen: list[str], name: str) -> bool:

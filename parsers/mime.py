@@ -8,6 +8,7 @@ use it and add the decoding helpers it lacks. Nothing here raises on bad input.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import re
 from collections.abc import Iterator
@@ -55,10 +56,8 @@ def decode_header_value(value: object) -> str:
         return ""
     text = str(value)
     if "=?" in text:
-        try:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, AssertionError):
             text = str(make_header(decode_header(text)))
-        except (ValueError, LookupError, UnicodeError, AssertionError):
-            pass
     return " ".join(text.split())
 
 
@@ -90,8 +89,14 @@ def part_bytes(part: Message) -> bytes:
 def _charset(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     charset = charset.strip().strip('"').lower()
-    aliases = {"utf8": "utf-8", "iso-2022-jp-ms": "iso-2022-jp", "x-sjis": "shift_jis",
-               "sjis": "shift_jis", "ks_c_5601-1987": "euc-kr", "unknown-8bit": "utf-8"}
+    aliases = {
+        "utf8": "utf-8",
+        "iso-2022-jp-ms": "iso-2022-jp",
+        "x-sjis": "shift_jis",
+        "sjis": "shift_jis",
+        "ks_c_5601-1987": "euc-kr",
+        "unknown-8bit": "utf-8",
+    }
     return aliases.get(charset, charset)
 
 
@@ -128,8 +133,15 @@ _STATUS_TYPES = frozenset(
     {"message/delivery-status", "message/global-delivery-status", "message/xdelivery-status"}
 )
 _ORIGINAL_TYPES = frozenset(
-    {"message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers",
-     "message/partial", "text/rfc822", "message/rfc822-headers"}
+    {
+        "message/rfc822",
+        "text/rfc822-headers",
+        "message/global",
+        "message/global-headers",
+        "message/partial",
+        "text/rfc822",
+        "message/rfc822-headers",
+    }
 )
 _TAG = re.compile(r"<(?:br|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>")
@@ -227,7 +239,7 @@ def flatten(msg: Message) -> str:
             html.append(html_to_text(part_text(part)[:MAX_TEXT]))
         elif part.get_content_maintype() == "text" or part is msg:
             chunks.append(part_text(part)[:MAX_TEXT])
-    if html and not any(c.strip() and not c.startswith(("Content-Type: message/")) for c in chunks):
+    if html and not any(c.strip() and not c.startswith("Content-Type: message/") for c in chunks):
         chunks.insert(0, "\n".join(html))
     text = "\n".join(chunks)
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -11,11 +11,11 @@ recipient of the bounce itself (our return path, as the bounce was addressed to 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
-from datetime import UTC, datetime
 
 from parsers.mime import decode_header_value
 from parsers.records import Original

@@ -183,10 +183,14 @@ _FILTERED_TEMPORARY = "4.0.924"
 # RFC 4954, 5248, 7504 additions). Order matters: "550" before "554" because a transcript
 # "554 5.0.0 Service unavailable" trailer often follows the real "550" answer.
 _REPLY_5 = (
-    "550 552 553 551 521 525 502 520 523 524 530 533 534 535 538 555 556 554 500 501 503 504"
-).split()
-_REPLY_4 = "421 450 451 452 422 430 432 453 454 455 456 458 459".split()
-_REPLY_2 = "211 214 220 221 235 250 251 252 253 354".split()
+    *("550", "552", "553", "551", "521", "525", "502", "520", "523", "524", "530"),
+    *("533", "534", "535", "538", "555", "556", "554", "500", "501", "503", "504"),
+)
+_REPLY_4 = (
+    *("421", "450", "451", "452", "422", "430", "432"),
+    *("453", "454", "455", "456", "458", "459"),
+)
+_REPLY_2 = ("211", "214", "220", "221", "235", "250", "251", "252", "253", "354")
 _REPLY_BY_CLASS = {"5": _REPLY_5, "4": _REPLY_4, "2": _REPLY_2}
 _REPLY_ALL = (*_REPLY_5, *_REPLY_4, *_REPLY_2)
 
@@ -232,7 +236,7 @@ def find_status(text: str | None, reply_class: str | None = None) -> str | None:
         if reply_class and match.group(1) != reply_class[0]:
             continue
         code = match.group(0)
-        if code.endswith(".0.0") and code[1:] == ".0.0" or code == "4.4.7":
+        if code[1:] == ".0.0" or code == "4.4.7":
             fallback = fallback or code
             continue
         return code
@@ -297,24 +301,19 @@ def is_permanent(text: str | None) -> bool | None:
     return None
 
 
-def prefer_status(field: str | None, in_text: str | None, reply: str | None) -> str | None:
-    """Choose between the Status: field and the code quoted in the diagnostic text.
-
-    Reporting MTAs often write a generic ``5.0.0`` while the remote answer says ``5.1.1``;
-    and some write a specific but wrong class. RFC 3464 2.3.4 wants the most specific code.
-    """
-    if not field or len(field) < 5:
-        return in_text or field
-    if not in_text or len(in_text) < 5:
-        return field
-    reply_class = (reply or "0")[:1]
-    if reply_class in "245" and reply_class != "0" and field[0] != in_text[0]:
+def _prefer_by_reply(field: str, in_text: str, reply: str | None) -> str | None:
+    """When the two codes disagree on the class, the reply code's class decides."""
+    reply_class = (reply or "")[:1]
+    if reply_class in ("2", "4", "5") and field[0] != in_text[0]:
         if reply_class == field[0]:
             return field
         if reply_class == in_text[0]:
             return in_text
-    if field == in_text:
-        return field
+    return None
+
+
+def _prefer_specific(field: str, in_text: str) -> str:
+    """Prefer whichever code is more specific (not X.0.0, not 4.4.7, not a 5.3.x guess)."""
     if field[1:] == ".0.0":
         return field if in_text[1:] == ".0.0" else in_text
     if ".0" in field and ".0" not in in_text:
@@ -328,6 +327,19 @@ def prefer_status(field: str | None, in_text: str | None, reply: str | None) -> 
     if field == "5.1.3" and in_text.startswith("5.7."):
         return in_text
     return field
+
+
+def prefer_status(field: str | None, in_text: str | None, reply: str | None) -> str | None:
+    """Choose between the Status: field and the code quoted in the diagnostic text.
+
+    Reporting MTAs often write a generic ``5.0.0`` while the remote answer says ``5.1.1``;
+    and some write a specific but wrong class. RFC 3464 2.3.4 wants the most specific code.
+    """
+    if not field or len(field) < 5:
+        return in_text or field
+    if not in_text or len(in_text) < 5 or field == in_text:
+        return field
+    return _prefer_by_reply(field, in_text, reply) or _prefer_specific(field, in_text)
 
 
 # SMTP verbs in session order; the latest one a text mentions is the one that failed.

@@ -22,7 +22,9 @@ def _print_jsonl(records: Any) -> int:
     out = sys.stdout
     for record in records:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        failures += record["kind"] == "unknown" and bool(record.get("error", "").startswith("cannot"))
+        failures += record["kind"] == "unknown" and bool(
+            record.get("error", "").startswith("cannot")
+        )
     out.flush()
     return 1 if failures else 0
 
@@ -64,10 +66,12 @@ def _print_table(records: Any) -> int:
     show_default=True,
     help="One JSON object per message, or a readable table.",
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes.")
-@click.option("--records", "with_records", is_flag=True,
-              help="Keep every DMARC aggregate row in the output.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+)
+@click.option(
+    "--records", "with_records", is_flag=True, help="Keep every DMARC aggregate row in the output."
+)
 def parse_cmd(paths: tuple[str, ...], fmt: str, jobs: int, with_records: bool) -> int:
     """Parse bounces, complaints and reports in PATHS (files, directories, mbox, Maildir).
 

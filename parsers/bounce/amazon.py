@@ -21,10 +21,16 @@ from parsers.status import find_reply, find_status, reason_of_status
 __all__ = ["FAMILY", "parse"]
 
 FAMILY = "lhost:amazonses"
-_SENDING_START = ("The following message to <", "An error occurred while trying to deliver the mail ")
+_SENDING_START = (
+    "The following message to <",
+    "An error occurred while trying to deliver the mail ",
+)
 _RECEIVING_START = "This message could not be delivered."
 # SES bounceType/bounceSubType values that name a reason by themselves
-_SUBTYPES = {("Transient", "MailboxFull"): "mailboxfull", ("Transient", "MessageTooLarge"): "mesgtoobig"}
+_SUBTYPES = {
+    ("Transient", "MailboxFull"): "mailboxfull",
+    ("Transient", "MessageTooLarge"): "mesgtoobig",
+}
 # Texts of SES receiving rule-set bounce actions (Rule sets > Actions > Bounce templates)
 _RECEIVING = {
     "filtered": ("mailbox does not exist",),
@@ -40,13 +46,12 @@ def _unfold(body: str) -> str:
     """SNS e-mail notifications wrap long lines with a trailing "!" and a leading space."""
     out: list[str] = []
     folded = False
-    for line in body.split("\n"):
-        if not line:
+    for raw in body.split("\n"):
+        if not raw:
             continue
-        if line == "--":
+        if raw == "--":
             break
-        if folded:
-            line = line[1:]
+        line = raw[1:] if folded else raw
         folded = line.endswith("!")
         out.append(line[:-1] if folded else line)
     return "".join(out)
@@ -64,7 +69,8 @@ def _payload(text: str) -> dict[str, Any] | None:
 
 def _bounced(payload: dict[str, Any]) -> list[Failure]:
     bounce = payload.get("bounce") or {}
-    subtype = _SUBTYPES.get((bounce.get("bounceType"), bounce.get("bounceSubType")), "")
+    bounce_type = (str(bounce.get("bounceType") or ""), str(bounce.get("bounceSubType") or ""))
+    subtype = _SUBTYPES.get(bounce_type, "")
     failures = []
     for item in bounce.get("bouncedRecipients") or []:
         address = clean_address(str(item.get("emailAddress") or ""))
@@ -99,8 +105,13 @@ def _json_failures(payload: dict[str, Any]) -> list[Failure]:
         delivery = payload.get("delivery") or {}
         response = str(delivery.get("smtpResponse") or "")
         return [
-            Failure(address=clean_address(str(a)), diagnostic=response, reason="delivered",
-                    action="delivered", status=find_status(response) or "")
+            Failure(
+                address=clean_address(str(a)),
+                diagnostic=response,
+                reason="delivered",
+                action="delivered",
+                status=find_status(response) or "",
+            )
             for a in delivery.get("recipients") or []
         ]
     return []

@@ -9,6 +9,7 @@ never raises on odd input: the dispatcher treats an exception as a bug, not as d
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
@@ -124,7 +125,7 @@ def paragraph_after(text: str, needle: str, *, limit: int = 2000) -> str:
     return chunk[:limit]
 
 
-def table_reason(text: str, table: dict[str, tuple[str, ...]]) -> str:
+def table_reason(text: str, table: Mapping[str, tuple[str, ...]]) -> str:
     """The first reason (a ``Reason`` value) whose phrases occur in ``text``, or ""."""
     lowered = text.lower()
     for reason, phrases in table.items():

@@ -155,9 +155,7 @@ def _merge_status_part(notice: str, failures: list[Failure]) -> None:
     marker = notice.find(STATUS_MARK)
     if marker < 0:
         return
-    _per_message, fields = parse_fields(
-        notice[marker + len(STATUS_MARK) :], keep_unaddressed=True
-    )
+    _per_message, fields = parse_fields(notice[marker + len(STATUS_MARK) :], keep_unaddressed=True)
     by_address = {f.address: f for f in fields}
     for failure in failures:
         found = by_address.get(failure.address)

@@ -48,8 +48,11 @@ def _read(notice: str) -> list[Failure]:
         reading = reading or any(m in line for m in _MARKERS)
         if not reading or not line.strip():
             continue
-        if "<" in line and "@" in line and ">" in line and (
-            line.find("Recipient: <") > 1 or line.startswith("<")
+        if (
+            "<" in line
+            and "@" in line
+            and ">" in line
+            and (line.find("Recipient: <") > 1 or line.startswith("<"))
         ):
             failures.append(Failure(address=first_address(line[line.find("<") :])))
         elif failures and not line.isascii():

@@ -62,8 +62,11 @@ def parse(ctx: Context) -> Parsed | None:
         kind = "powermta"
     elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.subject == "Delivery Status":
         kind = "mcafee"
-    elif (ctx.msg.get("X-Msg-Ref") and "MAILER-DAEMON@messagelabs.com" in ctx.from_
-          and ctx.subject.startswith("Mail Delivery Failure")):
+    elif (
+        ctx.msg.get("X-Msg-Ref")
+        and "MAILER-DAEMON@messagelabs.com" in ctx.from_
+        and ctx.subject.startswith("Mail Delivery Failure")
+    ):
         kind = "messagelabs"
     else:
         return None

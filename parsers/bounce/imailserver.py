@@ -35,8 +35,10 @@ _REASONS = (
 
 def parse(ctx: Context) -> Parsed | None:
     """IMail notices (subject or X-Mailer "<SMTP32 v...>")."""
-    if not (re.match(r"^Undeliverable Mail\s*$", ctx.subject)
-            or ctx.header("X-Mailer").startswith("<SMTP32 v")):
+    if not (
+        re.match(r"^Undeliverable Mail\s*$", ctx.subject)
+        or ctx.header("X-Mailer").startswith("<SMTP32 v")
+    ):
         return None
     notice, original = split_original(ctx.text, ("Original message follows.",))
     failures: list[Failure] = []
@@ -44,8 +46,12 @@ def parse(ctx: Context) -> Parsed | None:
     for line in notice.split("\n"):
         recipient, undeliverable = _RECIPIENT.match(line), _UNDELIVERABLE.match(line)
         if recipient:
-            failures.append(Failure(address=first_address(recipient.group(3)),
-                                    diagnostic=f"{recipient.group(1)} {recipient.group(2)}"))
+            failures.append(
+                Failure(
+                    address=first_address(recipient.group(3)),
+                    diagnostic=f"{recipient.group(1)} {recipient.group(2)}",
+                )
+            )
         elif undeliverable:
             failures.append(Failure(address=first_address(undeliverable.group(1))))
         elif "Body of message generated response:" in line or extra:

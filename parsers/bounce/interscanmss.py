@@ -14,7 +14,11 @@ from parsers.dsn import Failure
 __all__ = ["FAMILY", "parse"]
 
 FAMILY = "lhost:interscanmss"
-_SUBJECTS = ("Mail could not be delivered", "メッセージを配信できません。", "メール配信に失敗しました")
+_SUBJECTS = (
+    "Mail could not be delivered",
+    "メッセージを配信できません。",
+    "メール配信に失敗しました",
+)
 _RECIPIENT = re.compile(
     r"^.+[<>]{3}[ \t]+.+<([^ ]+@[^ ]+)>|^(?:Reason:[ ]+)?Unable to deliver message to <(.+?)>"
 )

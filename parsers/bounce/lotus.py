@@ -27,7 +27,10 @@ _DOMINO_MESSAGES = {
     "systemerror": ("several matches found in domino directory",),
 }
 _NOTES_MESSAGES = {
-    "userunknown": ("user not listed in public name & address book", "ディレクトリのリストにありません"),
+    "userunknown": (
+        "user not listed in public name & address book",
+        "ディレクトリのリストにありません",
+    ),
     "networkerror": ("message has exceeded maximum hop count",),
 }
 

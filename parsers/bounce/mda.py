@@ -29,8 +29,12 @@ _MESSAGES: dict[str, dict[str, tuple[str, ...]]] = {
         "mailboxfull": ("quota exceeded", "not enough disk space"),
     },
     "mail.local": {
-        "userunknown": (": unknown user:", ": user unknown", ": invalid mailbox path",
-                        ": user missing home directory"),
+        "userunknown": (
+            ": unknown user:",
+            ": user unknown",
+            ": invalid mailbox path",
+            ": user missing home directory",
+        ),
         "mailboxfull": ("disc quota exceeded", "mailbox full or quota exceeded"),
         "systemerror": ("temporary file write error",),
     },
@@ -44,12 +48,18 @@ _MESSAGES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "vpopmail": {
         "userunknown": ("sorry, no mailbox here by that name.",),
-        "filtered": ("account is locked email bounced", "user does not exist, but will deliver to "),
+        "filtered": (
+            "account is locked email bounced",
+            "user does not exist, but will deliver to ",
+        ),
         "mailboxfull": ("domain is over quota", "user is over quota"),
     },
     "vmailmgr": {
-        "userunknown": ("invalid or unknown base user or domain", "invalid or unknown virtual user",
-                        "user name does not refer to a virtual user"),
+        "userunknown": (
+            "invalid or unknown base user or domain",
+            "invalid or unknown virtual user",
+            "user name does not refer to a virtual user",
+        ),
         "mailboxfull": ("delivery failed due to system quota violation",),
     },
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.bounce.base import Context, Parsed, first_address, split_original
+from parsers.bounce.base import Context, Parsed, first_address
 from parsers.bounce.rfc3464 import merge_alternative, parse_status_text
 from parsers.dsn import Failure, clean_address
 from parsers.status import find_command, find_reply

@@ -59,7 +59,10 @@ _MESSAGES = {
 }
 # qmail-ldap patch error texts
 _LDAP = {
-    "suspend": ("mailaddress is administrativley disabled", "mailaddress is administratively disabled"),
+    "suspend": (
+        "mailaddress is administrativley disabled",
+        "mailaddress is administratively disabled",
+    ),
     "userunknown": ("sorry, no mailbox here by that name",),
     "exceedlimit": ("the message exeeded the maximum size the user accepts",),
     "systemerror": (
@@ -80,7 +83,7 @@ _EXPIRED = "this message has been in the queue too long."
 
 
 def read_blocks(notice: str, start: re.Pattern[str]) -> list[Failure]:
-    """"<address>:" blocks after the ``start`` line, with the lines that follow each."""
+    """ "<address>:" blocks after the ``start`` line, with the lines that follow each."""
     failures: list[Failure] = []
     reading = False
     for line in notice.split("\n"):
@@ -136,8 +139,9 @@ def parse(ctx: Context) -> Parsed | None:
     subject = ctx.subject.strip()
     if not subject.startswith(("failure notice", "Permanent Delivery Failure")) and not (
         received_mentions(ctx, "invoked for bounce")
-        or any(re.search(r"\(qmail \d+ invoked from .*network\)", r) for r in
-               ctx.headers("Received"))
+        or any(
+            re.search(r"\(qmail \d+ invoked from .*network\)", r) for r in ctx.headers("Received")
+        )
     ):
         return None
     notice, original = split_original(ctx.text, _BOUNDARIES)

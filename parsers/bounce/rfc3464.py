@@ -59,7 +59,9 @@ def enrich(human: str, failures: list[Failure]) -> None:
     for failure in failures:
         local = failure.address.split("@", 1)[0].lower()
         mentions = [
-            p for p in paragraphs if failure.address in p.lower() or (local and f"{local}@" in p.lower())
+            p
+            for p in paragraphs
+            if failure.address in p.lower() or (local and f"{local}@" in p.lower())
         ]
         for paragraph in mentions:
             command = find_command(paragraph)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from parsers.bounce.base import Context, Parsed, first_address
 from parsers.bounce.rfc3464 import parse_status_text, resolve_domain_only
-from parsers.dsn import Failure
 from parsers.mime import STATUS_MARK
 from parsers.status import find_command, find_reply, find_status, valid_status
 
@@ -71,9 +70,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Sendmail bounces and delay warnings that carry a delivery status part."""
     if ctx.msg.get("X-AOL-IP"):
         return None
-    if "see transcript for details" not in ctx.subject and not ctx.subject.startswith(
-        "Warning: "
-    ):
+    if "see transcript for details" not in ctx.subject and not ctx.subject.startswith("Warning: "):
         return None
     if _TRANSCRIPT not in ctx.text:
         return None

@@ -75,7 +75,10 @@ def read(fmt: LineFormat, ctx: Context) -> Parsed | None:
             continue
         diagnostic = " ".join(" ".join(lines).split())
         failures.append(
-            Failure(address=address, diagnostic=diagnostic,
-                    reason=table_reason(diagnostic, fmt.messages))
+            Failure(
+                address=address,
+                diagnostic=diagnostic,
+                reason=table_reason(diagnostic, fmt.messages),
+            )
         )
     return Parsed(fmt.family, failures, original) if failures else None

@@ -159,8 +159,7 @@ def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> li
     # an alias expansion and the address it was expanded from name the same delivery:
     # keep the address we sent to
     addresses = [
-        a for a in addresses
-        if not (a in known and known[a].original_recipient in addresses)
+        a for a in addresses if not (a in known and known[a].original_recipient in addresses)
     ]
     return [known.get(a) or Failure(address=a) for a in addresses]
 

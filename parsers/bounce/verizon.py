@@ -17,12 +17,18 @@ def parse(ctx: Context) -> Parsed | None:
     """vtext.com post_master notices and vzwpix.com MMSC NDRs."""
     sender = ctx.header("From")
     if "post_master@vtext.com" in sender and received_mentions(ctx, ".vtext.com ("):
-        pattern, error, reason = (re.compile(r"^\s+RCPT TO: (.*)$"),
-                                  re.compile(r"^(\d{3})\s-\s(.*)$"), "userunknown")
+        pattern, error, reason = (
+            re.compile(r"^\s+RCPT TO: (.*)$"),
+            re.compile(r"^(\d{3})\s-\s(.*)$"),
+            "userunknown",
+        )
         phrase = "550 - Requested action not taken: no such user here"
     elif _MMS_SENDER.search(sender):
-        pattern, error, reason = (re.compile(r"^To:\s+(.*)$"), re.compile(r"^Error:\s+(.+)$"),
-                                  "userunknown")
+        pattern, error, reason = (
+            re.compile(r"^To:\s+(.*)$"),
+            re.compile(r"^Error:\s+(.+)$"),
+            "userunknown",
+        )
         phrase = "No valid recipients for this MM"
     else:
         return None

@@ -17,8 +17,10 @@ FAMILY = "lhost:zoho"
 _FORMAT = LineFormat(
     family=FAMILY,
     start=("This message was created automatically by mail delivery",),
-    boundaries=("Received:from mail.zoho.com by mx.zohomail.com",
-                "Received: from mail.zoho.com by mx.zohomail.com"),
+    boundaries=(
+        "Received:from mail.zoho.com by mx.zohomail.com",
+        "Received: from mail.zoho.com by mx.zohomail.com",
+    ),
     recipient=re.compile(
         r"^(?:\[Status: [^<]*<)?(?P<addr>[^\s<>]+@[^\s<>,]+)>?[\s,]+(?P<diag>.+)$"
     ),

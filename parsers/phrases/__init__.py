@@ -1,0 +1,43 @@
+"""What remote servers write when they refuse mail, grouped by bounce reason.
+
+Each reason has one compiled alternation over lower-cased, whitespace-collapsed diagnostic
+text. The phrases are the recurring wordings of real MTAs and mailbox providers (Postfix,
+Sendmail, Exim, qmail, Exchange, Courier, Dovecot, the large webmail providers); the grouping
+follows the reason taxonomy of Sisimai 5 (BSD-2-Clause), which our labelled corpus uses.
+Patterns are deliberately phrase-level, never a whole sample's sentence, so that they carry
+over to messages we have not seen. A comment names the MTA or provider a phrase comes from
+where that is not obvious.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.phrases import content, recipient, sender, system
+from parsers.phrases.compile import alt
+from parsers.records import Reason
+
+__all__ = ["PHRASES", "matches"]
+
+
+_R = Reason
+
+PHRASES: dict[Reason, re.Pattern[str]] = {
+    **recipient.PATTERNS,
+    **sender.PATTERNS,
+    **content.PATTERNS,
+    **system.PATTERNS,
+}
+
+#: Texts that look like a rejected sender but are about the recipient or the client IP.
+_NOT_REJECTED = alt(
+    [r"5\.1\.0 address rejected", r"recipient address rejected", r"sender ip address rejected"]
+)
+
+
+def matches(reason: Reason, text: str) -> bool:
+    """True if lower-cased ``text`` contains a phrase that signals ``reason``."""
+    if reason is _R.REJECTED and _NOT_REJECTED.search(text):
+        return False
+    pattern = PHRASES.get(reason)
+    return pattern is not None and pattern.search(text) is not None
