@@ -8,8 +8,11 @@ use it and add the decoding helpers it lacks. Nothing here raises on bad input.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email
+import quopri
 import re
 from collections.abc import Iterator
 from email.header import decode_header, make_header
@@ -168,23 +171,45 @@ def _raw_value(value: object) -> str:
         return text
 
 
+def _body_text(block: Message) -> str:
+    """The body of a parsed block as text; 8-bit bytes decoded as UTF-8 (RFC 6532/6533)."""
+    body = block.get_payload(decode=True)
+    if isinstance(body, bytes):
+        return decode_bytes(body[:MAX_TEXT])
+    return ""
+
+
 def _blocks_text(blocks: list[Message]) -> str:
     """Header blocks (how compat32 stores message/delivery-status) back to field lines."""
     out: list[str] = []
     for block in blocks:
         lines = [f"{name}: {_raw_value(value)}" for name, value in block.raw_items()]
-        body = block.get_payload()
-        if isinstance(body, str) and body.strip():
+        body = _body_text(block) if not block.is_multipart() else ""
+        if body.strip():
             lines.append("")
-            lines.append(_raw_value(body))
+            lines.append(body)
         out.append("\n".join(lines))
     return "\n\n".join(out)
+
+
+def _transfer_decoded(part: Message, text: str) -> str:
+    """Undo a transfer encoding the parser could not see through (base64 status parts)."""
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    try:
+        if encoding == "base64":
+            return decode_bytes(base64.b64decode("".join(text.split()), validate=False))
+        if encoding == "quoted-printable":
+            return decode_bytes(quopri.decodestring(text.encode("utf-8", "surrogateescape")))
+    except (ValueError, binascii.Error):
+        return text
+    return text
 
 
 def _status_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):
-        return _blocks_text([p for p in payload if isinstance(p, Message)])[:MAX_TEXT]
+        text = _blocks_text([p for p in payload if isinstance(p, Message)])
+        return _transfer_decoded(part, text)[:MAX_TEXT]
     return part_text(part)[:MAX_TEXT]
 
 
@@ -198,10 +223,12 @@ def _enclosed_text(part: Message) -> str:
         return part_text(part)[:MAX_TEXT]
     inner = payload[0]
     lines = [f"{name}: {_raw_value(value)}" for name, value in inner.raw_items()]
-    body = inner.get_payload()
-    while isinstance(body, list) and body and isinstance(body[0], Message):
-        body = body[0].get_payload()
-    tail = _raw_value(body[:MAX_TEXT]) if isinstance(body, str) else ""
+    while inner.is_multipart():
+        first = inner.get_payload(0) if inner.get_payload() else None
+        if not isinstance(first, Message):
+            break
+        inner = first
+    tail = _body_text(inner) if not inner.is_multipart() else ""
     return "\n".join(lines) + "\n\n" + tail
 
 

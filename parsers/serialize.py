@@ -26,10 +26,10 @@ def _datetime(value: datetime) -> str:
 
 def to_jsonable(value: Any) -> Any:
     """Convert a record (or anything inside one) into JSON-serialisable values."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
     if isinstance(value, Enum):
         return value.value
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
     if isinstance(value, datetime):
         return _datetime(value)
     if isinstance(value, bytes):

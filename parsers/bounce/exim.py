@@ -231,8 +231,11 @@ def parse(ctx: Context) -> Parsed | None:
     if not failures:
         return None
     _merge_status_part(notice, failures)
+    delayed = ctx.subject.startswith("Warning: message ") or "has not yet been delivered" in notice
     first = failures[0]
     for failure in failures:
+        if delayed:
+            failure.action = "delayed"
         if not failure.diagnostic and not failure.alt_diagnostic:
             failure.diagnostic, failure.alt_diagnostic = first.diagnostic, first.alt_diagnostic
         _finish(failure)

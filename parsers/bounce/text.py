@@ -97,7 +97,8 @@ def is_bounce_like(ctx: Context) -> bool:
         return True
     if ctx.header("Auto-Submitted").lower().startswith("auto-replied"):
         return False
-    return ctx.header("Return-Path").strip() in ("<>", "")
+    return_path = ctx.header("Return-Path").strip().lower()
+    return return_path == "<>" or "mailer-daemon" in return_path
 
 
 def _starts_recipient(line: str) -> bool:
