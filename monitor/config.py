@@ -113,6 +113,8 @@ class DaemonConfig:
     export_keep: int = 14
     #: Minutes between sweeps that delete expired timed suppressions.
     expire_every_minutes: int = 15
+    #: File the running daemon writes its process id to (``kill -TERM $(cat ...)`` stops it).
+    pid_file: Path = Path("var/deliverwatch.pid")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,14 +155,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config_from_dict(data, base_dir=cfg_path.resolve().parent, source=cfg_path)
 
 
-def config_from_dict(
-    data: dict[str, Any], *, base_dir: Path, source: Path | None = None
-) -> Config:
+def config_from_dict(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
     """Validate a parsed TOML document (also used by tests to build configs in memory)."""
     loader = _Loader(base_dir)
     cfg = loader.build(Config, data, "")
-    cfg = dataclasses.replace(cfg, source=source)
+    cfg = dataclasses.replace(_resolve_paths(cfg, base_dir), source=source)
     return _resolve_sqlite_path(cfg, base_dir)
+
+
+def _resolve_paths(obj: Any, base_dir: Path) -> Any:
+    """Make every relative ``Path`` (defaults included) relative to the config's folder."""
+    if isinstance(obj, Path):
+        return obj if obj.is_absolute() else base_dir / obj
+    if isinstance(obj, dict):
+        return {k: _resolve_paths(v, base_dir) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {
+            f.name: _resolve_paths(getattr(obj, f.name), base_dir)
+            for f in dataclasses.fields(obj)
+            if not f.metadata.get("internal")
+        }
+        return dataclasses.replace(obj, **changes)
+    return obj
 
 
 def _resolve_sqlite_path(cfg: Config, base_dir: Path) -> Config:
@@ -170,9 +186,7 @@ def _resolve_sqlite_path(cfg: Config, base_dir: Path) -> Config:
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         rel = url[len(prefix) :]
         resolved = Secret(prefix + str(base_dir / rel), cfg.database.url.source)
-        return dataclasses.replace(
-            cfg, database=dataclasses.replace(cfg.database, url=resolved)
-        )
+        return dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, url=resolved))
     return cfg
 
 
@@ -247,8 +261,7 @@ class _Loader:
         if tp is Path:
             if not isinstance(value, str) or not value:
                 raise ConfigError(path, f"expected a path string, got {_describe(value)}")
-            p = Path(value).expanduser()
-            return p if p.is_absolute() else self.base_dir / p
+            return Path(value).expanduser()  # made absolute by _resolve_paths
         if tp is bool:
             if not isinstance(value, bool):
                 raise ConfigError(path, f"expected true or false, got {_describe(value)}")

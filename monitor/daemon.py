@@ -16,16 +16,23 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+)
 from sqlalchemy import Engine, text
 
 from monitor.app import App
 from monitor.errors import DaemonError
-from monitor.scheduler import build_scheduler, job_specs
+from monitor.scheduler import JobSpec, build_scheduler, job_specs
 from monitor.store.db import session_scope
 from monitor.store.models import DaemonLease
 
@@ -91,6 +98,17 @@ def daemon_lock(engine: Engine) -> Iterator[None]:
             yield
 
 
+@contextlib.contextmanager
+def _pid_file(path: Path) -> Iterator[None]:
+    """Write our pid for ``kill -TERM $(cat ...)``; only taken once we hold the lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def _record_lease(app: App) -> None:
     now = app.now()
     with session_scope(app.sessions(), "recording the daemon lease") as session:
@@ -102,32 +120,52 @@ def _record_lease(app: App) -> None:
             lease.holder, lease.started_at, lease.heartbeat_at = holder, now, now
 
 
-def run_daemon(app: App) -> int:
-    """Start the scheduler and block until SIGTERM/SIGINT; return the exit status."""
-    with daemon_lock(app.engine):
+def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
+    """Start the scheduler and block until SIGTERM/SIGINT; return the exit status.
+
+    ``specs`` defaults to every job the config asks for (tests pass their own).
+    """
+    with daemon_lock(app.engine), _pid_file(app.config.daemon.pid_file):
         _record_lease(app)
-        scheduler = build_scheduler(app, job_specs(app))
+        specs = job_specs(app) if specs is None else specs
+        scheduler = build_scheduler(app, specs)
+        triggers = {spec.id: spec.trigger for spec in specs}
 
         def log_next(event: JobExecutionEvent) -> None:
-            job = scheduler.get_job(event.job_id)
-            if job is not None and job.next_run_time is not None:
-                log.info("job %s next run %s", event.job_id, job.next_run_time.isoformat())
+            # Not scheduler.get_job(): listeners run in executor threads and shutdown() holds
+            # the job-store lock while it waits for them, so that call would deadlock.
+            trigger = triggers.get(event.job_id)
+            if trigger is not None:
+                nxt = trigger.get_next_fire_time(event.scheduled_run_time, datetime.now(UTC))
+                log.info("job %s next run %s", event.job_id, nxt.isoformat() if nxt else "never")
 
         scheduler.add_listener(log_next, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         stopping = threading.Event()
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            if stopping.is_set():
-                return
+            if not stopping.is_set():
+                log.info(
+                    "received %s: waiting for running jobs, then stopping",
+                    signal.Signals(signum).name,
+                )
             stopping.set()
-            log.info("received %s: waiting for running jobs, then stopping",
-                     signal.Signals(signum).name)
-            # shutdown() waits for running jobs; never block inside the signal handler.
-            threading.Thread(target=scheduler.shutdown, name="shutdown", daemon=True).start()
 
+        def stopper() -> None:
+            # Never call shutdown() inside the signal handler (it waits for running jobs and
+            # takes scheduler locks the interrupted main thread may hold); and a signal that
+            # lands before start() must still stop the scheduler once it runs.
+            stopping.wait()
+            while not scheduler.running:
+                time.sleep(0.05)
+            scheduler.shutdown(wait=True)
+
+        scheduler.add_listener(
+            lambda _e: log.info("deliverwatch daemon started (pid %d)", os.getpid()),
+            EVENT_SCHEDULER_STARTED,
+        )
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        threading.Thread(target=stopper, name="stopper", daemon=True).start()
         try:
-            log.info("deliverwatch daemon started (pid %d)", os.getpid())
             scheduler.start()
         finally:
             for sig, handler in previous.items():

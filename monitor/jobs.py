@@ -24,8 +24,13 @@ __all__ = ["expire_suppressions", "export_suppression_files", "run_guarded"]
 
 log = logging.getLogger(__name__)
 
-_EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "sendgrid": "sendgrid.csv",
-               "mailchimp": "mailchimp.csv", "ses": "ses.csv"}
+_EXTENSIONS = {
+    "csv": "csv",
+    "jsonl": "jsonl",
+    "sendgrid": "sendgrid.csv",
+    "mailchimp": "mailchimp.csv",
+    "ses": "ses.csv",
+}
 
 
 def run_guarded(name: str, func: Callable[..., Any], /, **kwargs: Any) -> Any:
@@ -34,8 +39,11 @@ def run_guarded(name: str, func: Callable[..., Any], /, **kwargs: Any) -> Any:
     try:
         result = func(**kwargs)
     except Exception:
-        log.exception("job %s failed after %.1fs; will retry at its next run", name,
-                      time.monotonic() - started)
+        log.exception(
+            "job %s failed after %.1fs; will retry at its next run",
+            name,
+            time.monotonic() - started,
+        )
         return None
     log.info("job %s done in %.1fs: %s", name, time.monotonic() - started, result)
     return result

@@ -37,11 +37,12 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    duplicates: int = 0  # rows superseded by a later row for the same entry in the file
     rejects: list[RowError] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.added + self.updated + self.unchanged + self.rejected
+        return self.added + self.updated + self.unchanged + self.rejected + self.duplicates
 
 
 def _to_upsert(row: ListRow, default_reason: SuppressionReason | None) -> UpsertRow:
@@ -75,9 +76,8 @@ def import_suppressions(
             counts = upsert_batch(session, batch, now=now)
         report.added += counts.added
         report.updated += counts.updated
-        report.unchanged += counts.unchanged + len(batch) - (
-            counts.added + counts.updated + counts.unchanged
-        )
+        report.unchanged += counts.unchanged
+        report.duplicates += len(batch) - (counts.added + counts.updated + counts.unchanged)
         if on_batch is not None:
             on_batch(len(batch))
         batch.clear()
@@ -113,7 +113,7 @@ def open_output(path: str | os.PathLike[str] | None) -> Iterator[IO[bytes]]:
     tmp = target.with_name(f".{target.name}.part")
     try:
         with tmp.open("wb") as fh:
-            buffered = io.BufferedWriter(fh, buffer_size=1 << 20)  # type: ignore[arg-type]
+            buffered = io.BufferedWriter(fh, buffer_size=1 << 20)
             yield buffered
             buffered.flush()
             buffered.detach()

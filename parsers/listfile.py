@@ -20,6 +20,7 @@ An address written ``@example.com`` (or with ``scope`` = ``domain``) is a whole-
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -33,13 +34,28 @@ FORMATS = ("csv", "jsonl", "sendgrid", "mailchimp", "ses")
 
 #: Accepted spellings of our reasons (the values of monitor.enums.SuppressionReason).
 _REASONS = {
-    "hard-bounce": "hard-bounce", "hardbounce": "hard-bounce", "hard_bounce": "hard-bounce",
-    "bounce": "hard-bounce", "bounced": "hard-bounce", "bounces": "hard-bounce",
-    "soft-bounce": "soft-bounce", "softbounce": "soft-bounce", "soft_bounce": "soft-bounce",
-    "complaint": "complaint", "complained": "complaint", "spam": "complaint",
-    "spamreport": "complaint", "spam_report": "complaint", "abuse": "complaint",
-    "unsubscribe": "unsubscribe", "unsubscribed": "unsubscribe", "opt-out": "unsubscribe",
-    "optout": "unsubscribe", "manual": "manual", "import": "import", "imported": "import",
+    "hard-bounce": "hard-bounce",
+    "hardbounce": "hard-bounce",
+    "hard_bounce": "hard-bounce",
+    "bounce": "hard-bounce",
+    "bounced": "hard-bounce",
+    "bounces": "hard-bounce",
+    "soft-bounce": "soft-bounce",
+    "softbounce": "soft-bounce",
+    "soft_bounce": "soft-bounce",
+    "complaint": "complaint",
+    "complained": "complaint",
+    "spam": "complaint",
+    "spamreport": "complaint",
+    "spam_report": "complaint",
+    "abuse": "complaint",
+    "unsubscribe": "unsubscribe",
+    "unsubscribed": "unsubscribe",
+    "opt-out": "unsubscribe",
+    "optout": "unsubscribe",
+    "manual": "manual",
+    "import": "import",
+    "imported": "import",
 }
 _ADDRESS_COLUMNS = ("address", "email", "email address", "emailaddress", "email_address")
 
@@ -102,8 +118,10 @@ def _entry(
         domain = value.startswith("@") or (scope or "").strip().lower() == "domain"
         if not value:
             return RowError(line, "empty address")
-        value = normalize_domain(value) if domain else normalize_address(
-            value, lowercase_local=lowercase_local
+        value = (
+            normalize_domain(value)
+            if domain
+            else normalize_address(value, lowercase_local=lowercase_local)
         )
         return ListRow(
             line=line,
@@ -118,39 +136,55 @@ def _entry(
         return RowError(line, str(exc))
 
 
-def _iter_csv(  # noqa: C901 - one flat loop over header aliases; splitting hides the mapping
+def _column(header: list[str], *names: str) -> int | None:
+    return next((header.index(n) for n in names if n in header), None)
+
+
+def _iter_csv(
     lines: Iterable[str], fmt: str, lowercase_local: bool
 ) -> Iterator[ListRow | RowError]:
     reader = csv.reader(lines)
     header: list[str] | None = None
+    first: list[list[str]] = []  # a header-less SES file's first row is data
     for row in reader:
         if not row or all(not c.strip() for c in row):
             continue
-        if header is None:
-            lowered = [c.strip().lstrip("\ufeff").lower() for c in row]
-            if any(c in _ADDRESS_COLUMNS for c in lowered):
-                header = lowered
-                continue
-            if fmt != "ses":
-                yield RowError(reader.line_num, "no header row naming an 'email' or 'address' column")
-                return
-            header = ["emailaddress", "reason"]  # SES files may come without a header
-        cols = dict(zip(header, row, strict=False))
-        address = next((cols[c] for c in _ADDRESS_COLUMNS if c in cols), "")
-        reason = cols.get("reason")
-        note = cols.get("note")
-        if fmt == "sendgrid":
-            note, reason = (cols.get("reason") or None), None
-        elif fmt == "mailchimp":
-            reason = note = None
+        lowered = [c.strip().lstrip("\ufeff").lower() for c in row]
+        if any(c in _ADDRESS_COLUMNS for c in lowered):
+            header = lowered
+        elif fmt == "ses":
+            header, first = ["emailaddress", "reason"], [row]
+        else:
+            yield RowError(reader.line_num, "no header row naming an 'email' or 'address' column")
+            return
+        break
+    if header is None:
+        return
+    idx = {
+        "address": _column(header, *_ADDRESS_COLUMNS),
+        "reason": _column(header, "reason"),
+        "note": _column(header, "note"),
+        "scope": _column(header, "scope"),
+        "expires": _column(header, "expires_at"),
+        "created": _column(header, "created_at", "created"),
+    }
+    if fmt == "sendgrid":  # SendGrid's "reason" is the remote server's text: keep it as note
+        idx["note"], idx["reason"] = idx["reason"], None
+    elif fmt == "mailchimp":  # Mailchimp exports carry no reason of ours
+        idx["note"] = idx["reason"] = None
+    for cells in itertools.chain(first, reader):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        n = len(cells)
+        get = {k: (cells[i] if i is not None and i < n else None) for k, i in idx.items()}
         yield _entry(
             reader.line_num,
-            address,
-            scope=cols.get("scope"),
-            reason=reason,
-            expires=cols.get("expires_at"),
-            note=note,
-            created=cols.get("created_at") or cols.get("created"),
+            get["address"] or "",
+            scope=get["scope"],
+            reason=get["reason"],
+            expires=get["expires"],
+            note=get["note"],
+            created=get["created"],
             lowercase_local=lowercase_local,
         )
 

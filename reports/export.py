@@ -18,7 +18,9 @@ __all__ = ["SUPPRESSION_EXPORT_FORMATS", "write_suppressions"]
 
 SUPPRESSION_EXPORT_FORMATS = ("csv", "jsonl", "sendgrid", "mailchimp", "ses")
 
-SuppressionTuple = tuple[str, str, str, datetime, datetime | None, str | None]
+#: (scope, value, reason, created_at, expires_at, note); times are ISO 8601 UTC strings
+#: ("2026-01-02T03:04:05Z") and absent values "" so rows go to CSV without conversion.
+SuppressionTuple = tuple[str, str, str, str, str, str]
 
 #: Amazon SES's account-level suppression list knows only these two reasons; everything
 #: that is not a complaint (unsubscribes, manual blocks) is sent as BOUNCE, which SES
@@ -26,8 +28,8 @@ SuppressionTuple = tuple[str, str, str, datetime, datetime | None, str | None]
 _SES_REASON = {"complaint": "COMPLAINT"}
 
 
-def _iso(dt: datetime | None) -> str:
-    return "" if dt is None else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _epoch(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
 
 
 def _address(scope: str, value: str) -> str:
@@ -40,8 +42,7 @@ def _write_csv(rows: Iterable[SuppressionTuple], out: IO[str], fmt: str) -> int:
     if fmt == "csv":
         w.writerow(("address", "scope", "reason", "created_at", "expires_at", "note"))
         for scope, value, reason, created, expires, note in rows:
-            w.writerow((_address(scope, value), scope, reason, _iso(created), _iso(expires),
-                        note or ""))
+            w.writerow((_address(scope, value), scope, reason, created, expires, note))
             n += 1
     elif fmt == "sendgrid":
         # SendGrid's "upload CSV" for suppressions reads the 'email' column; domains can't be
@@ -49,13 +50,13 @@ def _write_csv(rows: Iterable[SuppressionTuple], out: IO[str], fmt: str) -> int:
         w.writerow(("email", "created", "reason"))
         for scope, value, reason, created, _expires, _note in rows:
             if scope == "address":
-                w.writerow((value, int(created.timestamp()), reason))
+                w.writerow((value, _epoch(created), reason))
                 n += 1
     elif fmt == "mailchimp":
         w.writerow(("Email Address", "Reason", "Suppressed At"))
         for scope, value, reason, created, _expires, _note in rows:
             if scope == "address":
-                w.writerow((value, reason, _iso(created)))
+                w.writerow((value, reason, created))
                 n += 1
     else:  # ses: header-less "address,REASON" rows, as the SES bulk import expects
         for scope, value, reason, _created, _expires, _note in rows:
@@ -75,9 +76,9 @@ def _write_jsonl(rows: Iterable[SuppressionTuple], out: IO[str]) -> int:
                     "address": _address(scope, value),
                     "scope": scope,
                     "reason": reason,
-                    "created_at": _iso(created),
-                    "expires_at": _iso(expires) or None,
-                    "note": note,
+                    "created_at": created,
+                    "expires_at": expires or None,
+                    "note": note or None,
                 },
                 ensure_ascii=False,
             )

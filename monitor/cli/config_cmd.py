@@ -34,7 +34,7 @@ def to_toml(data: dict[str, Any], prefix: str = "") -> str:
     for key, value in tables:
         name = f"{prefix}.{key}" if prefix else key
         body = to_toml(value, name)
-        block = f"[{name}]\n{body}" if body and not body.startswith("[") else f"[{name}]\n{body}"
+        block = f"[{name}]\n{body}"
         out = f"{out}\n\n{block}" if out else block
     return out.strip("\n")
 

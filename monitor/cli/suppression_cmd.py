@@ -65,8 +65,13 @@ def suppression_add(
     with session_scope(app.sessions(), "adding suppressions") as session:
         for scope, value in targets:
             _row, new = add_suppression(
-                session, scope=scope, value=value, reason=SuppressionReason(reason), now=now,
-                expires_at=expires_at, note=note,
+                session,
+                scope=scope,
+                value=value,
+                reason=SuppressionReason(reason),
+                now=now,
+                expires_at=expires_at,
+                note=note,
             )
             click.echo(f"{'added' if new else 'updated'}: {value} ({scope.value}, {reason})")
     return 0
@@ -134,16 +139,23 @@ def suppression_list(
     app = loaded_app(ctx)
     with session_scope(app.sessions(), "listing suppressions") as session:
         rows = list_suppressions(
-            session, reason=SuppressionReason(reason) if reason else None,
-            scope=ListScope.DOMAIN if domains_only else None, contains=contains,
-            limit=limit, offset=offset,
+            session,
+            reason=SuppressionReason(reason) if reason else None,
+            scope=ListScope.DOMAIN if domains_only else None,
+            contains=contains,
+            limit=limit,
+            offset=offset,
         )
         counts = count_suppressions(session)
     table = Table("value", "scope", "reason", "created", "expires", "note")
     for r in rows:
         table.add_row(
-            r.value, r.scope.value, r.reason.value, f"{r.created_at:%Y-%m-%d %H:%M}",
-            f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else "", r.note or "",
+            r.value,
+            r.scope.value,
+            r.reason.value,
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else "",
+            r.note or "",
         )
     console = Console()
     console.print(table)
@@ -156,6 +168,11 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
     click.echo(
         f"added: {report.added}  updated: {report.updated}  unchanged: {report.unchanged}  "
         f"rejected: {report.rejected}"
+        + (
+            f"  ({report.duplicates} duplicate rows superseded by later ones)"
+            if report.duplicates
+            else ""
+        )
     )
     for err in report.rejects[:shown]:
         click.echo(f"  line {err.line}: {err.message}", err=True)
@@ -165,10 +182,14 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
 
 @suppression_group.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="csv",
-              show_default=True)
-@click.option("--reason", type=click.Choice(REASONS),
-              help="Reason for rows that give none (default: keep existing, or 'import').")
+@click.option(
+    "--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="csv", show_default=True
+)
+@click.option(
+    "--reason",
+    type=click.Choice(REASONS),
+    help="Reason for rows that give none (default: keep existing, or 'import').",
+)
 @click.pass_context
 def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
     """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
@@ -179,15 +200,24 @@ def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | No
 
     app = loaded_app(ctx)
     factory = app.sessions()
-    source = sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")
+    source = (
+        sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+    )
     progress = Progress(
-        SpinnerColumn(), TextColumn("importing {task.completed:,} rows"), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True,
+        SpinnerColumn(),
+        TextColumn("importing {task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
+        transient=True,
     )
     with source, progress:
         task = progress.add_task("import", total=None)
         report = import_suppressions(
-            factory, iter(source), fmt=fmt, now=app.now(),
+            factory,
+            iter(source),
+            fmt=fmt,
+            now=app.now(),
             default_reason=SuppressionReason(reason) if reason else None,
             lowercase_local=app.config.suppression.lowercase_local_part,
             on_batch=lambda n: progress.advance(task, n),
@@ -197,16 +227,30 @@ def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | No
 
 
 @suppression_group.command("export")
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="csv",
-              show_default=True, help="sendgrid/mailchimp/ses carry addresses only (no domains).")
-@click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Output file (written atomically); '-' for stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="sendgrid/mailchimp/ses carry addresses only (no domains).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Output file (written atomically); '-' for stdout.",
+)
 @click.option("--reason", "reasons", type=click.Choice(REASONS), multiple=True)
 @click.option("--since", help="Only entries created at or after this date/time.")
 @click.option("--until", help="Only entries created before this date/time.")
 @click.pass_context
 def suppression_export(
-    ctx: click.Context, fmt: str, out: str, reasons: tuple[str, ...], since: str | None,
+    ctx: click.Context,
+    fmt: str,
+    out: str,
+    reasons: tuple[str, ...],
+    since: str | None,
     until: str | None,
 ) -> int:
     """Stream the active list as CSV, JSON Lines or an ESP's import shape."""
@@ -216,9 +260,13 @@ def suppression_export(
     now = app.now()
     with open_output(out) as stream:
         n = export_suppressions(
-            app.sessions(), stream, fmt=fmt, now=now,
+            app.sessions(),
+            stream,
+            fmt=fmt,
+            now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
-            since=parse_when(since, now=now), until=parse_when(until, now=now),
+            since=parse_when(since, now=now),
+            until=parse_when(until, now=now),
         )
     if out != "-":
         click.echo(f"exported {n} entries to {out}", err=True)

@@ -8,11 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from monitor.enums import ListScope, SuppressionReason
 from monitor.policy import ListEntry, Verdict, decide_verdict
@@ -36,8 +49,43 @@ __all__ = [
 ]
 
 _S = Suppression.__table__
-ExportRow = tuple[str, str, str, datetime, datetime | None, str | None]
-#: Column order of ``iter_export_rows``: scope, value, reason, created_at, expires_at, note.
+#: The same table without type processing, for the bulk paths only: a million rows through
+#: the enum and UTC-datetime converters costs more than the database work itself. Values
+#: are bound and read in the driver's own form (see ``_db_time`` and ``_iso``).
+_RAW = Table(
+    "suppressions",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("scope", String),
+    Column("value", String),
+    Column("reason", String),
+    Column("source_event_id", Integer),
+    Column("created_at", NullType),
+    Column("updated_at", NullType),
+    Column("expires_at", NullType),
+    Column("note", String),
+)
+ExportRow = tuple[str, str, str, str, str, str]
+#: Column order of ``iter_export_rows``: scope, value, reason, created_at, expires_at, note;
+#: times as ISO 8601 UTC (``2026-01-02T03:04:05Z``), absent values as "".
+
+
+def _db_time(dt: datetime | None, dialect: str) -> Any:
+    """A bind value in the form ``UTCDateTime`` stores (SQLAlchemy's SQLite text format)."""
+    if dt is None:
+        return None
+    if dialect == "sqlite":
+        return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return dt.astimezone(UTC)
+
+
+def _iso(value: Any) -> str:
+    """ISO 8601 UTC from a raw column value (SQLite text or a driver datetime)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):  # "2026-01-02 03:04:05.000000"
+        return f"{value[:10]}T{value[11:19]}Z"
+    return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def _entry(row: Suppression | AllowEntry) -> ListEntry:
@@ -171,7 +219,9 @@ def count_suppressions(session: Session) -> dict[str, int]:
 def delete_expired(session: Session, *, now: datetime) -> int:
     """Drop timed suppressions whose expiry has passed; return how many."""
     result = session.execute(
-        delete(Suppression).where(Suppression.expires_at.is_not(None), Suppression.expires_at <= now)
+        delete(Suppression).where(
+            Suppression.expires_at.is_not(None), Suppression.expires_at <= now
+        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -185,18 +235,21 @@ def iter_export_rows(
     until: datetime | None = None,
     batch: int = 10_000,
 ) -> Iterator[ExportRow]:
-    """Stream active entries (scope, value, reason, created, expires, note) in id order."""
-    q = select(_S.c.scope, _S.c.value, _S.c.reason, _S.c.created_at, _S.c.expires_at, _S.c.note)
-    q = q.where(or_(_S.c.expires_at.is_(None), _S.c.expires_at > now))
+    """Stream active entries in id order (see ``ExportRow``), in bounded memory."""
+    dialect = session.get_bind().dialect.name
+    c = _RAW.c
+    q = select(c.scope, c.value, c.reason, c.created_at, c.expires_at, c.note)
+    q = q.where(or_(c.expires_at.is_(None), c.expires_at > _db_time(now, dialect)))
     if reasons:
-        q = q.where(_S.c.reason.in_([r.value for r in reasons]))
+        q = q.where(c.reason.in_([r.value for r in reasons]))
     if since is not None:
-        q = q.where(_S.c.created_at >= since)
+        q = q.where(c.created_at >= _db_time(since, dialect))
     if until is not None:
-        q = q.where(_S.c.created_at < until)
-    result = session.execute(q.order_by(_S.c.id), execution_options={"yield_per": batch})
+        q = q.where(c.created_at < _db_time(until, dialect))
+    result = session.execute(q.order_by(c.id), execution_options={"yield_per": batch})
     for part in result.partitions():
-        yield from part  # type: ignore[misc]
+        for scope, value, reason, created, expires, note in part:
+            yield scope, value, reason, _iso(created), _iso(expires), note or ""
 
 
 # --------------------------------------------------------------------------- bulk import
@@ -217,6 +270,20 @@ class BatchCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+_INSERT_COLUMNS = ("scope", "value", "reason", "created_at", "updated_at", "expires_at", "note")
+_INSERT_SQL = (
+    "INSERT INTO suppressions (scope, value, reason, created_at, updated_at, expires_at, note) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One driver-level executemany: no per-row statement compilation (import hot path)."""
+    conn = session.connection()
+    sql = _INSERT_SQL if conn.dialect.paramstyle == "qmark" else _INSERT_SQL.replace("?", "%s")
+    conn.exec_driver_sql(sql, [tuple(r[c] for c in _INSERT_COLUMNS) for r in rows])
 
 
 def _lookup_chunks(
@@ -242,6 +309,8 @@ def upsert_batch(session: Session, rows: Iterable[UpsertRow], *, now: datetime) 
     for r in rows:
         latest[(r.scope, r.value)] = r  # last occurrence in the batch wins
     counts = BatchCounts()
+    dialect = session.get_bind().dialect.name
+    now_db = _db_time(now, dialect)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for scope in ListScope:
@@ -255,10 +324,14 @@ def upsert_batch(session: Session, rows: Iterable[UpsertRow], *, now: datetime) 
             if old is None:
                 inserts.append(
                     {
-                        "scope": scope, "value": value,
-                        "reason": r.reason or SuppressionReason.IMPORT,
-                        "created_at": r.created_at or now, "updated_at": now,
-                        "expires_at": r.expires_at, "note": r.note, "source_event_id": None,
+                        "scope": scope.value,
+                        "value": value,
+                        "reason": (r.reason or SuppressionReason.IMPORT).value,
+                        "created_at": _db_time(r.created_at, dialect) if r.created_at else now_db,
+                        "updated_at": now_db,
+                        "expires_at": _db_time(r.expires_at, dialect),
+                        "note": r.note,
+                        "source_event_id": None,
                     }
                 )
                 continue
@@ -268,18 +341,20 @@ def upsert_batch(session: Session, rows: Iterable[UpsertRow], *, now: datetime) 
                 "note": r.note if r.note is not None else old.note,
             }
             if (new["reason"], new["expires_at"], new["note"]) == (
-                old.reason, old.expires_at, old.note,
+                old.reason,
+                old.expires_at,
+                old.note,
             ):
                 counts.unchanged += 1
                 continue
             updates.append({"b_id": old.id, **new, "updated_at": now})
     if inserts:
-        session.execute(insert(Suppression), inserts)
+        _insert_many(session, inserts)
         counts.added += len(inserts)
     if updates:
         stmt = (
-            update(_S)
-            .where(_S.c.id == bindparam("b_id"))
+            update(Suppression)
+            .where(Suppression.id == bindparam("b_id"))
             .values(
                 reason=bindparam("reason"),
                 expires_at=bindparam("expires_at"),
