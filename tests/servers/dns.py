@@ -164,10 +164,16 @@ class Zone:
             zone._node(_name(owner))
         return zone
 
+    @staticmethod
+    def load_json(path: str | Path) -> dict[str, list[Any]]:
+        """Read a ``{name: [{TYPE: value} | MARKER]}`` JSON file (for :meth:`update`)."""
+        data: dict[str, list[Any]] = json.loads(Path(path).read_text(encoding="utf-8"))
+        return data
+
     @classmethod
     def from_json(cls, path: str | Path) -> Zone:
         """Load a ``{name: [{TYPE: value} | MARKER]}`` JSON file."""
-        return cls().update(json.loads(Path(path).read_text(encoding="utf-8")))
+        return cls().update(cls.load_json(path))
 
     @classmethod
     def from_file(cls, path: str | Path, origin: str) -> Zone:
