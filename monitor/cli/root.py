@@ -36,6 +36,7 @@ def build_cli() -> click.Group:
         ctx.obj = App(config_path=config_path)
         ctx.call_on_close(ctx.obj.close)
 
+    from monitor.cli.check import check_group
     from monitor.cli.config_cmd import config_group
     from monitor.cli.daemon_cmd import daemon_cmd
     from monitor.cli.db_cmd import db_group
@@ -48,6 +49,7 @@ def build_cli() -> click.Group:
     cli.add_command(allowlist_group)
     cli.add_command(daemon_cmd)
     cli.add_command(parse_cmd)
+    cli.add_command(check_group)
     return cli
 
 
