@@ -45,7 +45,15 @@ def _reporting_host(msg: Message) -> str:
     return match.group(1).lower() if match else ""
 
 
+#: More recipients than this in one report is an attack or a broken MTA, not a bounce.
+MAX_RECIPIENTS = 1000
+
+
 def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
+    warnings: tuple[str, ...] = ()
+    if len(parsed.failures) > MAX_RECIPIENTS:
+        warnings = (f"{len(parsed.failures)} recipients; only the first {MAX_RECIPIENTS} kept",)
+        parsed.failures = parsed.failures[:MAX_RECIPIENTS]
     host = _reporting_host(msg)
     for failure in parsed.failures:
         failure.reporting_host = failure.reporting_host or host
@@ -61,6 +69,7 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
         subject=header(msg, "Subject"),
         from_=header(msg, "From"),
         received_at=received_at,
+        warnings=warnings,
     )
 
 
@@ -73,7 +82,11 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
         return found
     text = flatten(msg)
     ctx = Context(
-        msg=msg, text=text, subject=header(msg, "Subject") or "", from_=header(msg, "From") or ""
+        msg=msg,
+        text=text,
+        subject=header(msg, "Subject") or "",
+        from_=header(msg, "From") or "",
+        raw=raw,
     )
     parsed = dispatch(ctx)
     if parsed is not None:

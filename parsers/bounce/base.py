@@ -37,6 +37,7 @@ class Context:
     text: str
     subject: str = ""
     from_: str = ""
+    raw: bytes = b""  # the input, for readers that must re-parse a bounded prefix
     _lower: str | None = field(default=None, repr=False)
 
     @property

@@ -15,11 +15,14 @@ from email.message import Message
 from flufl.bounce import all_failures
 
 from parsers.dsn import clean_address
+from parsers.mime import message_from_bytes
 
 __all__ = ["flufl_addresses"]
 
 # flufl.bounce's detectors are regex heuristics over arbitrary input; any of these can
 # escape from them on damaged messages, and none of them should abort parsing.
+#: Bytes of a message flufl.bounce gets to see (notices are short; enclosures can be huge).
+MAX_INPUT = 256 * 1024
 _DETECTOR_ERRORS = (ValueError, TypeError, LookupError, AttributeError, IndexError, re.error)
 
 
@@ -28,8 +31,15 @@ def _decode(address: bytes | str) -> str:
     return clean_address(text)
 
 
-def flufl_addresses(msg: Message) -> tuple[list[str], list[str]]:
-    """(permanent, temporary) failed addresses according to flufl.bounce, sorted."""
+def flufl_addresses(msg: Message, raw: bytes = b"") -> tuple[list[str], list[str]]:
+    """(permanent, temporary) failed addresses according to flufl.bounce, sorted.
+
+    flufl's detectors scan every body line with many regexes; a bounce notice is at the
+    start of the message, so a large message is re-parsed from its first ``MAX_INPUT``
+    bytes rather than scanned whole.
+    """
+    if raw and len(raw) > MAX_INPUT:
+        msg = message_from_bytes(raw[:MAX_INPUT])
     try:
         permanent, temporary = all_failures(msg)
     except _DETECTOR_ERRORS:

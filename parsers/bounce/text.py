@@ -152,7 +152,7 @@ def _notice_summary(notice: str, excluded: set[str]) -> str:
 
 def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> list[Failure]:
     """Use flufl.bounce's recipient list when it has one; keep our diagnostics."""
-    permanent, temporary = flufl_addresses(ctx.msg)
+    permanent, temporary = flufl_addresses(ctx.msg, ctx.raw)
     addresses = [a for a in (*permanent, *temporary) if a not in excluded]
     if not addresses:
         return failures
