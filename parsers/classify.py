@@ -304,9 +304,10 @@ def clean_diagnostic(text: str, reply: str, status: str) -> str:
 
 
 def _permanence(reply: str, diagnostic: str, action: str) -> bool:
+    """Permanent unless the codes or words say temporary, or the report says "delayed"."""
     verdict = is_permanent(f"{reply} {diagnostic}".strip())
     if verdict is None:
-        return not action.startswith("temporary")
+        return action != "delayed"
     return verdict
 
 

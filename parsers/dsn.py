@@ -75,7 +75,7 @@ _ACTIONS = (
     ("deliver", "delivered"),
     ("relay", "relayed"),
     ("expand", "expanded"),
-    ("expired", "delayed"),
+    ("expired", "failed"),  # SendGrid and others: the MTA gave up (reason "expired")
 )
 _UNITEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
@@ -163,6 +163,12 @@ def _set_actual(failure: Failure, value: str) -> None:
         failure.original_recipient = clean_address(value)
 
 
+def _set_action(failure: Failure, value: str) -> None:
+    failure.action = normalize_action(value)
+    if value.strip().lower().startswith("expired") and not failure.reason:
+        failure.reason = "expired"
+
+
 def _set_diagnostic(failure: Failure, value: str) -> None:
     failure.diagnostic_type, failure.diagnostic = _split_type(value)
 
@@ -171,7 +177,7 @@ _SETTERS: dict[str, Callable[[Failure, str], None]] = {
     "final-recipient": lambda f, v: setattr(f, "address", clean_address(v) or _domain_only(v)),
     "original-recipient": lambda f, v: setattr(f, "original_recipient", clean_address(v)),
     "x-actual-recipient": _set_actual,
-    "action": lambda f, v: setattr(f, "action", normalize_action(v)),
+    "action": _set_action,
     "status": _set_status,
     "remote-mta": lambda f, v: setattr(f, "remote_mta", _split_type(v)[1].strip("[]")),
     "diagnostic-code": _set_diagnostic,
