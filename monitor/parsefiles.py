@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Item", "iter_items", "parse_items", "result_record"]
+__all__ = ["UNREADABLE", "Item", "iter_items", "parse_items", "result_record"]
+
+# Prefix of the error of every input that could not be read (the CLI then exits 1)
+UNREADABLE = "cannot read"
 
 _MAILDIR_SUBDIRS = ("cur", "new")
 _MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -61,24 +64,28 @@ def _looks_like_mbox(path: Path) -> bool:
 def _mbox_items(path: Path, shown: str) -> Iterator[Item]:
     try:
         box = mailbox.mbox(path, create=False)
-        keys = list(box.keys())
     except (OSError, mailbox.Error) as exc:
-        yield Item(shown, None, f"cannot read mbox: {exc}")
+        yield Item(shown, None, f"{UNREADABLE} mbox: {exc}")
         return
-    for index, key in enumerate(keys):
-        try:
-            data = box.get_bytes(key)
-        except (OSError, KeyError, mailbox.Error) as exc:
-            yield Item(f"{shown}:{index}", None, f"cannot read message: {exc}")
-            continue
-        yield Item(f"{shown}:{index}", data)
+    try:
+        for index, key in enumerate(list(box.keys())):
+            try:
+                data = box.get_bytes(key)
+            except (OSError, KeyError, mailbox.Error) as exc:
+                yield Item(f"{shown}:{index}", None, f"{UNREADABLE} message: {exc}")
+                continue
+            yield Item(f"{shown}:{index}", data)
+    except (OSError, mailbox.Error) as exc:
+        yield Item(shown, None, f"{UNREADABLE} mbox: {exc}")
+    finally:
+        box.close()
 
 
 def _file_item(path: Path, shown: str) -> Item:
     try:
         return Item(shown, path.read_bytes())
     except OSError as exc:
-        return Item(shown, None, f"cannot read file: {exc.strerror or exc}")
+        return Item(shown, None, f"{UNREADABLE} file: {exc.strerror or exc}")
 
 
 def _maildir_files(path: Path) -> list[Path]:
@@ -109,7 +116,7 @@ def _path_items(path: Path, shown: str) -> Iterator[Item]:
     if path.is_dir():
         yield from _directory_items(path)
     elif not path.exists():
-        yield Item(shown, None, "no such file or directory")
+        yield Item(shown, None, f"{UNREADABLE}: no such file or directory")
     elif _looks_like_mbox(path):
         yield from _mbox_items(path, shown)
     else:

@@ -48,20 +48,25 @@ def parse_date(value: str | None) -> datetime | None:
         return None
 
 
-def _header_block(text: str) -> str:
-    """The header section at the start of ``text``, skipping blank and indented noise."""
+def _header_block(text: str) -> tuple[str, bool]:
+    """The header section at the start of ``text``, skipping blank and indented noise.
+
+    Also says whether a body follows it: without one the enclosure is headers only.
+    """
     lines = text[:_MAX_HEADER_TEXT].split("\n")
     start = 0
     while start < len(lines) and not _HEADER_LINE.match(lines[start].lstrip()):
         start += 1
         if start > 20:
-            return ""
+            return "", False
     block: list[str] = []
     for line in lines[start:]:
         if not line.strip():
             break
         block.append(line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line)
-    return "\n".join(block) + "\n\n"
+    rest = lines[start + len(block) :]
+    has_body = any(line.strip() for line in rest) or len(text) > _MAX_HEADER_TEXT
+    return "\n".join(block) + "\n\n", has_body
 
 
 def _angle(value: str | None) -> str | None:
@@ -95,12 +100,11 @@ def _token(headers: Message | None, bounce: Message | None) -> str | None:
 
 def recover_original(text: str, bounce: Message | None = None) -> Original | None:
     """Headers of the returned message found at the start of ``text``; None if there are none."""
-    block = _header_block(text) if text else ""
+    block, has_body = _header_block(text) if text else ("", False)
     headers = HeaderParser(policy=compat32).parsestr(block) if block.strip() else None
     token = _token(headers, bounce)
     if headers is None or not headers.keys():
         return Original(verp_token=token, headers_only=True) if token else None
-    has_body = bool(text[len(block) :].strip()) if len(text) > len(block) else False
     return Original(
         message_id=_angle(_get(headers, "Message-ID")),
         from_=_get(headers, "From"),

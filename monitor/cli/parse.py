@@ -17,14 +17,18 @@ __all__ = ["parse_cmd"]
 _TABLE_DIAGNOSTIC = 60
 
 
+def _unreadable(record: dict[str, Any]) -> bool:
+    from monitor.parsefiles import UNREADABLE
+
+    return record["kind"] == "unknown" and (record.get("error") or "").startswith(UNREADABLE)
+
+
 def _print_jsonl(records: Any) -> int:
     failures = 0
     out = sys.stdout
     for record in records:
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        failures += record["kind"] == "unknown" and bool(
-            record.get("error", "").startswith("cannot")
-        )
+        failures += _unreadable(record)
     out.flush()
     return 1 if failures else 0
 
@@ -51,8 +55,11 @@ def _print_table(records: Any) -> int:
                 "" if hard is None else ("hard" if hard else "soft"),
                 diagnostic,
             )
-        failures += bool((record.get("error") or "").startswith("cannot"))
-    Console().print(table)
+        failures += _unreadable(record)
+    console = Console()
+    if not console.is_terminal:  # a pipe or file: do not squeeze the columns into 80
+        console = Console(width=200)
+    console.print(table)
     return 1 if failures else 0
 
 
