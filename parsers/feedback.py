@@ -24,12 +24,18 @@ from parsers.arf import address_of, parse_arf, report_type, top_parts
 from parsers.dmarc import parse_dmarc_aggregate
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
-from parsers.mime import header, part_bytes
+from parsers.mime import header, message_from_bytes, part_bytes
 from parsers.records import Kind, Report
+from parsers.sniff import is_report_document
 from parsers.tlsrpt import parse_tls_report
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
 
-__all__ = ["detect_feedback", "parse_report_document", "sniff_document"]
+__all__ = [
+    "detect_feedback",
+    "extract_report_document",
+    "parse_report_document",
+    "sniff_document",
+]
 
 _SKIP_TYPES = {"text/plain", "text/html", "text/enriched"}
 _DOC_SUFFIXES = (".xml", ".json", ".gz", ".gzip", ".zip")
@@ -107,6 +113,28 @@ def sniff_document(raw: bytes, *, limit: int = DEFAULT_LIMIT) -> str | None:
         return "xml"
     if text.startswith(b"{"):
         return "json"
+    return None
+
+
+def extract_report_document(raw: bytes) -> bytes | None:
+    """The report file itself (still compressed): ``raw`` when it is a bare document, else
+    the part ``_attached_document`` would parse. Lets a caller stream an aggregate report's
+    rows with ``parsers.dmarc.iter_dmarc_records`` instead of holding them all.
+    """
+    if is_report_document(raw):
+        return raw
+    msg = message_from_bytes(raw)
+    if _is_dsn(msg):
+        return None
+    for part in top_parts(msg):
+        if not _may_hold_document(part):
+            continue
+        data = part_bytes(part)
+        try:
+            if data.strip() and sniff_document(data) in ("xml", "json"):
+                return data
+        except ParseError:
+            continue
     return None
 
 
