@@ -16,6 +16,7 @@ listed / not listed / error / unknown, and never mistakes an error code for a li
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +40,9 @@ __all__ = [
 
 LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
 LOCALHOST = "127.0.0.1"
+
+# Answers repeat a handful of codes thousands of times a run; parse each once.
+_address = functools.lru_cache(maxsize=1024)(ipaddress.ip_address)
 
 
 class ListingStatus(StrEnum):
@@ -174,7 +178,7 @@ def _read_code(zone: Zone, code: str) -> tuple[str | None, list[Code]]:
         return zone.errors[code][0], []
     if code in zone.codes:
         return None, [zone.codes[code]]
-    value = int(ipaddress.ip_address(code))
+    value = int(_address(code))
     found = [c for first, last, c in zone.ranges if first <= value <= last]
     if found:
         return None, found[:1]
@@ -198,14 +202,14 @@ def classify(zone: Zone, answer: DnsAnswer) -> Classification:
         return Classification(status=ListingStatus.ERROR, error="query_refused")
     if answer.status is not DnsStatus.OK:
         return Classification(status=ListingStatus.UNKNOWN, error=str(answer.status))
-    return _classify_codes(zone, sorted(set(answer.records), key=ipaddress.ip_address))
+    return _classify_codes(zone, sorted(set(answer.records), key=_address))
 
 
 def _classify_codes(zone: Zone, records: Sequence[str]) -> Classification:
     found: list[Code] = []
     warnings: list[str] = []
     for code in records:
-        if ipaddress.ip_address(code) not in LOOPBACK_NET:
+        if _address(code) not in LOOPBACK_NET:
             return Classification(
                 status=ListingStatus.ERROR, codes=tuple(records), error="resolver_hijack"
             )

@@ -36,13 +36,19 @@ _STYLE = {
 }
 
 
-def _client(nameserver: str | None, timeout: float, concurrency: int) -> Any:
-    from monitor.checks.resolver import DnsClient, make_resolver
+def _with_client(
+    nameserver: str | None, timeout: float, concurrency: int, check: Any, *args: Any
+) -> Any:
+    """Run ``check(client, *args)`` in a fresh event loop; the client is closed after."""
+    from monitor.checks.resolver import DnsClient
 
-    return DnsClient(
-        make_resolver([nameserver] if nameserver else None, timeout=timeout),
-        concurrency=concurrency,
-    )
+    async def run() -> Any:
+        async with DnsClient(
+            [nameserver] if nameserver else None, timeout=timeout, concurrency=concurrency
+        ) as client:
+            return await check(client, *args)
+
+    return asyncio.run(run())
 
 
 def _exit_code(problem: bool, incomplete: bool) -> int:
@@ -144,9 +150,13 @@ def blocklists_cmd(
         raise click.UsageError("give at least one --ip or --domain")
     try:
         chosen = select_zones(load_catalogue(), list(zones) or None)
-        client = _client(nameserver, timeout, concurrency)
-        report = asyncio.run(
-            check_blocklists(client, [*ips, *domains], chosen, keys=DnsblKeys(spamhaus_dqs=dqs_key))
+        report = _with_client(
+            nameserver,
+            timeout,
+            concurrency,
+            lambda c: check_blocklists(
+                c, [*ips, *domains], chosen, keys=DnsblKeys(spamhaus_dqs=dqs_key)
+            ),
         )
     except CheckError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -236,9 +246,17 @@ def auth_cmd(
     """SPF, DKIM, DMARC, PTR/FCrDNS, MX, MTA-STS and TLS-RPT for each domain."""
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
     try:
-        client = _client(nameserver, timeout, concurrency)
-        results = asyncio.run(
-            _auth_checks(client, domains, ips, helo, selectors, dmarc_spec, context)
+        results = _with_client(
+            nameserver,
+            timeout,
+            concurrency,
+            _auth_checks,
+            domains,
+            ips,
+            helo,
+            selectors,
+            dmarc_spec,
+            context,
         )
     except CheckError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -11,26 +10,20 @@ import pytest
 
 from monitor.checks.dkim import check_dkim
 from monitor.checks.dmarc import check_dmarc
-from monitor.checks.resolver import DnsClient
 from monitor.checks.result import Status
 from monitor.checks.spf import check_identity
 from parsers.dnsrec.dmarc import DmarcSpec
+from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
 VECTORS = json.loads((SHARED / "dns_auth_vectors.json").read_text(encoding="utf-8"))
 
 
-def _client(server: DNSServer) -> DnsClient:
-    return DnsClient(server.resolver(timeout=0.3))
-
-
 @pytest.mark.parametrize("vector", VECTORS["spf"], ids=lambda v: v["id"])
 def test_spf_vector(vector: dict[str, Any]) -> None:
     with DNSServer(Zone.from_testsuite(vector["zonedata"])) as server:
-        outcome = asyncio.run(
-            check_identity(_client(server), vector["host"], vector["mailfrom"], vector["helo"])
-        )
+        outcome = ask(server, check_identity, vector["host"], vector["mailfrom"], vector["helo"])
     assert outcome.result.value == vector["result"], outcome
     assert {w.value for w in outcome.warnings} >= set(vector["warnings"]), outcome
     if "lookups" in vector:
@@ -52,7 +45,7 @@ def test_dmarc_vector(vector: dict[str, Any], spec: DmarcSpec) -> None:
     if vector["record"] is not None:
         zone.add(f"_dmarc.{vector['domain']}", "TXT", vector["record"])
     with DNSServer(zone) as server:
-        result = asyncio.run(check_dmarc(_client(server), vector["domain"], spec=spec))
+        result = ask(server, check_dmarc, vector["domain"], spec=spec)
     if expected["valid"]:
         assert result.status in (Status.PASS, Status.WARN), result
     else:
@@ -71,7 +64,7 @@ def test_dkim_vector(vector: dict[str, Any]) -> None:
         {f"{vector['selector']}._domainkey.{vector['domain']}": [{"TXT": vector["record"]}]}
     )
     with DNSServer(zone) as server:
-        result = asyncio.run(check_dkim(_client(server), vector["domain"], vector["selector"]))
+        result = ask(server, check_dkim, vector["domain"], vector["selector"])
     expected = vector["expected"]
     assert (result.status is not Status.FAIL) is expected["valid"], result
     if "error" in expected:

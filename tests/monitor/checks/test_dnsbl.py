@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from monitor.checks.dnsbl import (
     select_zones,
     zone_host,
 )
-from monitor.checks.resolver import DnsClient
 from monitor.checks.zones import ListingStatus, ZoneStatus, load_catalogue
+from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
 
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
@@ -45,8 +44,7 @@ def _healthy(zone: str, data: dict[str, list[Any]]) -> None:
 
 
 def run(server: DNSServer, targets: list[str], zones: list[str], **kw: Any) -> Any:
-    client = DnsClient(server.resolver(timeout=0.3))
-    return asyncio.run(check_blocklists(client, targets, [CATALOGUE[z] for z in zones], **kw))
+    return ask(server, check_blocklists, targets, [CATALOGUE[z] for z in zones], **kw)
 
 
 @pytest.mark.parametrize("vector", VECTORS["dnsbl_classification"], ids=lambda v: v["id"])

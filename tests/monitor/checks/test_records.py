@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,9 @@ import pytest
 from monitor.checks.mtasts import POLICY_PATH, check_mta_sts
 from monitor.checks.mx import check_mx
 from monitor.checks.ptr import check_ptr
-from monitor.checks.resolver import DnsClient
 from monitor.checks.result import Status
 from monitor.checks.tlsrpt import check_tlsrpt
+from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
 from tests.servers.https import HTTPSServer, Response
 
@@ -26,7 +25,7 @@ POLICY = (
 
 def run(zone: Zone, coro: Any) -> Any:
     with DNSServer(zone) as server:
-        return asyncio.run(coro(DnsClient(server.resolver(timeout=0.3))))
+        return ask(server, coro)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ the same DNS labels.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.checks.resolver import DnsClient
 from monitor.checks.spf import check_identity
+from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
 
 SUITE = Path(__file__).resolve().parents[2] / "data" / "rfc7208-tests.yml"
@@ -55,8 +54,7 @@ def test_rfc7208(
     servers: dict[int, DNSServer], index: int, name: str, test: dict[str, Any]
 ) -> None:
     server = _server(servers, index)
-    client = DnsClient(server.resolver(timeout=0.5))
-    outcome = asyncio.run(check_identity(client, test["host"], test["mailfrom"], test["helo"]))
+    outcome = ask(server, check_identity, test["host"], test["mailfrom"], test["helo"], timeout=0.5)
     expected = test["result"] if isinstance(test["result"], list) else [test["result"]]
     assert outcome.result.value in expected, (name, outcome)
     if "explanation" in test and outcome.result.value == "fail":
