@@ -83,6 +83,22 @@ def job_specs(app: App) -> list[JobSpec]:
                 },
             )
         )
+    if cfg.report.enabled:
+        from monitor.reportjob import daily_report_job
+
+        specs.append(
+            JobSpec(
+                "daily-report",
+                daily_report_job,
+                daily_trigger(cfg.report.daily_at, tz, "report.daily_at"),
+                {
+                    "factory": factory,
+                    "now": app.now,
+                    "cfg": cfg.report,
+                    "timezone": cfg.daemon.timezone,
+                },
+            )
+        )
     return specs
 
 

@@ -40,7 +40,9 @@ def build_cli() -> click.Group:
     from monitor.cli.config_cmd import config_group
     from monitor.cli.daemon_cmd import daemon_cmd
     from monitor.cli.db_cmd import db_group
+    from monitor.cli.events_cmd import events_group
     from monitor.cli.parse import parse_cmd
+    from monitor.cli.report_cmd import demo_cmd, report_group
     from monitor.cli.suppression_cmd import allowlist_group, suppression_group
 
     cli.add_command(config_group)
@@ -50,6 +52,9 @@ def build_cli() -> click.Group:
     cli.add_command(daemon_cmd)
     cli.add_command(parse_cmd)
     cli.add_command(check_group)
+    cli.add_command(report_group)
+    cli.add_command(demo_cmd)
+    cli.add_command(events_group)
     return cli
 
 

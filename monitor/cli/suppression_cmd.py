@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from monitor.suppression import ImportReport
 
 REASONS = [r.value for r in SuppressionReason]
-EXPORT_FORMATS = ["csv", "jsonl", "sendgrid", "mailchimp", "ses"]
+EXPORT_FORMATS = ["csv", "jsonl", "parquet", "sendgrid", "mailchimp", "ses"]
 
 
 def _target(app: App, text: str, domain: bool) -> tuple[ListScope, str]:
@@ -258,6 +258,11 @@ def suppression_export(
 
     app = loaded_app(ctx)
     now = app.now()
+    if fmt == "parquet":
+        n = _export_parquet(app, out, reasons, since, until)
+        if out != "-":
+            click.echo(f"exported {n} entries to {out}", err=True)
+        return 0
     with open_output(out) as stream:
         n = export_suppressions(
             app.sessions(),
@@ -271,6 +276,30 @@ def suppression_export(
     if out != "-":
         click.echo(f"exported {n} entries to {out}", err=True)
     return 0
+
+
+def _export_parquet(
+    app: App, out: str, reasons: tuple[str, ...], since: str | None, until: str | None
+) -> int:
+    """Parquet needs typed columns, so it reads the same rows and hands them to pyarrow."""
+    from monitor.store.db import session_scope
+    from monitor.store.suppressions import iter_export_rows
+    from monitor.suppression import open_output
+    from reports.parquet import write_suppressions_parquet
+
+    now = app.now()
+    with (
+        session_scope(app.sessions(), "exporting suppressions") as session,
+        open_output(out) as stream,
+    ):
+        rows = iter_export_rows(
+            session,
+            now=now,
+            reasons=[SuppressionReason(r) for r in reasons] or None,
+            since=parse_when(since, now=now),
+            until=parse_when(until, now=now),
+        )
+        return write_suppressions_parquet(rows, stream)
 
 
 # --------------------------------------------------------------------------- allowlist
