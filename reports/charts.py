@@ -80,6 +80,18 @@ def _figure() -> Figure:
     return Figure(figsize=(8, 3.2), dpi=72, layout="constrained")
 
 
+def _finish(ax: Any, days: Sequence[str], unit: str, n_series: int) -> None:
+    """Ticks, label and legend; an empty chart says so instead of drawing a blank frame."""
+    ticks, labels = _day_ticks(days)
+    ax.set_xticks(ticks, labels)
+    ax.set_ylabel(unit)
+    if n_series:
+        ax.legend(loc="upper left", fontsize=8, ncols=min(n_series, 5), frameon=False)
+    else:
+        ax.text(0.5, 0.5, "nothing recorded in this period", transform=ax.transAxes,
+                ha="center", va="center", color="#555555")  # fmt: skip
+
+
 def _day_ticks(days: Sequence[str]) -> tuple[list[int], list[str]]:
     step = max(1, len(days) // 7)
     idx = list(range(len(days) - 1, -1, -step))[::-1]
@@ -110,11 +122,8 @@ def line_chart(
         for value, label in limits:
             ax.axhline(value, color="#B00020", linestyle=":", linewidth=1)
             ax.annotate(label, (0, value), xytext=(2, 2), textcoords="offset points", fontsize=8)
-        ticks, labels = _day_ticks(days)
-        ax.set_xticks(ticks, labels)
-        ax.set_ylabel(unit)
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize=8, ncols=min(len(series), 5), frameon=False)
+        _finish(ax, days, unit, len(series))
         return _svg(fig, key, title, desc)
 
 
@@ -134,8 +143,5 @@ def bar_chart(
                 edgecolor="white", linewidth=0.5,
             )  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, y, strict=True)]
-        ticks, labels = _day_ticks(days)
-        ax.set_xticks(ticks, labels)
-        ax.set_ylabel(unit)
-        ax.legend(loc="upper left", fontsize=8, ncols=min(len(series), 5), frameon=False)
+        _finish(ax, days, unit, len(series))
         return _svg(fig, key, title, desc)

@@ -118,7 +118,7 @@ def _blocklists(report: DailyReport) -> Verdict:
             key="blocklists",
             title=title,
             level="critical",
-            value=f"listed {len(listed)} times: {names}{more}",
+            value=f"{len(listed)} listing{'s' if len(listed) > 1 else ''}: {names}{more}",
             threshold=threshold,
             action="Find and stop the cause (bad list source, compromised account), "
             "then ask each list to delist (its page is in the table below).",

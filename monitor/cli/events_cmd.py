@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -94,7 +95,8 @@ def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> in
         cells = [row[i] for i in idx]
         cells[0] = f"{cells[0]:%Y-%m-%d %H:%M:%S}"
         table.add_row(*(escape("" if c is None else str(c))[:120] for c in cells))
-    Console().print(table)
+    # piped output (grep, less) gets full rows instead of 80 wrapped columns
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
     click.echo(f"{len(rows)} events shown", err=True)
     return 0
 
