@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -30,17 +31,23 @@ from typing import Any, Literal
 from monitor.errors import ConfigError
 
 __all__ = [
+    "AlertsConfig",
+    "ChecksConfig",
     "Config",
     "DaemonConfig",
     "DatabaseConfig",
+    "DkimDomain",
     "LoggingConfig",
+    "MailboxConfig",
     "ReportConfig",
     "ReportEmail",
     "ReportThresholds",
     "Secret",
+    "SendingConfig",
     "SuppressionConfig",
     "config_to_dict",
     "default_config_path",
+    "is_loopback_host",
     "load_config",
 ]
 
@@ -100,6 +107,115 @@ class SuppressionConfig:
     #: case-sensitive, but virtually every mailbox provider treats them case-insensitively,
     #: and a list that keeps ``Bob@`` and ``bob@`` apart leaks suppressed mail.
     lowercase_local_part: bool = True
+    #: Soft bounces (mailbox full, suspended...) suppress after this many distinct days...
+    soft_bounce_threshold: int = 3
+    #: ...within this many days.
+    soft_bounce_window_days: int = 14
+    #: ``verified``: only bounces/complaints matched to mail we sent (signed VERP token,
+    #: Message-ID or recipient in the send log) suppress; ``any``: every one does (for senders
+    #: with no send log). Unmatched events are always stored, marked ``unverified``.
+    trust: Literal["verified", "any"] = "verified"
+    #: HMAC key of the signed VERP return paths (``parsers.verp``); unset: tokens are not checked.
+    verp_key: Secret | None = None
+    #: ARF Feedback-Types that suppress at once (RFC 5965 7.3); ``not-spam`` never does.
+    complaint_feedback_types: tuple[Literal["abuse", "fraud", "virus", "other", "opt-out"], ...] = (
+        "abuse",
+        "fraud",
+        "virus",
+        "opt-out",
+    )
+
+    def __post_init__(self) -> None:
+        if self.soft_bounce_threshold < 1:
+            raise ValueError("soft_bounce_threshold must be at least 1")
+        if self.soft_bounce_window_days < 1:
+            raise ValueError("soft_bounce_window_days must be at least 1")
+
+
+_MAILBOX_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and 127.0.0.0/8 / ::1 literals (where plain IMAP is acceptable)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MailboxConfig:
+    """One IMAP mailbox to poll (``[mailboxes.<name>]``)."""
+
+    host: str = ""
+    #: 0 picks the standard port: 993 for ``implicit`` TLS (RFC 8314), 143 otherwise.
+    port: int = 0
+    #: ``implicit`` (TLS from the first byte), ``starttls`` (RFC 3501 6.2.1) or ``none``
+    #: (plain text; loopback hosts only, so a password never crosses a network in clear).
+    tls: Literal["implicit", "starttls", "none"] = "implicit"
+    verify_tls: bool = True
+    #: PEM file of the CA (or self-signed certificate) to trust instead of the system store.
+    ca_file: Path | None = None
+    username: str = ""
+    password: Secret = field(default_factory=lambda: Secret(""))
+    folder: str = "INBOX"
+    #: Where handled mail is moved (created when missing).
+    processed_folder: str = "deliverwatch-processed"
+    #: Where mail that could not be handled is moved, its reason stored (created when missing).
+    failed_folder: str = "deliverwatch-failed"
+    #: What the mailbox is expected to hold; everything is parsed whatever the role.
+    role: Literal["bounces", "fbl", "dmarc", "any"] = "any"
+    #: Messages per fetch-store-move cycle: one database transaction, one MOVE per folder.
+    batch_size: int = 200
+    #: Bigger messages are not downloaded; they go to the failed folder.
+    max_message_bytes: int = 16 * 1024 * 1024
+    #: After the result is committed: ``move`` to processed_folder, or ``delete``.
+    action_after: Literal["move", "delete"] = "move"
+    #: Wait with IMAP IDLE (RFC 2177) between polls instead of sleeping.
+    idle: bool = False
+    #: Seconds between polls (without IDLE), and the longest IDLE before reconnecting.
+    poll_every_seconds: int = 300
+    #: Socket timeout for every IMAP command.
+    timeout_seconds: int = 60
+    #: Worker processes that parse big backlogs while the poller stores (-1: CPUs - 1).
+    parse_workers: int = -1
+    #: First pause after a failure; it doubles after each further failure...
+    retry_initial_seconds: int = 5
+    #: ...up to this.
+    retry_max_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        if not self.host:
+            raise ValueError("host is required")
+        if not self.username:
+            raise ValueError("username is required")
+        if self.tls == "none" and not is_loopback_host(self.host):
+            raise ValueError(
+                f'tls = "none" is only allowed for loopback hosts, not {self.host!r} '
+                '(use "implicit" or "starttls")'
+            )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0..65535, got {self.port}")
+        for key in ("batch_size", "max_message_bytes", "poll_every_seconds", "timeout_seconds"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if self.retry_initial_seconds < 1 or self.retry_max_seconds < self.retry_initial_seconds:
+            raise ValueError("need 1 <= retry_initial_seconds <= retry_max_seconds")
+        folders = {self.folder, self.processed_folder, self.failed_folder}
+        if len(folders) != 3 or "" in folders:
+            raise ValueError("folder, processed_folder and failed_folder must be distinct names")
+
+    @property
+    def effective_port(self) -> int:
+        if self.port:
+            return self.port
+        return 993 if self.tls == "implicit" else 143
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,6 +298,159 @@ class ReportConfig:
                 raise ValueError(f"{key} must be at least 1")
 
 
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def _domain_ok(name: str) -> bool:
+    """A plausible DNS name (the checks reject worse ones precisely)."""
+    labels = name.rstrip(".").split(".")
+    return len(labels) >= 2 and all(0 < len(x) <= 63 and " " not in x for x in labels)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DkimDomain:
+    """``[sending.dkim."<domain>"]``: selectors published for one signing domain."""
+
+    #: Selectors to check; the first is the one the relay signs with now (others: rotation).
+    selectors: tuple[str, ...] = ()
+    #: PEM private key signed with under the first selector; its public half must be the
+    #: published key (RFC 6376 3.6.1). Optional.
+    key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.selectors or "" in self.selectors:
+            raise ValueError("selectors: at least one non-empty selector is required")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendingConfig:
+    """What we send from and as: the targets of the blocklist and DNS-authentication checks."""
+
+    #: Sending IPs (IPv4/IPv6): blocklists, SPF, PTR/FCrDNS.
+    ips: tuple[str, ...] = ()
+    #: HELO/EHLO name each IP announces (``"192.0.2.10" = "mta1.example.com"``), checked
+    #: against its PTR (forward-confirmed, RFC 8601 2.7.3 / common receiver practice).
+    helo: dict[str, str] = field(default_factory=dict)
+    #: Envelope (MAIL FROM / bounce) domain: SPF for every IP, DMARC SPF alignment.
+    envelope_domain: str = ""
+    #: Header From domains: DMARC policy and alignment, MX, MTA-STS, TLS-RPT.
+    from_domains: tuple[str, ...] = ()
+    #: Domains in links of our mail: domain blocklists (URIBL, DBL...).
+    link_domains: tuple[str, ...] = ()
+    #: DKIM signing domains and their selectors.
+    dkim: dict[str, DkimDomain] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        import ipaddress
+
+        for ip in self.ips:
+            try:
+                ipaddress.ip_address(ip)
+            except ValueError:
+                raise ValueError(f"ips: {ip!r} is not an IP address") from None
+        stray = sorted(set(self.helo) - set(self.ips))
+        if stray:
+            raise ValueError(f"helo: {stray[0]!r} is not one of ips")
+        names = [*self.from_domains, *self.link_domains, *self.dkim]
+        if self.envelope_domain:
+            names.append(self.envelope_domain)
+        for name in [*names, *self.helo.values()]:
+            if not _domain_ok(name):
+                raise ValueError(f"{name!r} is not a domain name")
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Every domain we send as, once (envelope, From, DKIM), in that order."""
+        both = [self.envelope_domain, *self.from_domains, *self.dkim]
+        return tuple(dict.fromkeys(d.lower().rstrip(".") for d in both if d))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChecksConfig:
+    """How blocklist and DNS-authentication checks run (daemon and ``deliverwatch check``)."""
+
+    #: Resolvers to ask, ``IP[:PORT]``; empty: the system's (/etc/resolv.conf). Spamhaus and
+    #: URIBL refuse queries relayed by big public resolvers: use your own.
+    nameservers: tuple[str, ...] = ()
+    #: Seconds per DNS lookup, retries included.
+    timeout_seconds: float = 5.0
+    #: DNS queries in flight at once.
+    concurrency: int = 100
+    #: Minutes between blocklist runs of the daemon; 0 turns them off.
+    blocklist_every_minutes: int = 60
+    #: Local time (``[daemon] timezone``) of the daily authentication checks; "" turns off.
+    auth_at: str = "04:00"
+    #: Catalogue zones to use; empty: every active zone (monitor/checks/data/dnsbl_zones.json).
+    zones: tuple[str, ...] = ()
+    #: Zones to leave out of that selection.
+    exclude_zones: tuple[str, ...] = ()
+    #: Spamhaus Data Query Service key (``<key>.zen.dq.spamhaus.net``); never logged.
+    dqs_key: Secret | None = None
+    #: Keys of other keyed zones, by catalogue zone (``"{key}.combined.mail.abusix.zone"``).
+    zone_keys: dict[str, Secret] = field(default_factory=dict)
+    #: DMARC reading: ``rfc7489`` or ``rfc9989`` (DMARCbis tree walk and tags).
+    dmarc_spec: Literal["rfc7489", "rfc9989"] = "rfc7489"
+    #: Extra CA bundle trusted for MTA-STS policy fetches (besides the system store).
+    mta_sts_ca_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        from monitor.checks.resolver import parse_nameserver
+        from monitor.checks.zones import load_catalogue
+        from monitor.errors import CheckError
+
+        try:
+            for server in self.nameservers:
+                parse_nameserver(server)
+        except CheckError as exc:
+            raise ValueError(f"nameservers: {exc}") from None
+        if self.timeout_seconds <= 0 or self.concurrency < 1 or self.blocklist_every_minutes < 0:
+            raise ValueError(
+                "need timeout_seconds > 0, concurrency >= 1 and blocklist_every_minutes >= 0"
+            )
+        if self.auth_at and not _HHMM.fullmatch(self.auth_at):
+            raise ValueError(f'auth_at: expected "HH:MM" or "", got "{self.auth_at}"')
+        known = load_catalogue()
+        for key, names in (
+            ("zones", self.zones),
+            ("exclude_zones", self.exclude_zones),
+            ("zone_keys", tuple(self.zone_keys)),
+        ):
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                raise ValueError(f"{key}: {unknown[0]!r} is not in the DNSBL catalogue")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertsConfig:
+    """Where change alerts (newly listed, delisted, SPF failing...) go; always to the log."""
+
+    #: POST each batch of alerts as JSON here (http or https); "" for none.
+    webhook_url: str = ""
+    #: Mail alerts to these addresses through the SMTP server below; empty for none.
+    email_to: tuple[str, ...] = ()
+    #: From address of alert mail.
+    sender: str = "deliverwatch@localhost"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    #: Upgrade with STARTTLS (RFC 3207) before logging in.
+    starttls: bool = True
+    username: str = ""
+    password: Secret | None = None
+    timeout_seconds: float = 10.0
+    #: Delivery attempts per alert (one per run) before it is given up and logged.
+    max_attempts: int = 48
+
+    def __post_init__(self) -> None:
+        if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError(f"webhook_url: expected an http(s) URL, got {self.webhook_url!r}")
+        if not 0 < self.smtp_port < 65536:
+            raise ValueError(f"smtp_port must be 1..65535, got {self.smtp_port}")
+        if self.username and self.password is None:
+            raise ValueError("username is set but password is not")
+        if self.max_attempts < 1 or self.timeout_seconds <= 0:
+            raise ValueError("need max_attempts >= 1 and timeout_seconds > 0")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -189,8 +458,20 @@ class Config:
     suppression: SuppressionConfig = field(default_factory=SuppressionConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    #: IMAP mailboxes to poll, by name (``[mailboxes.bounces]``).
+    mailboxes: dict[str, MailboxConfig] = field(default_factory=dict)
+    sending: SendingConfig = field(default_factory=SendingConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
+
+    def __post_init__(self) -> None:
+        for name in self.mailboxes:
+            if not _MAILBOX_NAME.fullmatch(name):
+                raise ValueError(
+                    f"mailboxes.{name}: a mailbox name is 1-40 letters, digits, '-' or '_'"
+                )
 
 
 # --------------------------------------------------------------------------- loading
