@@ -25,6 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from monitor.enums import ListScope, SuppressionReason
@@ -241,7 +242,8 @@ def iter_export_rows(
     """Stream active entries in id order (see ``ExportRow``), in bounded memory."""
     dialect = session.get_bind().dialect.name
     c = _RAW.c
-    created, expires = c.created_at, c.expires_at
+    created: ColumnElement[Any] = c.created_at
+    expires: ColumnElement[Any] = c.expires_at
     if dialect == "postgresql":  # let the server format: 3 µs/row less than strftime here
         created = func.to_char(func.timezone("UTC", c.created_at), _PG_TIME)
         expires = func.to_char(func.timezone("UTC", c.expires_at), _PG_TIME)
