@@ -55,6 +55,37 @@ def zone(name: str) -> ZoneInfo:
         raise ConfigError("daemon.timezone", f'unknown time zone "{name}"') from None
 
 
+def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
+    """Blocklist runs every ``checks.blocklist_every_minutes`` and the daily authentication
+    run at ``checks.auth_at``; with nothing in ``[sending]`` they run and say so."""
+    from monitor.checks import watch
+
+    cfg = app.config
+    common = {
+        "factory": app.sessions(),
+        "now": app.now,
+        "dns": watch.dns_from_config(cfg),
+        "channels": watch.alert_channels_from_config(cfg),
+        "max_attempts": cfg.alerts.max_attempts,
+    }
+    specs = []
+    if cfg.checks.blocklist_every_minutes:
+        every = IntervalTrigger(minutes=cfg.checks.blocklist_every_minutes, timezone=tz)
+        plan = watch.blocklist_plan_from_config(cfg)
+        specs.append(
+            JobSpec("check-blocklists", watch.blocklist_job, every, {**common, "plan": plan})
+        )
+    if cfg.checks.auth_at:
+        daily = daily_trigger(cfg.checks.auth_at, tz, "checks.auth_at")
+        kwargs = {
+            **common,
+            "plan": watch.auth_plan_from_config(cfg),
+            "sts_ca_file": cfg.checks.mta_sts_ca_file,
+        }
+        specs.append(JobSpec("check-auth", watch.auth_job, daily, kwargs))
+    return specs
+
+
 def job_specs(app: App) -> list[JobSpec]:
     """Every job the current config asks for."""
     cfg = app.config
@@ -99,6 +130,7 @@ def job_specs(app: App) -> list[JobSpec]:
                 },
             )
         )
+    specs.extend(_check_specs(app, tz))
     return specs
 
 

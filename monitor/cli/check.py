@@ -1,4 +1,13 @@
-"""``deliverwatch check blocklists|auth``: one-off checks with a colour-coded table or JSON.
+"""``deliverwatch check blocklists|auth``: checks now, as a colour-coded table or JSON.
+
+What is checked comes from the config (``[sending]`` targets, ``[checks]`` resolvers, zones
+and keys) unless flags name it: ``--ip``/``--domain`` replace the configured targets,
+``--zone``, ``--nameserver``, ``--timeout``, ``--concurrency``, ``--dqs-key``,
+``--dmarc-spec`` and ``--ca-file`` override their ``[checks]`` keys.
+
+Results are stored as history and turned into alerts exactly as a daemon run does — the
+first listing you see here is not alerted again by the next hourly run — unless
+``--no-store`` asks for a look that leaves no trace (and needs no database).
 
 Exit status (issue 6): 1 when a problem was found (a listing, a failing or weak record),
 else 2 when some check could not complete (timeout, SERVFAIL, a list's error code, a zone
@@ -11,18 +20,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import ssl
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from monitor.cli.common import loaded_app
 from monitor.errors import CheckError
 
 __all__ = ["check_group"]
 
 EXIT_OK, EXIT_PROBLEM, EXIT_INCOMPLETE = 0, 1, 2
+T = TypeVar("T")
 
 _STYLE = {
     "listed": "bold red",
@@ -34,21 +45,6 @@ _STYLE = {
     "not_listed": "green",
     "pass": "green",
 }
-
-
-def _with_client(
-    nameserver: str | None, timeout: float, concurrency: int, check: Any, *args: Any
-) -> Any:
-    """Run ``check(client, *args)`` in a fresh event loop; the client is closed after."""
-    from monitor.checks.resolver import DnsClient
-
-    async def run() -> Any:
-        async with DnsClient(
-            [nameserver] if nameserver else None, timeout=timeout, concurrency=concurrency
-        ) as client:
-            return await check(client, *args)
-
-    return asyncio.run(run())
 
 
 def _exit_code(problem: bool, incomplete: bool) -> int:
@@ -78,37 +74,71 @@ def _table(title: str, columns: Sequence[str], rows: list[tuple[str, list[str]]]
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except CheckError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 common = [
     click.option(
         "--nameserver",
-        metavar="HOST[:PORT]",
-        default=None,
-        help="Ask this resolver instead of the system's (e.g. 127.0.0.1:5353).",
+        "nameservers",
+        metavar="IP[:PORT]",
+        multiple=True,
+        help="Ask this resolver (repeatable) instead of [checks] nameservers / the system's.",
     ),
     click.option(
         "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
     ),
     click.option(
-        "--timeout",
-        type=float,
-        default=5.0,
-        show_default=True,
-        help="Seconds per DNS lookup, retries included.",
+        "--timeout", type=float, default=None, help="Seconds per DNS lookup, retries included."
     ),
+    click.option("--concurrency", type=int, default=None, help="DNS queries in flight at once."),
     click.option(
-        "--concurrency",
-        type=int,
-        default=100,
-        show_default=True,
-        help="DNS queries in flight at once.",
+        "--no-store",
+        is_flag=True,
+        help="Only show: store no history, raise no alerts (no database needed).",
     ),
 ]
 
 
-def _with_common(func: Any) -> Any:
+def _with_common(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(common):
         func = option(func)
     return func
+
+
+def _dns(
+    cfg: Any, nameservers: Sequence[str], timeout: float | None, concurrency: int | None
+) -> Any:
+    """``[checks]`` resolver settings with the flags that were given on top."""
+    from monitor.checks.watch import dns_from_config
+
+    dns = dns_from_config(cfg)
+    return dataclasses.replace(
+        dns,
+        nameservers=tuple(nameservers) or dns.nameservers,
+        timeout=timeout if timeout is not None else dns.timeout,
+        concurrency=concurrency if concurrency is not None else dns.concurrency,
+    )
+
+
+def _store(app: Any, save: Callable[..., list[Any]], found: Any) -> list[Any]:
+    """Store like a daemon run: history, states, alerts (logged, then delivered)."""
+    from monitor.checks.watch import alert_channels_from_config, deliver_pending
+
+    factory = app.sessions()
+    alerts = save(factory, found, now=app.now())
+    summary = deliver_pending(
+        factory,
+        alert_channels_from_config(app.config),
+        now=app.now,
+        max_attempts=app.config.alerts.max_attempts,
+    )
+    click.echo(f"stored; {len(alerts)} new alert(s); {summary}", err=True)
+    return alerts
 
 
 @click.group("check")
@@ -116,98 +146,83 @@ def check_group() -> None:
     """Check blocklists and DNS authentication records now."""
 
 
+def _blocklist_rows(report: Any) -> list[tuple[str, list[str]]]:
+    rows = []
+    for r in sorted(report.results, key=lambda r: (not r.problem, r.target, r.zone)):
+        todo = (
+            f"delist: {r.delist_url}"
+            if r.problem and r.delist_url
+            else "retry later / check resolver"
+            if r.incomplete
+            else ""
+        )
+        what = ", ".join(r.categories) or r.error or r.reputation or ""
+        rows.append(
+            (r.status.value, [r.target, r.zone, r.status.value, what, r.reason or "", todo])
+        )
+    return rows
+
+
 @check_group.command("blocklists")
-@click.option("--ip", "ips", multiple=True, help="Sending IP (IPv4 or IPv6); repeatable.")
-@click.option("--domain", "domains", multiple=True, help="Domain to check on domain lists.")
 @click.option(
-    "--zone",
-    "zones",
-    multiple=True,
-    help="Catalogue zone to use (default: every active zone); repeatable.",
+    "--ip", "ips", multiple=True, help="IP (IPv4 or IPv6) instead of [sending]; repeatable."
+)
+@click.option("--domain", "domains", multiple=True, help="Domain for the domain lists; repeatable.")
+@click.option(
+    "--zone", "zones", multiple=True, help="Catalogue zone instead of [checks] zones; repeatable."
 )
 @click.option(
     "--dqs-key",
     envvar="DELIVERWATCH_DQS_KEY",
     default=None,
-    help="Spamhaus DQS key (or $DELIVERWATCH_DQS_KEY); never printed.",
+    help="Spamhaus DQS key (or $DELIVERWATCH_DQS_KEY; else [checks] dqs_key); never printed.",
 )
 @_with_common
+@click.pass_context
 def blocklists_cmd(
+    ctx: click.Context,
     ips: tuple[str, ...],
     domains: tuple[str, ...],
     zones: tuple[str, ...],
     dqs_key: str | None,
-    nameserver: str | None,
+    nameservers: tuple[str, ...],
     fmt: str,
-    timeout: float,
-    concurrency: int,
+    timeout: float | None,
+    concurrency: int | None,
+    no_store: bool,
 ) -> int:
     """Is any IP or domain listed? Error codes and timeouts are never read as clean."""
-    from monitor.checks.dnsbl import DnsblKeys, check_blocklists, select_zones
-    from monitor.checks.zones import load_catalogue
+    from monitor.checks import watch
 
-    if not ips and not domains:
-        raise click.UsageError("give at least one --ip or --domain")
-    try:
-        chosen = select_zones(load_catalogue(), list(zones) or None)
-        report = _with_client(
-            nameserver,
-            timeout,
-            concurrency,
-            lambda c: check_blocklists(
-                c, [*ips, *domains], chosen, keys=DnsblKeys(spamhaus_dqs=dqs_key)
-            ),
-        )
-    except CheckError as exc:
-        raise click.ClickException(str(exc)) from exc
+    app = loaded_app(ctx)
+    plan = watch.blocklist_plan_from_config(app.config)
+    if ips or domains:
+        plan = dataclasses.replace(plan, targets=tuple(dict.fromkeys([*ips, *domains])))
+    if zones:
+        plan = dataclasses.replace(plan, zones=zones, exclude_zones=())
+    if dqs_key:
+        plan = dataclasses.replace(plan, keys=dataclasses.replace(plan.keys, spamhaus_dqs=dqs_key))
+    if not plan.targets:
+        raise click.UsageError("nothing to check: give --ip/--domain, or fill in [sending]")
+    if not no_store:
+        app.sessions()  # refuse an unmigrated database before spending time on DNS
+    report = _run(watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan))
+    alerts = [] if no_store else _store(app, watch.save_blocklists, report)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"results": _jsonable(report.results), "probes": _jsonable(report.probes)}, indent=1
-            )
-        )
+        out = {"results": _jsonable(report.results), "probes": _jsonable(report.probes)}
+        if not no_store:
+            out["alerts"] = [a.as_json() for a in alerts]
+        click.echo(json.dumps(out, indent=1, default=str))
     else:
-        rows = []
-        for r in sorted(report.results, key=lambda r: (not r.problem, r.target, r.zone)):
-            todo = (
-                f"delist: {r.delist_url}"
-                if r.problem and r.delist_url
-                else "retry later / check resolver"
-                if r.incomplete
-                else ""
-            )
-            what = ", ".join(r.categories) or r.error or r.reputation or ""
-            rows.append(
-                (r.status.value, [r.target, r.zone, r.status.value, what, r.reason or "", todo])
-            )
-        _table("Blocklists", ["target", "zone", "status", "meaning", "reason", "what to do"], rows)
+        _table(
+            "Blocklists",
+            ["target", "zone", "status", "meaning", "reason", "what to do"],
+            _blocklist_rows(report),
+        )
         for probe in report.probes:
             if probe.health.value != "healthy":
                 click.echo(f"zone {probe.zone}: {probe.health.value} ({probe.detail})", err=True)
     return _exit_code(bool(report.listed), report.incomplete)
-
-
-async def _auth_checks(
-    client: Any,
-    domains: Sequence[str],
-    ips: Sequence[str],
-    helo: str | None,
-    selectors: Sequence[str],
-    spec: str,
-    context: ssl.SSLContext | None,
-) -> list[Any]:
-    from monitor.checks.auth import run_auth_checks
-    from parsers.dnsrec.dmarc import DmarcSpec
-
-    return await run_auth_checks(
-        client,
-        domains=domains,
-        ips=ips,
-        helo=helo,
-        selectors=selectors,
-        dmarc_spec=DmarcSpec(spec),
-        sts_context=context,
-    )
 
 
 @check_group.command("auth")
@@ -215,53 +230,60 @@ async def _auth_checks(
     "--domain",
     "domains",
     multiple=True,
-    required=True,
-    help="Sending (From / envelope) domain; repeatable.",
+    help="Sending (From and envelope) domain instead of [sending]; repeatable.",
 )
 @click.option("--ip", "ips", multiple=True, help="Sending IP for SPF and PTR; repeatable.")
 @click.option("--helo", default=None, help="HELO name the IPs announce.")
 @click.option("--selector", "selectors", multiple=True, help="DKIM selector; repeatable.")
-@click.option(
-    "--dmarc-spec", type=click.Choice(["rfc7489", "rfc9989"]), default="rfc7489", show_default=True
-)
+@click.option("--dmarc-spec", type=click.Choice(["rfc7489", "rfc9989"]), default=None)
 @click.option(
     "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
     help="Extra CA bundle for MTA-STS policy fetches.",
 )
 @_with_common
+@click.pass_context
 def auth_cmd(
+    ctx: click.Context,
     domains: tuple[str, ...],
     ips: tuple[str, ...],
     helo: str | None,
     selectors: tuple[str, ...],
-    dmarc_spec: str,
-    ca_file: str | None,
-    nameserver: str | None,
+    dmarc_spec: str | None,
+    ca_file: Path | None,
+    nameservers: tuple[str, ...],
     fmt: str,
-    timeout: float,
-    concurrency: int,
+    timeout: float | None,
+    concurrency: int | None,
+    no_store: bool,
 ) -> int:
-    """SPF, DKIM, DMARC, PTR/FCrDNS, MX, MTA-STS and TLS-RPT for each domain."""
-    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
-    try:
-        results = _with_client(
-            nameserver,
-            timeout,
-            concurrency,
-            _auth_checks,
-            domains,
-            ips,
-            helo,
-            selectors,
-            dmarc_spec,
-            context,
+    """SPF, DKIM, DMARC, PTR/FCrDNS, MX, MTA-STS and TLS-RPT."""
+    from monitor.checks import watch
+    from monitor.checks.auth import AuthPlan
+    from parsers.dnsrec.dmarc import DmarcSpec
+
+    app = loaded_app(ctx)
+    cfg = app.config
+    spec = DmarcSpec(dmarc_spec or cfg.checks.dmarc_spec)
+    if domains:
+        plan = AuthPlan.for_domains(
+            domains, ips=ips, helo=helo, selectors=selectors, dmarc_spec=spec
         )
-    except CheckError as exc:
-        raise click.ClickException(str(exc)) from exc
+    else:
+        plan = dataclasses.replace(watch.auth_plan_from_config(cfg), dmarc_spec=spec)
+    if plan.empty:
+        raise click.UsageError("nothing to check: give --domain, or fill in [sending]")
+    if not no_store:
+        app.sessions()
+    dns = _dns(cfg, nameservers, timeout, concurrency)
+    results = _run(watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file))
+    alerts = [] if no_store else _store(app, watch.save_auth, results)
     if fmt == "json":
-        click.echo(json.dumps({"results": _jsonable(results)}, indent=1))
+        out: dict[str, Any] = {"results": _jsonable(results)}
+        if not no_store:
+            out["alerts"] = [a.as_json() for a in alerts]
+        click.echo(json.dumps(out, indent=1, default=str))
     else:
         rows = [
             (

@@ -389,6 +389,8 @@ class AlertRecord(Base):
     delivered_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: Channels (``webhook``, ``email``) that took it, so a retry skips them (revision 0002).
+    delivered_via: Mapped[list[Any] | None]
 
 
 # --------------------------------------------------------------------------- daemon

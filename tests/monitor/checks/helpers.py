@@ -1,10 +1,17 @@
-"""Run a check against a loopback :class:`~tests.servers.dns.DNSServer` with a real client."""
+"""Loopback helpers for the check tests: run a check against a
+:class:`~tests.servers.dns.DNSServer` with a real client, a webhook endpoint, an SMTP sink."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
+import threading
 from collections.abc import Awaitable, Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, TypeVar
+
+from aiosmtpd.controller import Controller
 
 from monitor.checks.resolver import DnsClient
 from tests.servers.dns import DNSServer
@@ -26,3 +33,57 @@ def ask(
             return await check(client, *args, **kwargs)
 
     return asyncio.run(run())
+
+
+class Webhook:
+    """A loopback HTTP endpoint recording JSON POSTs; ``status`` is what it answers."""
+
+    def __init__(self, status: int = 204) -> None:
+        self.status = status
+        self.posts: list[dict[str, Any]] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if hook.status < 300:
+                    hook.posts.append(json.loads(body))
+                self.send_response(hook.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/hook"
+
+    def __enter__(self) -> Webhook:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class SmtpSink:
+    """An aiosmtpd ``Controller`` on a free loopback port recording every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        with socket.socket() as probe:  # aiosmtpd wants a concrete port: pick a free one
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def __enter__(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
-
-from aiosmtpd.controller import Controller
+import pytest
 
 from monitor.alerts import (
+    Alert,
+    AlertChannels,
     AlertKind,
+    Channel,
+    DeliveryError,
+    Severity,
     SmtpTarget,
+    deliver,
     detect_auth_changes,
     detect_listing_changes,
-    dispatch,
+    log_alerts,
 )
 from monitor.checks.dnsbl import ListingResult
 from monitor.checks.result import AuthResult, CheckKind, Status
 from monitor.checks.zones import ListingStatus
+from tests.monitor.checks.helpers import SmtpSink, Webhook
 
 
 def _listing(status: ListingStatus) -> ListingResult:
@@ -73,55 +73,54 @@ def test_auth_transitions() -> None:
     assert detect_auth_changes(prev, [_auth(CheckKind.SPF, Status.UNKNOWN)]) == []
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
+def _alert() -> Alert:
+    return detect_listing_changes({}, [_listing(ListingStatus.LISTED)])[0]
 
 
-def test_dispatch_to_webhook_and_email(caplog: Any) -> None:
-    posts: list[dict[str, Any]] = []
+def test_alert_fields_for_storage() -> None:
+    alert = _alert()
+    assert alert.severity is Severity.CRITICAL
+    assert (alert.key, alert.old_status, alert.new_status) == ("bl.spamcop.net", None, "listed")
+    assert alert.as_json()["kind"] == "newly_listed"
 
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
 
-        def log_message(self, *args: Any) -> None:
-            return
-
-    httpd = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    sink = _Sink()
-    with socket.socket() as probe:  # aiosmtpd wants a concrete port: pick a free one first
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        alerts = detect_listing_changes({}, [_listing(ListingStatus.LISTED)])
-        target = SmtpTarget(
-            host="127.0.0.1", port=port, sender="dw@example.com", recipients=("ops@example.com",)
+def test_webhook_and_email_delivery() -> None:
+    alert = _alert()
+    with Webhook() as hook, SmtpSink() as sink:
+        channels = AlertChannels(
+            webhook_url=hook.url,
+            smtp=SmtpTarget(
+                host="127.0.0.1",
+                port=sink.port,
+                sender="dw@example.com",
+                recipients=("ops@example.com",),
+            ),
         )
-        failed = asyncio.run(
-            dispatch(alerts, webhook_url=f"http://127.0.0.1:{httpd.server_port}/", smtp=target)
-        )
-    finally:
-        controller.stop()
-        httpd.shutdown()
-        httpd.server_close()
-    assert failed == []
-    assert posts[0]["alerts"][0]["kind"] == "newly_listed"
+        assert channels.names == (Channel.WEBHOOK, Channel.EMAIL)
+        deliver(Channel.WEBHOOK, channels, [alert])
+        deliver(Channel.EMAIL, channels, [alert])
+    assert hook.posts[0]["alerts"][0]["kind"] == "newly_listed"
+    assert hook.posts[0]["alerts"][0]["severity"] == "critical"
     assert sink.messages[0].rcpt_tos == ["ops@example.com"]
     assert b"is now listed on SpamCop" in sink.messages[0].content
-    assert "newly_listed" in caplog.text
+    assert b"Message-ID:" in sink.messages[0].content
 
 
-def test_dispatch_failure_is_reported_not_raised() -> None:
-    alerts = detect_listing_changes({}, [_listing(ListingStatus.LISTED)])
-    failed = asyncio.run(dispatch(alerts, webhook_url="http://127.0.0.1:9/", timeout=1))
-    assert failed == ["webhook"]
+def test_refused_deliveries_raise_delivery_error() -> None:
+    with Webhook(status=503) as hook:
+        channels = AlertChannels(webhook_url=hook.url, timeout=2)
+        with pytest.raises(DeliveryError, match="503"):
+            deliver(Channel.WEBHOOK, channels, [_alert()])
+    closed = AlertChannels(
+        webhook_url="http://127.0.0.1:9/",
+        smtp=SmtpTarget(host="127.0.0.1", port=9, sender="a@b.c", recipients=("x@y.z",)),
+        timeout=1,
+    )
+    for channel in (Channel.WEBHOOK, Channel.EMAIL):
+        with pytest.raises(DeliveryError):
+            deliver(channel, closed, [_alert()])
+
+
+def test_alerts_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    log_alerts([_alert()])
+    assert "newly_listed [critical]" in caplog.text
