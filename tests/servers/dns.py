@@ -28,6 +28,7 @@ import struct
 import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Self
 
 import dns.exception
 import dns.flags
@@ -259,7 +260,7 @@ class DNSServer:
         finally:
             self._loop.close()
 
-    def __enter__(self) -> DNSServer:
+    def __enter__(self) -> Self:
         self._thread = threading.Thread(target=self._run, name="test-dns", daemon=True)
         self._thread.start()
         self._ready.wait(10)

@@ -13,6 +13,8 @@ from typing import Any
 
 import dns.flags
 import dns.message
+import dns.rdataclass
+import dns.rdatatype
 import dns.rrset
 import pytest
 
@@ -68,7 +70,7 @@ def _answer(query: dns.message.Message, address: str, name: str | None = None) -
     response = dns.message.make_response(query)
     owner = dns.name.from_text(name) if name else query.question[0].name
     if name:
-        response.question = [dns.rrset.RRset(owner, 1, 1)]
+        response.question = [dns.rrset.RRset(owner, dns.rdataclass.IN, dns.rdatatype.A)]
     response.answer.append(dns.rrset.from_text(owner, 60, "IN", "A", address))
     return response.to_wire()
 

@@ -41,9 +41,10 @@ IP = "192.0.2.10"
 ZONE = "bl.spamcop.net"
 QNAME = "10.2.0.192.bl.spamcop.net"
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-HEALTHY = {"2.0.0.127.bl.spamcop.net": [{"A": "127.0.0.2"}]}
-LISTED = {**HEALTHY, QNAME: [{"A": "127.0.0.2"}, {"TXT": "spam trap hits"}]}
-UNKNOWN = {**HEALTHY, QNAME: ["SERVFAIL"]}
+Data = dict[str, list[Any]]
+HEALTHY: Data = {"2.0.0.127.bl.spamcop.net": [{"A": "127.0.0.2"}]}
+LISTED: Data = {**HEALTHY, QNAME: [{"A": "127.0.0.2"}, {"TXT": "spam trap hits"}]}
+UNKNOWN: Data = {**HEALTHY, QNAME: ["SERVFAIL"]}
 PLAN = BlocklistPlan(targets=(IP,), zones=(ZONE,))
 
 
@@ -58,7 +59,7 @@ def _blocklist_round(store: Store, data: dict[str, list[Any]], at: datetime) -> 
 
 
 def test_blocklist_history_states_and_alerts_once(store: Store) -> None:
-    rounds = [
+    rounds: list[tuple[Data, list[AlertKind]]] = [
         (HEALTHY, []),
         (LISTED, [AlertKind.NEWLY_LISTED]),
         (LISTED, []),
