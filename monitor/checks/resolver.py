@@ -35,7 +35,7 @@ from monitor.checks.transport import (
     TransportTimeout,
     UdpPool,
     encode_name,
-    plain_addresses,
+    plain_records,
 )
 from monitor.errors import CheckError
 
@@ -160,9 +160,9 @@ def read_message(name: str, rdtype: str, message: dns.message.Message) -> DnsAns
 def read_wire(name: str, rdtype: str, wire: bytes, question_len: int) -> DnsAnswer:
     """A matched UDP response as a :class:`DnsAnswer` (TC is the caller's business).
 
-    NXDOMAIN and NOERROR-without-answers are read off the header, and plain A answers off
-    the answer section (:func:`~monitor.checks.transport.plain_addresses`): that is nearly
-    every blocklist answer. Anything else is parsed by dnspython. The header rcode is the
+    NXDOMAIN and NOERROR-without-answers are read off the header, and plain A and TXT
+    answers off the answer section (:func:`~monitor.checks.transport.plain_records`): that
+    is nearly every blocklist answer. Anything else is parsed by dnspython. The header rcode is the
     whole rcode here: the extended bits in OPT (RFC 6891 6.1.3) only carry BADVERS, which a
     version-0 query cannot provoke, and TSIG codes, which we never use.
     """
@@ -173,7 +173,7 @@ def read_wire(name: str, rdtype: str, wire: bytes, question_len: int) -> DnsAnsw
         return _rcode_failure(name, rdtype, rcode)
     if wire[6:8] == b"\x00\x00":
         return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.NODATA)
-    plain = plain_addresses(wire, question_len) if rdtype == "A" else None
+    plain = plain_records(wire, question_len, _RDTYPES.get(rdtype, 0))
     if plain:
         return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.OK, records=plain)
     try:

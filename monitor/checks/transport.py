@@ -44,7 +44,7 @@ __all__ = [
     "UdpPool",
     "encode_name",
     "encode_query",
-    "plain_addresses",
+    "plain_records",
 ]
 
 EDNS_PAYLOAD = 1232  # RFC 6891 6.2.5; DNS Flag Day 2020
@@ -99,27 +99,49 @@ def encode_query(qid: int, qname: bytes, rdtype: int) -> bytes:
     return _HEADER.pack(qid, _RD, 1, 0, 0, 1) + qname + rdtype.to_bytes(2, "big") + _CLASS_IN + _OPT
 
 
-def plain_addresses(wire: bytes, question_len: int) -> tuple[str, ...] | None:
-    """The A records of a response whose answer section is only A records of the question
-    name (owner compressed to the question, RFC 1035 4.1.4), or None for any other shape.
+def _strings(rdata: bytes) -> str | None:
+    """TXT rdata: one or more <character-string>s (RFC 1035 3.3.14) joined with nothing
+    between them (RFC 7208 3.3, RFC 6376 3.6.2.2); None when the lengths do not add up."""
+    parts: list[bytes] = []
+    pos = 0
+    while pos < len(rdata):
+        end = pos + 1 + rdata[pos]
+        if end > len(rdata):
+            return None
+        parts.append(rdata[pos + 1 : end])
+        pos = end
+    return b"".join(parts).decode("utf-8", "replace") if parts else None
 
-    A blocklist answer is this shape; reading it here saves dnspython's full parse (a third
-    of the client's time in ``bench/bench_dnsbl.py``). Anything unusual — a CNAME, another
-    type, an uncompressed owner, a short packet — is left to dnspython.
+
+_PLAIN = {1: b"\xc0\x0c\x00\x01\x00\x01", 16: b"\xc0\x0c\x00\x10\x00\x01"}
+
+
+def plain_records(wire: bytes, question_len: int, rdtype: int) -> tuple[str, ...] | None:
+    """The A or TXT records of a response whose answer section holds only records of that
+    type owned by the question name (compressed to it, RFC 1035 4.1.4), else None.
+
+    Blocklist answers (A, and TXT for the reason) are this shape; reading them here saves
+    dnspython's full parse, a third of the client's time in ``bench/bench_dnsbl.py``.
+    Anything unusual — a CNAME, another type, an uncompressed owner, a short or malformed
+    packet — is left to dnspython. Records are deduplicated by rdata, as in an RRset.
     """
-    found: list[str] = []
+    prefix = _PLAIN.get(rdtype)
+    if prefix is None:
+        return None
+    found: dict[bytes, str] = {}
     pos = 12 + question_len
     for _ in range(int.from_bytes(wire[6:8], "big")):
-        end = pos + 16
-        if wire[pos : pos + 6] != b"\xc0\x0c\x00\x01\x00\x01" or wire[pos + 10 : pos + 12] != (
-            b"\x00\x04"
-        ):
+        size = int.from_bytes(wire[pos + 10 : pos + 12], "big")
+        end = pos + 12 + size
+        if wire[pos : pos + 6] != prefix or end > len(wire) or (rdtype == 1 and size != 4):
             return None
-        if len(wire) < end:
+        rdata = wire[pos + 12 : end]
+        text = "%d.%d.%d.%d" % tuple(rdata) if rdtype == 1 else _strings(rdata)  # noqa: UP031
+        if text is None:
             return None
-        found.append("%d.%d.%d.%d" % tuple(wire[pos + 12 : end]))  # noqa: UP031 - hot path
+        found[rdata] = text
         pos = end
-    return tuple(dict.fromkeys(found))
+    return tuple(found.values())
 
 
 class _Socket(asyncio.DatagramProtocol):

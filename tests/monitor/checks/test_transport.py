@@ -13,13 +13,15 @@ from typing import Any
 
 import dns.flags
 import dns.message
+import dns.name
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import pytest
 
 from monitor.checks.resolver import DnsClient, DnsStatus, parse_nameserver
-from monitor.checks.transport import UdpPool, encode_name
+from monitor.checks.transport import UdpPool, encode_name, plain_records
 from monitor.errors import CheckError
 from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
@@ -306,3 +308,41 @@ def test_test_server_pre_encoded_answers_equal_rendered_ones(wildcard: bool) -> 
     assert hits >= 8  # pre-encoded: owners x (A, TXT, own types) with EDNS, and NXDOMAIN
     server.zone.add("nx.example", "A", "192.0.2.7")
     assert server.cache.get(dns.message.make_query("nx.example", "A").to_wire(), "udp") is None
+
+
+@pytest.mark.parametrize(
+    ("rdtype", "answers"),
+    [
+        ("A", [("q.example.", "A", "127.0.0.2"), ("q.example.", "A", "127.0.0.10")]),
+        (
+            "TXT",
+            [("q.example.", "TXT", '"v=spf1 " "-all"'), ("q.example.", "TXT", '"v=spf1 -all"')],
+        ),
+        ("TXT", [("q.example.", "TXT", '"caf\\195\\169 " ""')]),
+        ("A", [("q.example.", "CNAME", "t.example."), ("t.example.", "A", "192.0.2.1")]),
+        ("TXT", [("q.example.", "A", "127.0.0.2")]),  # another type: NODATA via dnspython
+    ],
+)
+def test_wire_shortcut_reads_what_dnspython_reads(
+    rdtype: str, answers: list[tuple[str, str, str]]
+) -> None:
+    """Plain A/TXT answers are read off the wire; the result must equal dnspython's."""
+    from monitor.checks.resolver import read_message, read_wire
+
+    query = dns.message.make_query("q.example.", rdtype)
+    response = dns.message.make_response(query)
+    for owner, kind, text in answers:
+        response.find_rrset(
+            response.answer,
+            dns.name.from_text(owner),
+            1,
+            dns.rdatatype.from_text(kind),
+            create=True,
+        ).add(dns.rdata.from_text(1, dns.rdatatype.from_text(kind), text), 300)
+    wire = response.to_wire()
+    question_len = len(dns.name.from_text("q.example.").to_wire() or b"") + 4
+    shortcut = plain_records(wire, question_len, dns.rdatatype.from_text(rdtype))
+    assert (shortcut is not None) == (answers[0][1] == rdtype)
+    fast = read_wire("q.example", rdtype, wire, question_len)
+    slow = read_message("q.example", rdtype, dns.message.from_wire(wire))
+    assert fast == slow
