@@ -1,0 +1,53 @@
+"""One fetched message, parsed: what storing it needs, and nothing else.
+
+Kept apart from ``monitor.apply`` so that parse workers (``monitor.ingest`` runs
+``parse_job`` in a process pool for big backlogs) import only ``parsers``, not SQLAlchemy:
+each worker stays small, and parsing, the slowest step, runs on every core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from parsers import parse_message
+from parsers.feedback import extract_report_document
+from parsers.records import Kind, Report
+
+__all__ = ["ParsedItem", "oversize_hash", "parse_item", "parse_job"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedItem:
+    report: Report
+    #: The attached report file of a DMARC aggregate (rows are streamed from it at store
+    #: time); the raw message itself is not kept, so a batch holds no message bodies.
+    document: bytes | None
+    content_hash: str  # SHA-256 of the raw message, hex
+    ref: str  # folder:uidvalidity:uid, for the event's source_ref
+    received_at: datetime | None  # IMAP INTERNALDATE
+
+
+def parse_item(raw: bytes, *, ref: str, received_at: datetime | None) -> ParsedItem:
+    """Hash and parse one message (``parse_message`` never raises); pure and picklable."""
+    report = parse_message(raw, received_at=received_at)
+    document = extract_report_document(raw) if report.kind is Kind.DMARC_AGGREGATE else None
+    return ParsedItem(
+        report=report,
+        document=document,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        ref=ref,
+        received_at=received_at,
+    )
+
+
+def parse_job(job: tuple[bytes, str, datetime | None]) -> ParsedItem:
+    """``parse_item`` with one picklable argument, for ``Executor.map``."""
+    raw, ref, received_at = job
+    return parse_item(raw, ref=ref, received_at=received_at)
+
+
+def oversize_hash(size: int, header: bytes) -> str:
+    """Content hash of a message too big to download: its header section and its size."""
+    return hashlib.sha256(b"oversize\0%d\0" % size + header).hexdigest()

@@ -1,0 +1,52 @@
+"""``python -m tests.integration.killed_poller ARGS_JSON``: a poller killed by SIGKILL.
+
+It polls one mailbox and sends itself SIGKILL right after its first batch is committed,
+before that batch is moved: the worst moment for exactly-once, reproduced with a real
+process death (no ``finally``, no ``atexit``, no rollback by Python).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from monitor.apply import ApplyContext
+from monitor.config import MailboxConfig, Secret
+from monitor.ingest import Hooks, IngestOptions, drain_mailbox
+from monitor.policy import Rules
+from monitor.store.db import make_engine, make_session_factory
+
+
+def main(argv: list[str]) -> int:
+    args = json.loads(argv[1])
+    cfg = MailboxConfig(
+        host=args["host"],
+        port=args["port"],
+        ca_file=Path(args["ca_file"]),
+        username=args["user"],
+        password=Secret(args["password"]),
+        batch_size=args["batch_size"],
+        parse_workers=0,
+    )
+    factory = make_session_factory(make_engine(args["db"]))
+
+    def die(_uids: list[int]) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    drain_mailbox(
+        "bounces",
+        cfg,
+        factory=factory,
+        ctx=ApplyContext(rules=Rules(), source="imap:bounces", verp_key=args["key"].encode()),
+        now=lambda: dt.datetime.now(dt.UTC),
+        options=IngestOptions(hooks=Hooks(after_commit=die)),
+    )
+    return 3  # never reached: the first commit kills the process
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
