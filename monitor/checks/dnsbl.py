@@ -221,9 +221,19 @@ def _result(target: str, zone: Zone, **fields: Any) -> ListingResult:
 
 
 async def check_one(
-    lookup: Lookup, zone: Zone, host: str, target: str, *, with_reason: bool = True
+    lookup: Lookup,
+    zone: Zone,
+    host: str,
+    target: str,
+    *,
+    with_reason: bool = True,
+    shown_host: str | None = None,
 ) -> ListingResult:
-    """Query one target in one zone and classify the answer (TXT reason when listed)."""
+    """Query one target in one zone and classify the answer (TXT reason when listed).
+
+    ``shown_host`` is ``host`` with its query key masked: the result's ``query`` is printed
+    and the key is a secret.
+    """
     name = query_name(target, host)
     found = classify(zone, await lookup.query(name, "A"))
     reason = None
@@ -234,7 +244,7 @@ async def check_one(
         target,
         zone,
         status=found.status,
-        query=name,
+        query=query_name(target, shown_host or host),
         categories=found.categories,
         meanings=found.meanings,
         codes=found.codes,
@@ -244,6 +254,14 @@ async def check_one(
         reputation=found.reputation,
         allowlisted=found.allowlisted,
     )
+
+
+def _masked(host: str, keys: DnsblKeys) -> str:
+    """``host`` with every configured query key replaced by ``KEY``."""
+    for key in (keys.spamhaus_dqs, *keys.zone_keys.values()):
+        if key:
+            host = host.replace(key, "KEY")
+    return host
 
 
 def _skip(zone: Zone, target: str, status: ListingStatus, error: str) -> ListingResult:
@@ -284,8 +302,12 @@ async def _zone_results(
             )
             error = checked.health.value if checked.health is ZoneHealth.BROKEN else checked.detail
             return [_skip(zone, t, status, error) for t in targets], checked
+    shown = _masked(host, keys)
     results = await asyncio.gather(
-        *(check_one(lookup, zone, host, t, with_reason=with_reason) for t in targets)
+        *(
+            check_one(lookup, zone, host, t, with_reason=with_reason, shown_host=shown)
+            for t in targets
+        )
     )
     return list(results), checked
 

@@ -176,6 +176,8 @@ def test_dqs_and_zone_keys() -> None:
     got = {r.zone: (r.status, r.error) for r in report.results}
     assert got[zen.zone] == (ListingStatus.LISTED, None)
     assert got[abusix.zone] == (ListingStatus.SKIPPED, "key_required")
+    shown = {r.zone: r.query for r in report.results}
+    assert shown[zen.zone] == query_name(IP, "KEY.zen.dq.spamhaus.net")  # the key is a secret
 
 
 def test_default_selection_excludes_dead_deprecated_and_unverified() -> None:
