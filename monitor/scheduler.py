@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -35,6 +36,8 @@ class JobSpec:
     func: Callable[..., Any]
     trigger: BaseTrigger
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Long-running jobs (IMAP IDLE) get ``stopping=``, true once the scheduler shuts down.
+    stoppable: bool = False
 
 
 def daily_trigger(at: str, tz: ZoneInfo, key: str) -> CronTrigger:
@@ -131,6 +134,9 @@ def job_specs(app: App) -> list[JobSpec]:
             )
         )
     specs.extend(_check_specs(app, tz))
+    from monitor.poller import poll_specs
+
+    specs.extend(poll_specs(app))
     return specs
 
 
@@ -138,11 +144,14 @@ def build_scheduler(app: App, specs: list[JobSpec]) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=zone(app.config.daemon.timezone))
     now = datetime.now(zone(app.config.daemon.timezone))
     for spec in specs:
+        kwargs = dict(spec.kwargs)
+        if spec.stoppable:
+            kwargs["stopping"] = lambda: scheduler.state == STATE_STOPPED
         scheduler.add_job(
             jobs.run_guarded,
             trigger=spec.trigger,
             args=[spec.id, spec.func],
-            kwargs=spec.kwargs,
+            kwargs=kwargs,
             id=spec.id,
             name=spec.id,
             max_instances=1,

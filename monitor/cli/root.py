@@ -42,7 +42,9 @@ def build_cli() -> click.Group:
     from monitor.cli.db_cmd import db_group
     from monitor.cli.events_cmd import events_group
     from monitor.cli.parse import parse_cmd
+    from monitor.cli.poll_cmd import poll_cmd, reprocess_cmd
     from monitor.cli.report_cmd import demo_cmd, report_group
+    from monitor.cli.sends_cmd import sends_group
     from monitor.cli.suppression_cmd import allowlist_group, suppression_group
 
     cli.add_command(config_group)
@@ -55,6 +57,9 @@ def build_cli() -> click.Group:
     cli.add_command(report_group)
     cli.add_command(demo_cmd)
     cli.add_command(events_group)
+    cli.add_command(poll_cmd)
+    cli.add_command(reprocess_cmd)
+    cli.add_command(sends_group)
     return cli
 
 
