@@ -164,9 +164,13 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
             EVENT_SCHEDULER_STARTED,
         )
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        threading.Thread(target=stopper, name="stopper", daemon=True).start()
+        stopper_thread = threading.Thread(target=stopper, name="stopper", daemon=True)
+        stopper_thread.start()
         try:
             scheduler.start()
+            # shutdown() marks the scheduler stopped *before* it waits for running jobs, so
+            # start() can return while a job still runs: wait for shutdown() to finish.
+            stopper_thread.join()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
