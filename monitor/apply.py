@@ -13,7 +13,7 @@ their natural keys (``monitor.store.ingest_repo``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,21 +78,10 @@ class Effects:
     suppressed: int = 0
     suppressed_addresses: list[str] = field(default_factory=list)
 
-    _COUNTS = (
-        "bounces",
-        "delays",
-        "deliveries",
-        "complaints",
-        "auto_replies",
-        "reports",
-        "duplicate_reports",
-        "unverified",
-        "suppressed",
-    )
-
     def add(self, other: Effects) -> None:
-        for name in self._COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            setattr(self, f.name, mine + theirs if isinstance(mine, int) else mine)
         self.suppressed_addresses.extend(other.suppressed_addresses)
 
 
@@ -180,11 +169,14 @@ def load_lookups(
     ctx: ApplyContext,
 ) -> Lookups:
     """Read what the whole batch needs in a few queries (``monitor.store.events``)."""
-    addresses, message_ids, tokens, keys, times = set(), set(), set(), [], []
+    addresses: set[str] = set()
+    message_ids: set[str] = set()
+    anonymous: set[str] = set()
+    tokens: set[str] = set()
+    keys: list[str] = []
+    times: list[datetime] = []
     for item, prepared in items:
         message_id, token = _original_ids(item.report)
-        if message_id:
-            message_ids.add(message_id)
         if token:
             tokens.add(token)
         for p in prepared:
@@ -192,14 +184,18 @@ def load_lookups(
             times.append(p.when)
             if p.address:
                 addresses.add(p.address)
+            if message_id:
+                (message_ids if p.address else anonymous).add(message_id)
     window = timedelta(days=ctx.rules.soft_bounce_window_days)
     return Lookups.load(
         session,
         verp_key=ctx.verp_key,
         addresses=addresses,
         message_ids=message_ids,
+        anonymous_ids=anonymous,
         tokens=tokens,
         dedupe_keys=keys,
+        until=max(times) if times else None,
         soft_since=min(times) - window if times else None,
         verified_only=not ctx.rules.trust_any,
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
@@ -92,7 +92,8 @@ class Lookups:
     verp_key: bytes | None
     by_token: dict[str, list[_Sent]] = field(default_factory=lambda: defaultdict(list))
     by_message_id: dict[str, list[_Sent]] = field(default_factory=lambda: defaultdict(list))
-    by_recipient: dict[str, list[_Sent]] = field(default_factory=lambda: defaultdict(list))
+    latest_sent: dict[str, _Sent] = field(default_factory=dict)
+    first_sent: dict[str, datetime | None] = field(default_factory=dict)
     by_id: dict[int, _Sent] = field(default_factory=dict)
     decoded: dict[str, VerpToken | str] = field(default_factory=dict)  # token -> proof or why not
     entries: dict[tuple[ListScope, str], ListEntry] = field(default_factory=dict)
@@ -110,17 +111,21 @@ class Lookups:
         verp_key: bytes | None,
         addresses: Iterable[str],
         message_ids: Iterable[str],
+        anonymous_ids: Iterable[str],
         tokens: Iterable[str],
         dedupe_keys: Iterable[str],
+        until: datetime | None,
         soft_since: datetime | None,
         verified_only: bool,
     ) -> Lookups:
+        """Bounded reads only: a Message-ID shared by a whole campaign, or a subscriber mailed
+        every day for years, must not pull thousands of send-log rows into one batch."""
         self = cls(verp_key=verp_key)
         addresses, tokens = set(addresses), set(tokens)
         self._load_tokens(session, tokens)
-        ids = [m.strip("<>") for m in message_ids]
-        self._load_sent(session, SentMessage.message_id, ids + [f"<{m}>" for m in ids])
-        self._load_sent(session, SentMessage.recipient, addresses)
+        self._load_message_ids(session, message_ids, addresses, anonymous_ids)
+        if until is not None:
+            self._load_recipients(session, addresses, until + SEND_CLOCK_SLACK)
         self._load_lists(session, addresses)
         if soft_since is not None:
             self._load_soft(session, addresses, soft_since, verified_only)
@@ -129,6 +134,45 @@ class Lookups:
                 session.scalars(select(Event.dedupe_key).where(Event.dedupe_key.in_(part)))
             )
         return self
+
+    def _load_message_ids(
+        self,
+        session: Session,
+        message_ids: Iterable[str],
+        addresses: set[str],
+        anonymous_ids: Iterable[str],
+    ) -> None:
+        """Rows of (Message-ID, one of the batch's recipients); for reports that name no
+        recipient, at most two rows per Message-ID (one means: that is the recipient)."""
+        ids = {m.strip("<>") for m in message_ids}
+        spellings = sorted(ids | {f"<{m}>" for m in ids})
+        for part in _chunks(spellings):
+            for rcpts in _chunks(addresses):
+                q = self._select_sent().where(
+                    SentMessage.message_id.in_(part), SentMessage.recipient.in_(rcpts)
+                )
+                for row in session.execute(q):
+                    self._add_sent(row)
+        for mid in sorted({m.strip("<>") for m in anonymous_ids}):
+            q = self._select_sent().where(SentMessage.message_id.in_([mid, f"<{mid}>"]))
+            for row in session.execute(q.limit(2)):
+                self._add_sent(row)
+
+    def _load_recipients(self, session: Session, addresses: set[str], until: datetime) -> None:
+        """Per recipient: the latest send up to ``until`` and the time of the first one."""
+        s = SentMessage
+        for part in _chunks(addresses):
+            q = (
+                select(s.recipient, func.max(s.id), func.min(s.sent_at))
+                .where(s.recipient.in_(part), or_(s.sent_at.is_(None), s.sent_at <= until))
+                .group_by(s.recipient)
+            )
+            latest = []
+            for recipient, last_id, first_at in session.execute(q):
+                self.first_sent[recipient] = first_at
+                latest.append(last_id)
+            for row in session.execute(self._select_sent().where(s.id.in_(latest))):
+                self.latest_sent[row.recipient] = _Sent(*row)
 
     def _add_sent(self, row: Any) -> None:
         sent = _Sent(*row)
@@ -139,7 +183,6 @@ class Lookups:
             self.by_token[sent.verp_token].append(sent)
         if sent.message_id:
             self.by_message_id[sent.message_id.strip("<>")].append(sent)
-        self.by_recipient[sent.recipient].append(sent)
 
     def _select_sent(self) -> Any:
         s = SentMessage
@@ -228,14 +271,15 @@ class Lookups:
             found = self._by_message_id(message_id, address)
             if found is not None:
                 return found
-        if address:
-            for sent in sorted(
-                self.by_recipient.get(address, ()),
-                key=lambda s: s.sent_at or datetime.max.replace(tzinfo=when.tzinfo),
-                reverse=True,
+        if address and address in self.first_sent:
+            latest = self.latest_sent.get(address)
+            if latest is not None and (
+                latest.sent_at is None or latest.sent_at <= when + SEND_CLOCK_SLACK
             ):
-                if sent.sent_at is None or sent.sent_at <= when + SEND_CLOCK_SLACK:
-                    return _matched(sent, "recipient")
+                return _matched(latest, "recipient")
+            first = self.first_sent[address]
+            if first is None or first <= when + SEND_CLOCK_SLACK:
+                return SentMatch(via="recipient", recipient=address)
         return SentMatch(note=note)
 
     def _by_token(self, token: str, address: str | None) -> tuple[SentMatch | None, str | None]:

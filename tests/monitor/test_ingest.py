@@ -132,6 +132,16 @@ def test_complaints_act_by_feedback_type(
         assert sup is not None and sup.reason is reason and sup.source_event_id == event.id
 
 
+def test_redacted_complaint_learns_its_recipient_from_the_send_log(rig: Rig) -> None:
+    rig.sent("reader@isp.example", message_id="msg-1@sender.example")
+    rig.append(Arf(rcpt_to=(), enclosed_to="undisclosed-recipients:;").build())
+    rig.poll()
+    [event] = rig.events()
+    assert event.address == "reader@isp.example" and event.trust is Trust.VERIFIED
+    assert event.details["matched_by"] == "message-id"
+    assert rig.suppression("reader@isp.example") is not None
+
+
 def test_auto_replies_deliveries_and_delays_are_recorded_only(rig: Rig) -> None:
     rig.sent("away@example.org", message_id="newsletter-1@sender.example")
     rig.append(
@@ -175,6 +185,24 @@ def test_message_id_alone_is_not_proof_for_another_recipient(rig: Rig) -> None:
     rig.poll()
     [event] = rig.events()
     assert event.trust is Trust.UNVERIFIED and rig.suppression("victim@example.org") is None
+
+
+def test_recipient_in_the_send_log_before_the_report_verifies(rig: Rig) -> None:
+    rig.sent("old@example.org", message_id="other@sender.example", when=days_ago(20))
+    rig.sent("old@example.org", message_id="later@sender.example", when=days_ago(2))
+    rig.sent("new@example.org", message_id="later@sender.example", when=days_ago(2))
+    unknown = "<not-in-the-log@sender.example>"
+    rig.append(
+        dsn("old@example.org", message_id=unknown),
+        dsn("new@example.org", message_id=unknown),
+        when=days_ago(10),
+    )
+    rig.poll()
+    by_address = {e.address: e for e in rig.events()}
+    assert by_address["old@example.org"].trust is Trust.VERIFIED
+    assert by_address["old@example.org"].details["matched_by"] == "recipient"
+    assert by_address["new@example.org"].trust is Trust.UNVERIFIED  # mailed only afterwards
+    assert rig.suppression("old@example.org") and not rig.suppression("new@example.org")
 
 
 def test_trust_any_acts_without_a_send_log(rig: Rig) -> None:
