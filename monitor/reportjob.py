@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.config import ReportConfig, ReportEmail
 from monitor.errors import MonitorError
-from monitor.store.db import session_scope
 from monitor.store.reporting import load_report_input
 from monitor.suppression import open_output
 from reports.aggregate import build_daily
@@ -63,18 +62,17 @@ def thresholds_from(cfg: ReportConfig) -> Thresholds:
 def build_report(
     factory: sessionmaker[Session], *, day: date, cfg: ReportConfig, timezone: str, now: datetime
 ) -> DailyReport:
-    """All figures for the local ``day``, from one read transaction (a consistent snapshot)."""
-    with session_scope(factory, "reading report figures") as session:
-        inp = load_report_input(
-            session,
-            day=day,
-            timezone=timezone,
-            providers=load_providers(),
-            now=now,
-            days_before=cfg.trend_days,
-            dmarc_days=cfg.dmarc_days,
-            top_n=cfg.top_n,
-        )
+    """All figures for the local ``day`` (``monitor.store.reporting`` runs the SQL)."""
+    inp = load_report_input(
+        factory,
+        day=day,
+        timezone=timezone,
+        providers=load_providers(),
+        now=now,
+        days_before=cfg.trend_days,
+        dmarc_days=cfg.dmarc_days,
+        top_n=cfg.top_n,
+    )
     return build_daily(inp, thresholds_from(cfg))
 
 

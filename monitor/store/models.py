@@ -91,6 +91,8 @@ class SentMessage(Base):
     __table_args__ = (
         Index("ix_sent_messages_recipient_sent_at", "recipient", "sent_at"),
         Index("ix_sent_messages_state_next_attempt", "state", "next_attempt_at"),
+        # Covers the daily report's volume per day and provider (index-only, no row reads).
+        Index("ix_sent_messages_sent_at_domain", "sent_at", "recipient_domain"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -122,6 +124,11 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_occurred_kind", "occurred_at", "kind"),
         Index("ix_events_address_kind_occurred", "address", "kind", "occurred_at"),
+        # Covers the daily report's 31-day trend (day x provider x kind x hard x trust) so the
+        # millions of events in the window are counted from the index alone.
+        Index(
+            "ix_events_report_window", "occurred_at", "kind", "trust", "hard", "recipient_domain"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

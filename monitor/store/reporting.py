@@ -16,15 +16,17 @@ Two things need care to give the same numbers on SQLite and PostgreSQL:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.enums import CheckCategory, EventKind, Trust
+from monitor.store.db import session_scope
 from monitor.store.models import (
     AuthResult,
     BlocklistResult,
@@ -40,7 +42,12 @@ from reports.providers import OTHER, ProviderMap
 
 __all__ = ["Window", "day_expr", "load_report_input", "local_window", "provider_expr"]
 
+_T = TypeVar("_T")
 MAX_MX_DOMAINS = 5_000  # bound the CASE lists (SQLite allows 32,766 parameters per query)
+#: Days of deliveries and bounces read to learn each domain's MX host. A domain's MX rarely
+#: changes and a week of sending reaches every domain mailed regularly; reading the whole
+#: window would cost a table read per event (the remote MTA is in no index).
+MX_DAYS = 7
 
 
 class Window:
@@ -81,8 +88,13 @@ def _offset_pieces(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[d
     return pieces or [(start, 0)]
 
 
+def _sqlite_time(when: datetime) -> str:
+    """A UTC instant in the text form ``UTCDateTime`` stores on SQLite (sorts as time)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def day_expr(col: Any, dialect: str, window: Window) -> ColumnElement[Any]:
-    """The local calendar day (``YYYY-MM-DD``) of a UTC timestamp column."""
+    """The local calendar day (``YYYY-MM-DD``) of a UTC timestamp (column or SQLite text)."""
     if dialect == "postgresql":
         return func.to_char(func.timezone(window.tz.key, col), "YYYY-MM-DD")
     pieces = _offset_pieces(window.start, window.end, window.tz)
@@ -91,8 +103,26 @@ def day_expr(col: Any, dialect: str, window: Window) -> ColumnElement[Any]:
     modifiers = [f"{m:+d} minutes" for _, m in pieces]
     if len(pieces) == 1:
         return func.date(col, modifiers[0])
-    whens = [(col < pieces[i + 1][0], modifiers[i]) for i in range(len(pieces) - 1)]
+    whens = [
+        (col < literal(_sqlite_time(pieces[i + 1][0])), modifiers[i])
+        for i in range(len(pieces) - 1)
+    ]
     return func.date(col, case(*whens, else_=modifiers[-1]))
+
+
+def _bucket(col: Any, dialect: str, window: Window) -> tuple[Any, Any]:
+    """(inner bucket, how the outer query turns a bucket into the local day).
+
+    SQLite spends most of a 3.5-million-row count on per-row expressions, so the inner query
+    buckets by the UTC hour prefix of the stored text (a substring) and the outer query,
+    with a few thousand rows left, converts hours to local days and domains to providers.
+    Zones with half- or quarter-hour offsets bucket by minute instead, to stay exact.
+    """
+    if dialect == "postgresql":
+        return day_expr(col, dialect, window), lambda b: b
+    whole_hours = all(m % 60 == 0 for _, m in _offset_pieces(window.start, window.end, window.tz))
+    width, pad = (13, ":00:00.000000") if whole_hours else (16, ":00.000000")
+    return func.substr(col, 1, width), lambda b: day_expr(b + literal(pad), dialect, window)
 
 
 def provider_expr(col: Any, table: dict[str, list[str]]) -> ColumnElement[Any]:
@@ -111,11 +141,13 @@ def _rows(session: Session, stmt: Any) -> list[tuple[Any, ...]]:
 
 
 def _mx_groups(session: Session, w: Window, providers: ProviderMap) -> dict[str, str]:
-    """Domains outside the consumer lists whose MX host belongs to a provider group."""
+    """Domains outside the consumer lists whose MX host (seen in the last ``MX_DAYS`` days)
+    belongs to a provider group."""
     known = [d for g in providers.groups for d in g.domains]
+    since = max(w.start, w.day_start - timedelta(days=MX_DAYS - 1))
     stmt = (
         select(E.recipient_domain, E.remote_mta, func.count())
-        .where(E.occurred_at >= w.start, E.occurred_at < w.end)
+        .where(E.occurred_at >= since, E.occurred_at < w.end)
         .where(E.remote_mta.is_not(None), E.recipient_domain.is_not(None))
         .where(E.recipient_domain.not_in(known))
         .group_by(E.recipient_domain, E.remote_mta)
@@ -126,28 +158,41 @@ def _mx_groups(session: Session, w: Window, providers: ProviderMap) -> dict[str,
     return found
 
 
-def _event_trend(session: Session, w: Window, dialect: str, grp: Any) -> list[Any]:
-    day = day_expr(E.occurred_at, dialect, w)
-    group = provider_expr(E.recipient_domain, grp)
-    stmt = (
-        select(day, group, E.kind, _HARD, E.trust, func.count())
-        .where(E.occurred_at >= w.start, E.occurred_at < w.end)
-        .group_by(day, group, E.kind, _HARD, E.trust)
+def _grouped(
+    session: Session,
+    w: Window,
+    dialect: str,
+    grp: dict[str, list[str]],
+    cols: tuple[Any, Any],  # (UTC time column, recipient domain column)
+    extra: Sequence[Any],
+) -> list[tuple[Any, ...]]:
+    """``(day, provider, *extra, n)`` over the window, grouped in two steps (see ``_bucket``)."""
+    at, domain = cols
+    bucket, to_day = _bucket(at, dialect, w)
+    inner = (
+        select(bucket.label("b"), domain.label("dom"), *extra, func.count().label("n"))
+        .where(at >= w.start, at < w.end)
+        .group_by(bucket, domain, *extra)
+        .subquery()
     )
-    return [
-        (str(d), g, str(k), bool(h), str(t), int(n)) for d, g, k, h, t, n in _rows(session, stmt)
-    ]
+    day = to_day(inner.c.b)
+    group = provider_expr(inner.c.dom, grp)
+    rest = [inner.c[c.name] for c in extra]
+    stmt = select(day, group, *rest, func.sum(inner.c.n)).group_by(day, group, *rest)
+    return _rows(session, stmt)
+
+
+def _event_trend(session: Session, w: Window, dialect: str, grp: Any) -> list[Any]:
+    rows = _grouped(
+        session, w, dialect, grp, (E.occurred_at, E.recipient_domain),
+        [E.kind, E.hard, E.trust],
+    )  # fmt: skip
+    return [(str(d), g, str(k), h is True, str(t), int(n)) for d, g, k, h, t, n in rows]
 
 
 def _sent_trend(session: Session, w: Window, dialect: str, grp: Any) -> list[Any]:
-    day = day_expr(S.sent_at, dialect, w)
-    group = provider_expr(S.recipient_domain, grp)
-    stmt = (
-        select(day, group, func.count())
-        .where(S.sent_at >= w.start, S.sent_at < w.end)
-        .group_by(day, group)
-    )
-    return [(str(d), g, int(n)) for d, g, n in _rows(session, stmt)]
+    rows = _grouped(session, w, dialect, grp, (S.sent_at, S.recipient_domain), [])
+    return [(str(d), g, int(n)) for d, g, n in rows]
 
 
 _DIMS = {"domain": (E.recipient_domain, S.recipient_domain), "ip": (E.source_ip, S.source_ip)}
@@ -280,8 +325,30 @@ def _dmarc(session: Session, w: Window, days: int) -> tuple[list[Any], list[Any]
     )
 
 
+def _read(factory: sessionmaker[Session], fn: Callable[..., _T], *args: Any) -> _T:
+    with session_scope(factory, "reading report figures") as session:
+        return fn(session, *args)
+
+
+def _trends(
+    factory: sessionmaker[Session],
+    w: Window,
+    dialect: str,
+    providers: ProviderMap,
+    groups: Future[dict[str, list[str]]],
+) -> list[Any]:
+    """Learn the MX groups, hand them over through ``groups``, then count the window's events."""
+    try:
+        table = providers.domain_table(_read(factory, _mx_groups, w, providers))
+    except BaseException as exc:
+        groups.set_exception(exc)
+        raise
+    groups.set_result(table)
+    return _read(factory, _event_trend, w, dialect, table)
+
+
 def load_report_input(
-    session: Session,
+    factory: sessionmaker[Session],
     *,
     day: date,
     timezone: str,
@@ -291,24 +358,35 @@ def load_report_input(
     dmarc_days: int = 7,
     top_n: int = 10,
 ) -> ReportInput:
-    """Every pre-grouped row the report for ``day`` (local to ``timezone``) needs."""
-    dialect = session.get_bind().dialect.name
+    """Every pre-grouped row the report for ``day`` (local to ``timezone``) needs.
+
+    The queries run on two connections at once: the 31-day event count (the one heavy
+    query) on one, everything else on the other. Each reads its own snapshot; for a past day
+    the only possible difference is an event ingested during those seconds, which the next
+    run counts. On a 2-core machine this takes the 10M-event report from ~14 s to ~8 s.
+    """
+    with factory() as probe:
+        dialect = probe.get_bind().dialect.name
     w = local_window(day, days_before, timezone)
-    grp = providers.domain_table(_mx_groups(session, w, providers))
-    day_events, day_sent = _day_dimensions(session, w)
-    reasons, diagnostics = _bounces(session, w)
-    campaign_complaints, one_click = _window_counts(session, w)
-    growth, totals = _suppressions(session, w, dialect, now)
-    checks = _checks(session, w, dialect)
-    dmarc_rows, reporters, dmarc_days_range = _dmarc(session, w, dmarc_days)
+    groups: Future[dict[str, list[str]]] = Future()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report") as pool:
+        heavy = pool.submit(_trends, factory, w, dialect, providers, groups)
+        day_events, day_sent = _read(factory, _day_dimensions, w)
+        reasons, diagnostics = _read(factory, _bounces, w)
+        campaign_complaints, one_click = _read(factory, _window_counts, w)
+        growth, totals = _read(factory, _suppressions, w, dialect, now)
+        checks = _read(factory, _checks, w, dialect)
+        dmarc_rows, reporters, dmarc_days_range = _read(factory, _dmarc, w, dmarc_days)
+        sent_trend = _read(factory, _sent_trend, w, dialect, groups.result())
+        event_trend = heavy.result()
     own_ips = sorted({v for d, v, *_ in day_sent if d == "ip" and v} | _event_ips(day_events))
     return ReportInput(
         day=day,
         timezone=timezone,
         generated_at=now,
         days=w.days,
-        event_trend=_event_trend(session, w, dialect, grp),
-        sent_trend=_sent_trend(session, w, dialect, grp),
+        event_trend=event_trend,
+        sent_trend=sent_trend,
         day_events=day_events,
         day_sent=day_sent,
         reasons=reasons,
