@@ -52,7 +52,7 @@ def test_hostile_strings_are_escaped_not_executed(html: str, parsed: Tags) -> No
     assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in html  # campaign, org name
     assert not any(k.startswith("on") for _t, k, _v in parsed.attrs)
     text = "".join(parsed.text)
-    assert "Reporter\"><img src=x onerror=alert(1)>" in text  # shown as text, intact
+    assert 'Reporter"><img src=x onerror=alert(1)>' in text  # shown as text, intact
     assert RTL not in html and "evil[U+202E]gnp.example" in text  # bidi override made visible
     assert "<bdi>evil[U+202E]gnp.example</bdi>" in html
 
@@ -94,7 +94,10 @@ def test_json_has_the_same_figures(month: DailyReport) -> None:
     assert data["totals"]["sent"] == 2000 and data["totals"]["bounce_rate"] == 3.0
     apple = next(f for f in data["by_provider"] if f["key"] == "apple")
     assert apple["bounce_rate"] is None and apple["complaint_rate"] is None
-    assert data["verdicts"][0]["key"] == "complaint-rate" and data["verdicts"][0]["level"] == "critical"
+    assert (
+        data["verdicts"][0]["key"] == "complaint-rate"
+        and data["verdicts"][0]["level"] == "critical"
+    )
     assert data["dmarc"]["failing"][1]["header_from"] == "evil\u202egnp.example"  # JSON keeps data
 
 
