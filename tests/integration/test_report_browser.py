@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -178,8 +179,17 @@ def test_report_renders_without_errors_or_overflow(
         for width in (375, 1280):
             results[width] = _shoot(cdp, page.as_uri(), width, shots / f"report-{width}.png")
             assert cdp.problems() == [], f"at {width} px"
+        # printable: the print stylesheet applies and Chromium lays it out as A4 pages
+        cdp.send("Emulation.setEmulatedMedia", media="print")
+        nav_shown = cdp.evaluate("getComputedStyle(document.querySelector('nav')).display")
+        pdf = base64.b64decode(
+            cdp.send("Page.printToPDF", paperWidth=8.27, paperHeight=11.69)["data"]
+        )
+        (shots / "report.pdf").write_bytes(pdf)
     finally:
         cdp.close()
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert nav_shown == "none" and pdf.startswith(b"%PDF") and pages >= 2, pages
     narrow, wide = results[375], results[1280]
     assert narrow["client"] == 375 and narrow["scroll"] <= narrow["client"], narrow
     assert narrow["body"] <= narrow["client"] and narrow["widest"] <= 375 + 0.5, narrow
