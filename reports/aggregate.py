@@ -151,24 +151,24 @@ def _rows_to_figures(table: pd.DataFrame, labels: dict[str, str] | None = None) 
     return out
 
 
-def _top(table: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The n biggest scopes by sent, then by events (volume may be unknown)."""
-    if table.empty:
-        return table
-    activity = table[[m for m in METRICS if m not in ("sent", "bounced")]].sum(axis=1)
-    order = pd.DataFrame({"sent": table["sent"], "activity": activity}, index=table.index)
-    order = order.sort_values(["sent", "activity"], ascending=False, kind="stable")
-    return table.loc[order.index[:n]]
-
-
 def _dimension(inp: ReportInput, dim: str) -> list[Figures]:
+    """Figures per domain, IP or campaign of the day (every one; ``_top_figures`` picks)."""
     events = _event_frame(
         ((v, k, h, t, n) for d, v, k, h, t, n in inp.day_events if d == dim), ["value"]
     )
     sent = pd.DataFrame([(v, n) for d, v, n in inp.day_sent if d == dim], columns=["value", "n"])
     events["value"] = events["value"].fillna("(none)")
     sent["value"] = sent["value"].fillna("(none)")
-    return _rows_to_figures(_top(_pivot(events, sent, ["value"]), inp.top_n))
+    return _rows_to_figures(_pivot(events, sent, ["value"]))
+
+
+def _top_figures(rows: list[Figures], n: int) -> list[Figures]:
+    """The n biggest by sent, then by recorded activity (as ``_top`` does for frames)."""
+
+    def activity(f: Figures) -> int:
+        return f.delivered + f.deferred + f.bounced + f.complaints + f.unsubscribes + f.auto_replies
+
+    return sorted(rows, key=lambda f: (-f.sent, -activity(f)))[:n]
 
 
 def _trend(inp: ReportInput, groups: Sequence[str]) -> tuple[pd.DataFrame, list[TrendPoint]]:
@@ -316,6 +316,7 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
     totals = _figures(on_day.sum().to_dict(), day, "All providers")
     previous = _figures(before.sum().to_dict(), "previous", f"{len(inp.days) - 1} days before")
     by_provider = _rows_to_figures(on_day, labels)
+    # every campaign is a candidate for "top complaining", not only the biggest by volume
     by_campaign_all = _dimension(inp, "campaign")
     report = DailyReport(
         day=day,
@@ -326,9 +327,9 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         totals=totals,
         previous=previous,
         by_provider=by_provider,
-        by_domain=_dimension(inp, "domain"),
-        by_ip=_dimension(inp, "ip"),
-        by_campaign=by_campaign_all,
+        by_domain=_top_figures(_dimension(inp, "domain"), inp.top_n),
+        by_ip=_top_figures(_dimension(inp, "ip"), inp.top_n),
+        by_campaign=_top_figures(by_campaign_all, inp.top_n),
         reasons=_reasons(inp),
         diagnostics=_diagnostics(inp.diagnostics, inp.top_n, trusted=True),
         complaining_campaigns=_campaigns(inp, by_campaign_all),

@@ -210,3 +210,10 @@ def test_empty_database_gives_a_report_of_unknowns(store) -> None:
     r = report_of(store)
     assert r.totals.sent == 0 and r.totals.complaint_rate is None
     assert {x.level for x in r.verdicts} == {"unknown"}
+
+
+def test_top_n_cuts_tables_but_not_complaining_campaigns(month_store) -> None:
+    r = report_of(month_store, top_n=2)
+    assert [f.key for f in r.by_campaign] == ["spring-sale", "newsletter"]
+    assert len(r.by_domain) == 2 and len(r.diagnostics) == 2
+    assert [c.campaign for c in r.complaining_campaigns] == ["spring-sale", HOSTILE_CAMPAIGN]
