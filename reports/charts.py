@@ -4,8 +4,10 @@ Why matplotlib: it is the most widely maintained Python plotting library, its SV
 needs no browser, no network and no JavaScript (pygal's SVGs expect a script for tooltips),
 and it draws hatches and markers, so a series is told apart by shape as well as by colour.
 Text stays text (``svg.fonttype = none``): small, selectable and read by screen readers; the
-page's own sans-serif font draws it. We use the object API (``Figure``), never ``pyplot``,
-whose global state is not safe in the daemon's worker threads.
+page's own sans-serif font draws it. We use the object API (``Figure``), never ``pyplot``
+and its global figure registry; the style is applied per figure with ``rc_context``, which is
+process-wide, so charts are drawn by one report at a time (the daemon's report job runs with
+``max_instances=1``).
 
 Each SVG gets ``role="img"``, a ``<title>`` and a ``<desc>`` (what the chart shows, in
 words), its fixed size removed so CSS scales it to the column, and its element ids prefixed
