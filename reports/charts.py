@@ -88,7 +88,11 @@ def _finish(ax: Any, days: Sequence[str], unit: str, n_series: int) -> None:
     ax.set_xticks(ticks, labels)
     ax.set_ylabel(unit)
     if n_series:
-        ax.legend(loc="upper left", fontsize=8, ncols=min(n_series, 5), frameon=False)
+        # above the plot area, never over the bars or lines
+        ax.legend(
+            loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=min(n_series, 5),
+            frameon=False, borderaxespad=0.2,
+        )  # fmt: skip
     else:
         ax.text(0.5, 0.5, "nothing recorded in this period", transform=ax.transAxes,
                 ha="center", va="center", color="#555555")  # fmt: skip
