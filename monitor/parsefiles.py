@@ -8,6 +8,7 @@ written anywhere; results are yielded in input order.
 
 from __future__ import annotations
 
+import json
 import mailbox
 import os
 import re
@@ -16,7 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UNREADABLE", "Item", "iter_items", "parse_items", "result_record"]
+from parsers import parse_message
+from parsers.records import Kind, Report
+from parsers.serialize import report_to_dict
+
+__all__ = ["UNREADABLE", "Item", "is_unreadable", "iter_items", "parse_items", "result_record"]
 
 # Prefix of the error of every input that could not be read (the CLI then exits 1)
 UNREADABLE = "cannot read"
@@ -131,10 +136,6 @@ def iter_items(paths: Iterable[str]) -> Iterator[Item]:
 
 def result_record(name: str, data: bytes | None, error: str | None, with_records: bool) -> Any:
     """Parse one item into the JSON-ready dict the CLI prints (file name first)."""
-    from parsers import parse_message
-    from parsers.records import Kind, Report
-    from parsers.serialize import report_to_dict
-
     if data is None:
         report = Report(kind=Kind.UNKNOWN, error=error or "unreadable")
     else:
@@ -142,14 +143,22 @@ def result_record(name: str, data: bytes | None, error: str | None, with_records
     return {"file": name, **report_to_dict(report)}
 
 
-def _work(args: tuple[str, bytes | None, str | None, bool]) -> Any:
-    return result_record(*args)
+def is_unreadable(record: Any) -> bool:
+    """True for the record of an input that could not be read (see ``UNREADABLE``)."""
+    return bool(record["kind"] == "unknown" and (record.get("error") or "").startswith(UNREADABLE))
+
+
+def _work(args: tuple[str, bytes | None, str | None, bool]) -> tuple[str, bool]:
+    # JSON is encoded where the parsing happened: a worker sends back one string, which
+    # pickles far faster than the nested dict would.
+    record = result_record(*args)
+    return json.dumps(record, ensure_ascii=False), is_unreadable(record)
 
 
 def parse_items(
     items: Iterable[Item], *, jobs: int = 1, with_records: bool = False
-) -> Iterator[Any]:
-    """Parse items in order, in ``jobs`` worker processes when jobs > 1."""
+) -> Iterator[tuple[str, bool]]:
+    """(JSON line, unreadable?) per item, in input order; ``jobs`` > 1 uses worker processes."""
     work = ((i.name, i.data, i.error, with_records) for i in items)
     if jobs <= 1:
         for args in work:
@@ -159,4 +168,4 @@ def parse_items(
 
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(processes=jobs) as pool:
-        yield from pool.imap(_work, work, chunksize=16)
+        yield from pool.imap(_work, work, chunksize=32)

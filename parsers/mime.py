@@ -2,8 +2,9 @@
 
 Real bounces and reports are often broken: bare CR or LF line endings, undeclared or wrong
 charsets, RFC 2047 words split mid-character, base64 with garbage. The stdlib ``email``
-package with the ``compat32`` policy is the most forgiving (and the fastest) reader, so we
-use it and add the decoding helpers it lacks. Nothing here raises on bad input.
+package with the ``compat32`` policy is the most forgiving reader, so we build its
+``Message`` trees (with ``parsers.mimeparse``, a faster reader of the same trees) and add
+the decoding helpers it lacks. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
+from parsers.mimeparse import Unsupported, parse_text
+
 __all__ = [
     "ORIGINAL_MARK",
     "STATUS_MARK",
     "STATUS_TYPES",
+    "HeaderIndex",
     "decode_header_value",
     "delivery_status_texts",
     "flatten",
@@ -34,7 +38,6 @@ __all__ = [
     "part_text",
 ]
 
-_CR_OR_LF = re.compile(rb"\r\n|\r|\n")
 
 #: Bound on how many MIME parts we walk: a 10,000-part tree must finish fast (issue 3).
 MAX_PARTS = 2000
@@ -46,16 +49,31 @@ def normalize_newlines(raw: bytes) -> bytes:
     """Turn CRLF, lone CR and lone LF into LF so one set of patterns fits every MTA."""
     if b"\r" not in raw:
         return raw
-    return _CR_OR_LF.sub(b"\n", raw)
+    return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 # compat32 parses message/delivery-status into one Message per field group: a hostile report
 # with 400,000 groups costs seconds. Renamed to a text type, the part stays one string
 # (and its transfer encoding and charset are handled like any text part's).
+# Matched in the lower-cased input with a newline in front (a literal prefix is what lets
+# the regex engine skip ahead; IGNORECASE and ^ would make it try every position).
 _STATUS_CONTENT_TYPE = re.compile(
-    rb"^(content-type:[ \t]*)message/(global-delivery-status|delivery-status|xdelivery-status)",
-    re.IGNORECASE | re.MULTILINE,
+    rb"\ncontent-type:[ \t]*(message/)(?:global-delivery-status|delivery-status|xdelivery-status)"
 )
+
+
+def _rename_status_parts(raw: bytes) -> bytes:
+    """``Content-Type: message/delivery-status`` (and its variants) to ``text/x-dw-...``."""
+    lowered = b"\n" + raw.lower()
+    if b"delivery-status" not in lowered:
+        return raw
+    pieces: list[bytes] = []
+    last = 0
+    for match in _STATUS_CONTENT_TYPE.finditer(lowered):
+        start = match.start(1) - 1  # offset in ``raw``
+        pieces += [raw[last:start], b"text/x-dw-"]
+        last = start + len(b"message/")
+    return b"".join(pieces) + raw[last:] if pieces else raw
 
 
 def message_from_bytes(raw: bytes) -> Message:
@@ -63,8 +81,12 @@ def message_from_bytes(raw: bytes) -> Message:
 
     Delivery-status parts come back as ``text/x-dw-<subtype>`` (see ``STATUS_TYPES``).
     """
-    raw = _STATUS_CONTENT_TYPE.sub(rb"\1text/x-dw-\2", normalize_newlines(raw))
-    return email.message_from_bytes(raw, policy=compat32)
+    raw = _rename_status_parts(normalize_newlines(raw))
+    try:
+        # the same tree as the stdlib's, three to four times faster (parsers.mimeparse)
+        return parse_text(raw.decode("ascii", "surrogateescape"))
+    except Unsupported:
+        return email.message_from_bytes(raw, policy=compat32)
 
 
 def decode_header_value(value: object) -> str:
@@ -76,6 +98,35 @@ def decode_header_value(value: object) -> str:
         with contextlib.suppress(ValueError, LookupError, UnicodeError, AssertionError):
             text = str(make_header(decode_header(text)))
     return " ".join(text.split())
+
+
+class HeaderIndex:
+    """A message's header fields by lower-cased name, indexed in one pass.
+
+    ``Message.get`` lower-cases and compares every field of the message on each call; the
+    bounce rules ask for dozens of fields per message. Values come back as ``get`` returns
+    them (compat32's fetch turns undecodable bytes into ``Header`` objects).
+    """
+
+    __slots__ = ("_index",)
+
+    def __init__(self, msg: Message) -> None:
+        index: dict[str, list[str]] = {}
+        for name, value in msg.raw_items():
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._index
+
+    def get_all(self, name: str) -> list[object]:
+        """Every value of ``name``, in order, as ``Message.get_all`` gives them."""
+        return [compat32.header_fetch_parse(name, v) for v in self._index.get(name.lower(), ())]
+
+    def get(self, name: str) -> object | None:
+        """The first value of ``name``, as ``Message.get`` gives it, or None."""
+        values = self._index.get(name.lower())
+        return compat32.header_fetch_parse(name, values[0]) if values else None
 
 
 def header(msg: Message, name: str) -> str | None:
@@ -117,16 +168,35 @@ def _charset(part: Message) -> str:
     return aliases.get(charset, charset)
 
 
+# Charsets in which ASCII bytes do not mean ASCII text (UTF-16/32, UTF-7, EBCDIC code pages).
+_WIDE_CHARSETS = frozenset(
+    {
+        "utf-16",
+        "utf-16le",
+        "utf-16be",
+        "utf-32",
+        "utf-32le",
+        "utf-32be",
+        "utf-7",
+        "cp037",
+        "cp500",
+        "cp1140",
+    }
+)
+
+
 def decode_bytes(data: bytes, charset: str = "utf-8") -> str:
     """Decode with the declared charset, then UTF-8, then the Japanese legacy encodings
     (undeclared ISO-2022-JP/EUC-JP bodies are common in carrier bounces), then Latin-1.
 
     Never fails: Latin-1 maps every byte.
     """
+    if data.isascii() and b"\x1b" not in data and charset not in _WIDE_CHARSETS:
+        return data.decode("ascii")  # the common case, and any ASCII-based charset agrees
     candidates = [charset, "utf-8"]
     if b"\x1b$" in data or b"\x1b(" in data:
         candidates.append("iso-2022-jp")
-    elif any(b >= 0x80 for b in data[:4096]):
+    elif not data[:4096].isascii():
         candidates += ["euc-jp", "shift_jis"]
     for candidate in candidates:
         try:

@@ -17,7 +17,8 @@ from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
 
-from parsers.mime import decode_header_value
+from parsers.mime import HeaderIndex, decode_header_value
+from parsers.mimeparse import Unsupported, parse_headers
 from parsers.records import Original
 from parsers.verp import find_verp_token
 
@@ -69,6 +70,13 @@ def _header_block(text: str) -> tuple[str, bool]:
     return "\n".join(block) + "\n\n", has_body
 
 
+def _parse_headers(block: str) -> Message:
+    try:
+        return parse_headers(block)
+    except Unsupported:  # the stdlib reader handles the odd layouts the fast one does not
+        return HeaderParser(policy=compat32).parsestr(block)
+
+
 def _angle(value: str | None) -> str | None:
     if not value:
         return None
@@ -76,7 +84,7 @@ def _angle(value: str | None) -> str | None:
     return match.group(1) if match else value.strip() or None
 
 
-def _get(headers: Message, name: str) -> str | None:
+def _get(headers: HeaderIndex, name: str) -> str | None:
     value = headers.get(name)
     if value is None:
         return None
@@ -84,13 +92,14 @@ def _get(headers: Message, name: str) -> str | None:
     return text or None
 
 
-def _token(headers: Message | None, bounce: Message | None) -> str | None:
+def _token(headers: HeaderIndex | None, bounce: Message | None) -> str | None:
     candidates: list[str] = []
     if headers is not None:
         candidates += [str(headers.get(n) or "") for n in ("Return-Path", "Sender", "Errors-To")]
     if bounce is not None:
+        envelope = HeaderIndex(bounce)
         for name in _ENVELOPE_HEADERS:
-            candidates += [str(v) for v in bounce.get_all(name) or []]
+            candidates += [str(v) for v in envelope.get_all(name)]
     for candidate in candidates:
         token = find_verp_token(candidate)
         if token:
@@ -101,9 +110,10 @@ def _token(headers: Message | None, bounce: Message | None) -> str | None:
 def recover_original(text: str, bounce: Message | None = None) -> Original | None:
     """Headers of the returned message found at the start of ``text``; None if there are none."""
     block, has_body = _header_block(text) if text else ("", False)
-    headers = HeaderParser(policy=compat32).parsestr(block) if block.strip() else None
+    parsed = _parse_headers(block) if block.strip() else None
+    headers = HeaderIndex(parsed) if parsed is not None and parsed.keys() else None
     token = _token(headers, bounce)
-    if headers is None or not headers.keys():
+    if headers is None:
         return Original(verp_token=token, headers_only=True) if token else None
     return Original(
         message_id=_angle(_get(headers, "Message-ID")),

@@ -24,12 +24,17 @@ def _datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+# (attribute, JSON key) per record class, computed once: ``dataclasses.fields`` is slow
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def to_jsonable(value: Any) -> Any:
     """Convert a record (or anything inside one) into JSON-serialisable values."""
+    if type(value) in _PLAIN:  # exact types: a StrEnum is a str but must become its value
+        return value
     if isinstance(value, Enum):
         return value.value
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
     if isinstance(value, datetime):
         return _datetime(value)
     if isinstance(value, bytes):
@@ -40,14 +45,20 @@ def to_jsonable(value: Any) -> Any:
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    return str(value)
+    return value if isinstance(value, int | float | str) else str(value)  # their subclasses
+
+
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    keys = _KEYS.get(cls)
+    if keys is None:
+        names = [f.name for f in dataclasses.fields(cls)]
+        keys = tuple((n, n[:-1] if n.endswith("_") else n) for n in names)
+        _KEYS[cls] = keys
+    return keys
 
 
 def _record(record: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        key = f.name[:-1] if f.name.endswith("_") else f.name
-        out[key] = to_jsonable(getattr(record, f.name))
+    out = {key: to_jsonable(getattr(record, name)) for name, key in _keys(type(record))}
     if isinstance(record, TlsReport):
         out["n_policies"] = len(record.policies)
         out["total_successful_sessions"] = record.total_successful_sessions

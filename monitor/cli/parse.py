@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Iterable
 
 import click
 
@@ -17,23 +17,17 @@ __all__ = ["parse_cmd"]
 _TABLE_DIAGNOSTIC = 60
 
 
-def _unreadable(record: dict[str, Any]) -> bool:
-    from monitor.parsefiles import UNREADABLE
-
-    return record["kind"] == "unknown" and (record.get("error") or "").startswith(UNREADABLE)
-
-
-def _print_jsonl(records: Any) -> int:
+def _print_jsonl(results: Iterable[tuple[str, bool]]) -> int:
     failures = 0
     out = sys.stdout
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        failures += _unreadable(record)
+    for line, unreadable in results:
+        out.write(line + "\n")
+        failures += unreadable
     out.flush()
     return 1 if failures else 0
 
 
-def _print_table(records: Any) -> int:
+def _print_table(results: Iterable[tuple[str, bool]]) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -41,7 +35,8 @@ def _print_table(records: Any) -> int:
     for column in ("file", "kind", "address", "reason", "status", "hard", "diagnostic"):
         table.add_column(column, overflow="fold")
     failures = 0
-    for record in records:
+    for line, unreadable in results:
+        record = json.loads(line)
         rows = record["recipients"] or [{}]
         for index, rcpt in enumerate(rows):
             diagnostic = (rcpt.get("diagnostic") or record.get("error") or "")[:_TABLE_DIAGNOSTIC]
@@ -55,7 +50,7 @@ def _print_table(records: Any) -> int:
                 "" if hard is None else ("hard" if hard else "soft"),
                 diagnostic,
             )
-        failures += _unreadable(record)
+        failures += unreadable
     console = Console()
     if not console.is_terminal:  # a pipe or file: do not squeeze the columns into 80
         console = Console(width=200)

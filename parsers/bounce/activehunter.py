@@ -19,4 +19,4 @@ _FORMAT = LineFormat(
 
 def parse(ctx: Context) -> Parsed | None:
     """Active!hunter bounces carry an X-AHMailID header."""
-    return read(_FORMAT, ctx) if ctx.msg.get("X-AHMailID") else None
+    return read(_FORMAT, ctx) if ctx.has("X-AHMailID") else None

@@ -142,7 +142,7 @@ def _status_from_quote(failure: Failure) -> None:
 def _mailed(ctx: Context) -> Parsed | None:
     if "Amazon WorkMail" in ctx.header("X-Mailer"):
         return None
-    if not (ctx.msg.get("X-AWS-Outgoing") or ctx.msg.get("X-SES-Outgoing")):
+    if not (ctx.has("X-AWS-Outgoing") or ctx.has("X-SES-Outgoing")):
         return None
     receiving = _RECEIVING_START in ctx.text
     if not receiving and not any(m in ctx.text for m in _SENDING_START):
@@ -163,7 +163,7 @@ def _mailed(ctx: Context) -> Parsed | None:
 
 def parse(ctx: Context) -> Parsed | None:
     """SES bounces: JSON notifications (X-Amz-Sns-Message-Id) or mailed DSNs."""
-    if ctx.text.lstrip().startswith("{") and ctx.msg.get("X-Amz-Sns-Message-Id"):
+    if ctx.text.lstrip().startswith("{") and ctx.has("X-Amz-Sns-Message-Id"):
         payload = _payload(ctx.text.lstrip())
         if payload is None:
             return None

@@ -16,7 +16,7 @@ _MESSAGES = {
 
 def parse(ctx: Context) -> Parsed | None:
     """AOL reports: the standard reader plus AOL's DNS failure wordings."""
-    if not ctx.msg.get("X-AOL-IP"):
+    if not ctx.has("X-AOL-IP"):
         return None
     _human, original, failures = parse_status_text(ctx.text)
     for failure in failures:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from parsers.dsn import Failure, clean_address
-from parsers.mime import ORIGINAL_MARK, decode_header_value
+from parsers.mime import ORIGINAL_MARK, HeaderIndex, decode_header_value
 
 __all__ = [
     "Context",
@@ -39,6 +39,9 @@ class Context:
     from_: str = ""
     raw: bytes = b""  # the input, for readers that must re-parse a bounded prefix
     _lower: str | None = field(default=None, repr=False)
+    _headers: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _index: HeaderIndex | None = field(default=None, repr=False)
+    _received: str | None = field(default=None, repr=False)
 
     @property
     def lower(self) -> str:
@@ -47,14 +50,39 @@ class Context:
             self._lower = self.text.lower()
         return self._lower
 
+    @property
+    def received(self) -> str:
+        """Every Received header, one per line (for substring tests)."""
+        if self._received is None:
+            self._received = "\n".join(self.headers("Received"))
+        return self._received
+
     def header(self, name: str) -> str:
         """Decoded value of the first ``name`` header, or ""."""
-        value = self.msg.get(name)
-        return decode_header_value(value) if value is not None else ""
+        values = self.headers(name)
+        return values[0] if values else ""
+
+    def has(self, name: str) -> bool:
+        """True if the bounce has a non-empty ``name`` header (a family's cheapest signal)."""
+        return name in self._fields() and bool(self.header(name))
+
+    def _fields(self) -> HeaderIndex:
+        if self._index is None:
+            self._index = HeaderIndex(self.msg)
+        return self._index
 
     def headers(self, name: str) -> list[str]:
-        """Decoded values of every ``name`` header, in order."""
-        return [decode_header_value(v) for v in self.msg.get_all(name) or []]
+        """Decoded values of every ``name`` header, in order.
+
+        Cached: some thirty families ask about the same few headers, and ``Message.get``
+        scans the whole header list on every call.
+        """
+        key = name.lower()
+        values = self._headers.get(key)
+        if values is None:
+            values = [decode_header_value(v) for v in self._fields().get_all(name)]
+            self._headers[key] = values
+        return values
 
 
 @dataclass(slots=True)
@@ -137,4 +165,4 @@ def table_reason(text: str, table: Mapping[str, tuple[str, ...]]) -> str:
 
 def received_mentions(ctx: Context, needle: str) -> bool:
     """True if any Received header of the bounce contains ``needle``."""
-    return any(needle in value for value in ctx.headers("Received"))
+    return needle in ctx.received

@@ -63,7 +63,7 @@ def parse(ctx: Context) -> Parsed | None:
     elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.subject == "Delivery Status":
         kind = "mcafee"
     elif (
-        ctx.msg.get("X-Msg-Ref")
+        ctx.has("X-Msg-Ref")
         and "MAILER-DAEMON@messagelabs.com" in ctx.from_
         and ctx.subject.startswith("Mail Delivery Failure")
     ):

@@ -145,9 +145,9 @@ def parse(ctx: Context) -> Parsed | None:
         return None
     failures: list[Failure] = []
     family = FAMILY
-    if ctx.msg.get("X-Gm-Message-State"):
+    if ctx.has("X-Gm-Message-State"):
         failures, family = _workspace(ctx), "lhost:gsuite"
-    if not failures and ctx.msg.get("X-Failed-Recipients") and ctx.msg.get("X-Google-Smtp-Source"):
+    if not failures and ctx.has("X-Failed-Recipients") and ctx.has("X-Google-Smtp-Source"):
         failures, family = _groups(ctx), "lhost:googlegroups"
     if not failures:
         failures, family = _gmail(ctx), FAMILY

@@ -182,7 +182,7 @@ def _office365_votes(ctx: Context) -> int:
     hosts = (".outbound.protection.outlook.com", ".prod.outlook.com")
     votes = sum(s in ctx.subject for s in ("Undeliverable:", "Onbestelbaar:", "Não_entregue:"))
     votes += sum(
-        bool(ctx.msg.get(h))
+        ctx.has(h)
         for h in (
             "X-MS-Exchange-Message-Is-Ndr",
             "X-Microsoft-Antispam-PRVS",
@@ -276,7 +276,7 @@ def _outlook(ctx: Context) -> list[Failure]:
 
 
 def _is_exchange2003(ctx: Context) -> bool:
-    if ctx.msg.get("X-MS-Embedded-Report"):
+    if ctx.has("X-MS-Embedded-Report"):
         return True
     mailer = ctx.header("X-Mailer")
     if mailer.startswith(("Internet Mail Service (", "Microsoft Exchange Server Internet Mail")):
@@ -292,14 +292,14 @@ def _is_exchange2007(ctx: Context) -> bool:
     if len(ctx.header("Content-Language")) not in (2, 5):
         return False
     return not (
-        ctx.msg.get("X-MS-Exchange-CrossTenant-OriginalArrivalTime")
-        or ctx.msg.get("X-MS-Exchange-CrossTenant-FromEntityHeader")
+        ctx.has("X-MS-Exchange-CrossTenant-OriginalArrivalTime")
+        or ctx.has("X-MS-Exchange-CrossTenant-FromEntityHeader")
     )
 
 
 def _is_outlook(ctx: Context) -> bool:
     votes = int("Delivery Status Notification" in ctx.subject)
-    votes += bool(ctx.msg.get("X-Message-Delivery")) + bool(ctx.msg.get("X-Message-Info"))
+    votes += ctx.has("X-Message-Delivery") + ctx.has("X-Message-Info")
     votes += received_mentions(ctx, ".hotmail.com")
     return votes >= 2
 

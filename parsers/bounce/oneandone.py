@@ -55,7 +55,7 @@ def _read(notice: str) -> list[Failure]:
 
 def parse(ctx: Context) -> Parsed | None:
     """1&1 ("Mail Delivery System" sender) and GMX (X-GMX-Antispam) notices."""
-    is_gmx = bool(ctx.msg.get("X-GMX-Antispam"))
+    is_gmx = ctx.has("X-GMX-Antispam")
     if not is_gmx and not (
         ctx.from_.startswith(('"Mail Delivery System"', "Mail Delivery System"))
         and ctx.subject == "Mail delivery failed: returning message to sender"

@@ -87,7 +87,7 @@ def _unavailable(human: str, original: str) -> list[Failure]:
 
 def parse(ctx: Context) -> Parsed | None:
     """Postfix bounce notices and postmaster "SMTP server: errors from" notices."""
-    if ctx.msg.get("X-AOL-IP"):
+    if ctx.has("X-AOL-IP"):
         return None
     if _SESSION in ctx.subject:
         failures = _session(ctx)

@@ -68,7 +68,7 @@ def _read_transcript(human: str) -> _Transcript:
 
 def parse(ctx: Context) -> Parsed | None:
     """Sendmail bounces and delay warnings that carry a delivery status part."""
-    if ctx.msg.get("X-AOL-IP"):
+    if ctx.has("X-AOL-IP"):
         return None
     if "see transcript for details" not in ctx.subject and not ctx.subject.startswith("Warning: "):
         return None

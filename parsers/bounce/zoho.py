@@ -31,6 +31,6 @@ _FORMAT = LineFormat(
 
 def parse(ctx: Context) -> Parsed | None:
     """Bounces from Zoho's MTAs (they carry an X-ZohoMail header)."""
-    if not ctx.msg.get("X-ZohoMail"):
+    if not ctx.has("X-ZohoMail"):
         return None
     return read(_FORMAT, ctx)
