@@ -27,6 +27,11 @@ __all__ = ["CAMPAIGN_HEADER", "parse_date", "recover_original"]
 #: Our own campaign header, set by the relay on every message it sends.
 CAMPAIGN_HEADER = "X-Campaign-ID"
 _HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
+# the first line that is a header field once its indentation is removed
+_FIRST_HEADER_LINE = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
+# a line holding nothing but blanks: the end of a header section
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*(?:\n|$)")
+_NON_BLANK = re.compile(r"\S")
 _ENVELOPE_HEADERS = ("X-Original-To", "Delivered-To", "Envelope-To", "X-Envelope-To", "To")
 _MAX_HEADER_TEXT = 64 * 1024
 
@@ -52,21 +57,22 @@ def parse_date(value: str | None) -> datetime | None:
 def _header_block(text: str) -> tuple[str, bool]:
     """The header section at the start of ``text``, skipping blank and indented noise.
 
-    Also says whether a body follows it: without one the enclosure is headers only.
+    Also says whether a body follows it: without one the enclosure is headers only. Only
+    the header lines are split and copied; the body can be long.
     """
-    lines = text[:_MAX_HEADER_TEXT].split("\n")
-    start = 0
-    while start < len(lines) and not _HEADER_LINE.match(lines[start].lstrip()):
-        start += 1
-        if start > 20:
-            return "", False
-    block: list[str] = []
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        block.append(line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line)
-    rest = lines[start + len(block) :]
-    has_body = any(line.strip() for line in rest) or len(text) > _MAX_HEADER_TEXT
+    head = text[:_MAX_HEADER_TEXT]
+    first = _FIRST_HEADER_LINE.search(head)
+    if first is None or head.count("\n", 0, first.start()) > 20:
+        return "", False
+    end = _BLANK_LINE.search(head, first.start())
+    stop = end.start() if end is not None else len(head)
+    block = [
+        line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line
+        for line in head[first.start() : stop].split("\n")
+    ]
+    has_body = len(text) > _MAX_HEADER_TEXT or (
+        end is not None and _NON_BLANK.search(head, end.end()) is not None
+    )
     return "\n".join(block) + "\n\n", has_body
 
 
