@@ -22,9 +22,7 @@ SEEDS = [p.read_bytes() for p in sorted(DATA.glob("*.eml"))]
 if CORPUS.is_dir():
     SEEDS += [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))[::7]]
 
-FAST = settings(
-    deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
-)
+FAST = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _ok(report: Report) -> None:
@@ -93,9 +91,7 @@ def test_twenty_megabyte_enclosure_keeps_the_recipient() -> None:
 
 
 def test_ten_thousand_mime_parts() -> None:
-    parts = b"".join(
-        b"--B\nContent-Type: text/plain\n\npart %d\n" % i for i in range(10_000)
-    )
+    parts = b"".join(b"--B\nContent-Type: text/plain\n\npart %d\n" % i for i in range(10_000))
     raw = (
         b"From: MAILER-DAEMON@example.net\nSubject: failure notice\nMIME-Version: 1.0\n"
         b'Content-Type: multipart/mixed; boundary="B"\n\n' + parts + b"--B--\n"
@@ -110,7 +106,7 @@ def test_deeply_nested_multiparts(depth: int) -> None:
         for i in range(depth)
     )
     raw = (
-        b'From: MAILER-DAEMON@example.net\nMIME-Version: 1.0\nContent-Type: multipart/mixed; '
+        b"From: MAILER-DAEMON@example.net\nMIME-Version: 1.0\nContent-Type: multipart/mixed; "
         b'boundary="b0"\n\n' + head + b"--b%d\nContent-Type: text/plain\n\nx\n" % depth
     )
     _ok(parse_message(raw))

@@ -54,6 +54,7 @@ def test_clean_address() -> None:
 
 
 def test_normalize_action() -> None:
-    assert [normalize_action(v) for v in ("Failed", "delayed", "deliverable", "relayed",
-                                          "expanded", "expired", "unknown")] == [
-        "failed", "delayed", "delivered", "relayed", "expanded", "failed", ""]
+    assert [
+        normalize_action(v)
+        for v in ("Failed", "delayed", "deliverable", "relayed", "expanded", "expired", "unknown")
+    ] == ["failed", "delayed", "delivered", "relayed", "expanded", "failed", ""]

@@ -87,8 +87,15 @@ def test_reason_and_pseudo_status() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("550 user unknown", True), ("451 try again", False), ("temporary failure", False),
-     ("permanent error", True), ("no idea", None), ("250 2.0.0 ok", None), (None, None)],
+    [
+        ("550 user unknown", True),
+        ("451 try again", False),
+        ("temporary failure", False),
+        ("permanent error", True),
+        ("no idea", None),
+        ("250 2.0.0 ok", None),
+        (None, None),
+    ],
 )
 def test_is_permanent(text: str | None, expected: bool | None) -> None:
     assert is_permanent(text) is expected

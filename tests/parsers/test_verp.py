@@ -20,8 +20,12 @@ KEY = b"k" * 32
 
 
 def test_round_trip() -> None:
-    address = encode(key=KEY, message_id=123456789, recipient="Alice@Example.org",
-                     bounce_domain="Bounces.Example.com")
+    address = encode(
+        key=KEY,
+        message_id=123456789,
+        recipient="Alice@Example.org",
+        bounce_domain="Bounces.Example.com",
+    )
     local, domain = address.split("@")
     assert domain == "bounces.example.com"
     assert local.startswith("bounce+")
@@ -32,22 +36,40 @@ def test_round_trip() -> None:
 
 
 def test_local_part_fits_rfc5321() -> None:
-    address = encode(key=KEY, message_id=2**64 - 1, recipient="x@y.example",
-                     bounce_domain="b.example")
+    address = encode(
+        key=KEY, message_id=2**64 - 1, recipient="x@y.example", bounce_domain="b.example"
+    )
     assert len(address.split("@")[0]) <= 64
 
 
 def test_too_long_local_part_is_refused() -> None:
     with pytest.raises(ValueError, match="64"):
-        encode(key=KEY, message_id=1, recipient="x@y.example", bounce_domain="b.example",
-               local_part="a" * 40)
+        encode(
+            key=KEY,
+            message_id=1,
+            recipient="x@y.example",
+            bounce_domain="b.example",
+            local_part="a" * 40,
+        )
 
 
-@pytest.mark.parametrize("bad", [{"key": b""}, {"message_id": -1}, {"message_id": 2**64},
-                                 {"local_part": "a+b"}, {"local_part": ""}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"key": b""},
+        {"message_id": -1},
+        {"message_id": 2**64},
+        {"local_part": "a+b"},
+        {"local_part": ""},
+    ],
+)
 def test_encode_rejects_bad_arguments(bad: dict[str, object]) -> None:
-    arguments: dict[str, object] = {"key": KEY, "message_id": 1, "recipient": "x@y.example",
-                                    "bounce_domain": "b.example"}
+    arguments: dict[str, object] = {
+        "key": KEY,
+        "message_id": 1,
+        "recipient": "x@y.example",
+        "bounce_domain": "b.example",
+    }
     arguments.update(bad)
     with pytest.raises(ValueError):
         encode(**arguments)  # type: ignore[arg-type]
@@ -95,8 +117,9 @@ def test_recipient_hash_ignores_case_and_spaces() -> None:
 @settings(deadline=None, max_examples=100)
 @given(st.integers(min_value=0, max_value=2**64 - 1), st.emails())
 def test_round_trip_property(message_id: int, recipient: str) -> None:
-    address = encode(key=KEY, message_id=message_id, recipient=recipient,
-                     bounce_domain="bounces.example.com")
+    address = encode(
+        key=KEY, message_id=message_id, recipient=recipient, bounce_domain="bounces.example.com"
+    )
     token = decode(address, key=KEY)
     assert token.message_id == message_id
     assert token.matches(recipient)
