@@ -50,6 +50,14 @@ PROVIDERS: tuple[Provider, ...] = (
         keeps_family_reason=False,
     ),
     Provider(
+        "spectrum",
+        ("charter.net",),
+        (),
+        decide=others.spectrum_codes,
+        codes_first=True,
+        keeps_family_reason=False,
+    ),
+    Provider(
         "franceptt",
         (".laposte.net", ".orange.fr", ".wanadoo.fr"),
         (),

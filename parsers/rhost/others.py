@@ -153,6 +153,34 @@ COX = rules(
         _R.USER_UNKNOWN: [r"recipient rejected"],
     }
 )
+# Spectrum (Charter): "AUP#I-1000", "AUP#O-1540"; I = incoming, O = outgoing
+# https://www.spectrumbusiness.net/support/internet/understanding-email-error-codes
+SPECTRUM_RANGES: tuple[tuple[int, int, Reason], ...] = (
+    (1000, 1000, _R.BLOCKED),  # IP blocked for suspicious activity
+    (1010, 1080, _R.REJECTED),  # the sending account is blocked or limited
+    (1090, 1090, _R.SYSTEM_ERROR),  # cannot be processed now
+    (1100, 1150, _R.BLOCKED),  # DNS problems of the connecting IP
+    (1160, 1190, _R.POLICY_VIOLATION),  # against the domain's security policy
+    (1200, 1250, _R.BLOCKED),  # Cloudmark CSI or Spamhaus listing
+    (1260, 1260, _R.NETWORK_ERROR),  # IPv6 not accepted
+    (1300, 1490, _R.TOO_MANY_CONN),  # connection and volume limits
+    (1500, 1520, _R.REJECTED),  # sender address not the signed-in one
+    (1530, 1530, _R.MESG_TOO_BIG),  # over 20 MB
+    (1540, 1550, _R.TOO_MANY_CONN),  # too many messages or recipients per session
+    (1560, 1560, _R.POLICY_VIOLATION),  # too many invalid recipients
+)
+_SPECTRUM_CODE = re.compile(r"AUP#[-A-Za-z]*(\d{4})")
+
+
+def spectrum_codes(_status: str, _reply: str, text: str) -> Reason | None:
+    """The reason a Spectrum "AUP#" code stands for."""
+    match = _SPECTRUM_CODE.search(text)
+    if match is None:
+        return None
+    code = int(match.group(1))
+    return next((r for low, high, r in SPECTRUM_RANGES if low <= code <= high), None)
+
+
 # Orange / La Poste: "OFR_506", "LPN007_426", "OFR004_405 [405]" error references
 FRANCE_CODES = {
     "101": _R.BLOCKED,

@@ -131,3 +131,18 @@ def test_reply_code_must_agree_with_the_status_class() -> None:
     )
     assert recipient.reply_code == "421"
     assert recipient.action is Action.DELAYED
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "reason"),
+    [
+        ("554 5.7.1 AUP#I-1000 mail from 192.0.2.1 refused", Reason.BLOCKED),
+        ("552 5.3.4 AUP#O-1530 message exceeds the maximum size", Reason.MESG_TOO_BIG),
+        ("421 4.7.0 AUP#I-1320 too many connections", Reason.TOO_MANY_CONN),
+    ],
+)
+def test_spectrum_aup_codes_decide(diagnostic: str, reason: Reason) -> None:
+    failure = Failure(
+        address="a@charter.example", remote_mta="mx1.charter.net", diagnostic=diagnostic
+    )
+    assert classify(failure).reason is reason
