@@ -57,6 +57,15 @@ PROVIDERS: tuple[Provider, ...] = (
         codes_first=True,
         keeps_family_reason=False,
     ),
+    Provider("iua", (".email.ua",), (), decide=others.iua_codes, codes_first=True),
+    Provider(
+        "nttdocomo",
+        (".docomo.ne.jp",),
+        (),
+        decide=others.docomo_codes,
+        codes_first=True,
+        keeps_family_reason=False,
+    ),
     Provider(
         "franceptt",
         (".laposte.net", ".orange.fr", ".wanadoo.fr"),

@@ -181,6 +181,58 @@ def spectrum_codes(_status: str, _reply: str, text: str) -> Reason | None:
     return next((r for low, high, r in SPECTRUM_RANGES if low <= code <= high), None)
 
 
+# i.ua (Ukraine): answers link to "https://mail.i.ua/err/<code>/"
+IUA_CODES = {
+    "1": _R.NO_RELAYING,  # SMTP as a mail gate is forbidden
+    "2": _R.USER_UNKNOWN,
+    "3": _R.SUSPEND,  # mailbox unused for more than three months
+    "4": _R.MAILBOX_FULL,
+    "5": _R.TOO_MANY_CONN,  # sending limit exceeded
+    "6": _R.NO_RELAYING,  # use your provider's SMTP server
+    "7": _R.BLOCKED,  # bad HELO/EHLO argument
+    "8": _R.REJECTED,  # sender address could not be verified
+    "9": _R.BLOCKED,  # sender IP blacklisted
+    "10": _R.FILTERED,  # not in the recipient's address list
+}
+IUA_ERR = re.compile(r"\.i\.ua/err/(\d{1,2})\b", re.IGNORECASE)
+
+
+def iua_codes(_status: str, _reply: str, text: str) -> Reason | None:
+    """The reason an i.ua error page number stands for."""
+    match = IUA_ERR.search(text)
+    return IUA_CODES.get(match.group(1).lstrip("0") or "0") if match else None
+
+
+# NTT docomo: its MTA says "550 Unknown user" both for unknown mailboxes (at RCPT) and for
+# mail the recipient's filter settings refuse (at DATA); the status and the command tell.
+_DOCOMO_TEXT: tuple[tuple[re.Pattern[str], Reason], ...] = (
+    (re.compile(r"552 too much mail data"), _R.MAILBOX_FULL),
+    (re.compile(r"552 too many recipients"), _R.TOO_MANY_CONN),
+    (
+        re.compile(r"503 bad sequence of commands|504 command parameter not implemented"),
+        _R.SYNTAX_ERROR,
+    ),
+)
+# the command as MTAs name it: "(in reply to end of DATA command)", ">>> RCPT To:<...>"
+_DOCOMO_AT_DATA = re.compile(r"\bDATA\b")
+_DOCOMO_AT_RCPT = re.compile(r"\bRCPT\b")
+
+
+def docomo_codes(status: str, _reply: str, text: str) -> Reason | None:
+    """docomo's reason from the status first, then its wording and the failed command."""
+    if status in ("5.1.1", "5.0.911"):
+        return _R.USER_UNKNOWN
+    if status == "5.2.0":
+        return _R.FILTERED
+    lowered = text.lower()
+    found = next((r for pattern, r in _DOCOMO_TEXT if pattern.search(lowered)), None)
+    if found is not None or status != "5.0.0":
+        return found
+    if _DOCOMO_AT_RCPT.search(text):
+        return _R.USER_UNKNOWN
+    return _R.REJECTED if _DOCOMO_AT_DATA.search(text) else None
+
+
 # Orange / La Poste: "OFR_506", "LPN007_426", "OFR004_405 [405]" error references
 FRANCE_CODES = {
     "101": _R.BLOCKED,

@@ -146,3 +146,36 @@ def test_spectrum_aup_codes_decide(diagnostic: str, reason: Reason) -> None:
         address="a@charter.example", remote_mta="mx1.charter.net", diagnostic=diagnostic
     )
     assert classify(failure).reason is reason
+
+
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "reason"),
+    [
+        (
+            "5.0.0",
+            "550 Unknown user x@docomo.example (in reply to end of DATA command)",
+            "rejected",
+        ),
+        ("5.0.0", "550 Unknown user x@docomo.example (in reply to RCPT TO command)", "userunknown"),
+        ("5.2.0", "550 Unknown user x@docomo.example", "filtered"),
+        ("5.0.0", "552 too much mail data", "mailboxfull"),
+    ],
+)
+def test_docomo_status_and_command_decide(status: str, diagnostic: str, reason: str) -> None:
+    failure = Failure(
+        address="x@docomo.example",
+        remote_mta="mfsmax.docomo.ne.jp",
+        status=status,
+        diagnostic=diagnostic,
+    )
+    assert classify(failure).reason == reason
+
+
+def test_iua_error_page_number_decides() -> None:
+    failure = Failure(
+        address="x@i.example",
+        remote_mta="mx.email.ua",
+        status="5.0.0",
+        diagnostic="550 Mailbox is frozen. See https://mail.i.ua/err/3/",
+    )
+    assert classify(failure).reason is Reason.SUSPEND
