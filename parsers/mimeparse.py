@@ -22,7 +22,7 @@ and the caller uses the stdlib parser.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_left
 from email import errors
 from email.message import Message
 
@@ -45,9 +45,10 @@ class _Boundary:
     (``--boundary``, optional ``--``, blanks, optional newline) without compiling a regex
     per message."""
 
-    __slots__ = ("sep",)
+    __slots__ = ("boundary", "sep")
 
     def __init__(self, boundary: str) -> None:
+        self.boundary = boundary
         self.sep = "--" + boundary
 
     def match(self, line: str) -> tuple[bool, bool] | None:
@@ -69,26 +70,26 @@ def _line_end(s: str, pos: int, stop: int) -> int:
     return stop if end < 0 else end + 1
 
 
-def _dash_lines(s: str, pos: int, stop: int) -> Iterator[int]:
-    """Offsets of the lines in [pos, stop) that start with "--" (``pos`` is a line start)."""
-    at = pos if s.startswith("--", pos, stop) else s.find("\n--", pos, stop) + 1 or stop
-    while at < stop:
-        yield at
-        at = s.find("\n--", at, stop) + 1 or stop
+def _boundary_index(s: str) -> dict[str, list[int]]:
+    """Offsets of the lines that could be boundary lines, by the boundary they would close.
 
-
-def _first_match(
-    s: str, pos: int, stop: int, matchers: tuple[_Boundary, ...]
-) -> tuple[int, tuple[bool, bool] | None]:
-    """The first line in [pos, stop) that a boundary matcher matches, and the match."""
-    if matchers:
-        for at in _dash_lines(s, pos, stop):
-            line = s[at : _line_end(s, at, stop)]
-            for matcher in matchers:
-                found = matcher.match(line)
-                if found is not None:
-                    return at, found
-    return stop, None
+    Built once per text: ``--b``, ``--b--`` and either followed by blanks are filed under
+    ``b`` (``--b--`` also under ``b--``, a boundary in its own right). Finding where a part
+    ends is then a lookup per enclosing boundary instead of a scan of the part, which keeps
+    deeply nested input linear.
+    """
+    index: dict[str, list[int]] = {}
+    at = 0 if s.startswith("--") else s.find("\n--") + 1
+    while at > 0 or (at == 0 and s.startswith("--")):
+        end = s.find("\n", at)
+        line = s[at + 2 : end if end >= 0 else len(s)].rstrip(" \t")
+        index.setdefault(line, []).append(at)
+        if line.endswith("--"):
+            index.setdefault(line[:-2], []).append(at)
+        if end < 0:
+            break
+        at = s.find("\n--", end) + 1
+    return index
 
 
 def _read_headers(s: str, pos: int, stop: int, msg: Message) -> int:
@@ -148,15 +149,37 @@ class _Reader:
 
     def __init__(self, text: str) -> None:
         self.s = text
+        self._index: dict[str, list[int]] | None = None
         # The most recently created message: the one whose trailing newline belongs to the
         # next boundary (email.feedparser's ``_last``).
         self.last: Message = Message()
+
+    def first_match(
+        self, pos: int, stop: int, matchers: tuple[_Boundary, ...]
+    ) -> tuple[int, tuple[bool, bool] | None]:
+        """The first line in [pos, stop) that a boundary matches, and the match."""
+        if not matchers:
+            return stop, None
+        if self._index is None:
+            self._index = _boundary_index(self.s)
+        best, found = stop, None
+        for matcher in matchers:
+            offsets = self._index.get(matcher.boundary, [])
+            i = bisect_left(offsets, pos)
+            while i < len(offsets) and offsets[i] < best:
+                at = offsets[i]
+                match = matcher.match(self.s[at : _line_end(self.s, at, stop)])
+                if match is not None:
+                    best, found = at, match
+                    break
+                i += 1
+        return best, found
 
     def part(
         self, pos: int, stop: int, stack: tuple[_Boundary, ...], digest: bool, depth: int
     ) -> tuple[Message, int]:
         """The message or part at ``pos``, and where it ends (``stop`` or an outer boundary)."""
-        stop = _first_match(self.s, pos, stop, stack)[0]
+        stop = self.first_match(pos, stop, stack)[0]
         msg = Message()
         self.last = msg
         if digest:
@@ -187,7 +210,7 @@ class _Reader:
             msg.defects.append(errors.InvalidMultipartContentTransferEncodingDefect())
         own = _Boundary(boundary)
         s = self.s
-        at, found = _first_match(s, pos, stop, (own,))
+        at, found = self.first_match(pos, stop, (own,))
         if found is None or found[0]:  # no part at all: everything is the payload
             msg.defects.append(errors.StartBoundaryNotFoundDefect())
             msg.set_payload(s[pos:at])

@@ -112,6 +112,15 @@ def test_deeply_nested_multiparts(depth: int) -> None:
     _ok(parse_message(raw))
 
 
+def test_nested_multiparts_full_of_dash_lines() -> None:
+    """Every part boundary is looked up, not scanned for: 64 levels over 20,000 "--" lines."""
+    head = b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i) for i in range(64)
+    )
+    raw = b"From: MAILER-DAEMON@example.net\nSubject: x\n" + head + b"\n" + b"--zz\n" * 20_000
+    _ok(parse_message(raw))
+
+
 def test_report_documents_that_are_not_reports() -> None:
     for raw in (b"<?xml version='1.0'?><nope/>", b"\x1f\x8b\x08garbage", b"PK\x03\x04zz", b"{}"):
         _ok(parse_message(raw))
