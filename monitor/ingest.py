@@ -9,7 +9,8 @@ A batch (``batch_size`` UIDs) goes through four steps, and their order is the gu
    parsed by a pool of worker processes while the poller stores the previous batch;
 2. **commit** (``monitor.commit``): one transaction per batch, one SAVEPOINT per message;
 3. **move**, only after the commit: processed mail to ``processed_folder`` (or deleted),
-   failed mail to ``failed_folder``, the reason kept in ``processed_items.error``;
+   failed mail to ``failed_folder``, the reason kept in ``processed_items.error``; moves of
+   several batches are gathered into one MOVE per ``MOVE_EVERY`` messages;
 4. **mark** the ledger rows as moved (informational: the folder is the truth).
 
 A crash between 2 and 3 leaves ledger rows for mail still in the folder: the next run finds
@@ -45,6 +46,7 @@ __all__ = ["FETCH_BYTES", "Hooks", "IngestOptions", "PollSummary", "drain_mailbo
 log = logging.getLogger(__name__)
 
 FETCH_BYTES = 16 * 1024 * 1024
+MOVE_EVERY = 1000  # committed UIDs gathered per MOVE (see _Drain._flush_moves)
 MAX_FAILURES_KEPT = 50
 _EXPECTED = {
     "bounces": {"bounce", "delay", "delivery", "auto-reply"},
@@ -154,6 +156,7 @@ class _Drain:
         self.uidvalidity = 0
         self.done = 0
         self.executor: Executor = _Inline()
+        self.to_move: dict[int, ItemOutcome] = {}  # committed, not moved yet
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
@@ -162,6 +165,9 @@ class _Drain:
 
     def run(self, box: Mailbox) -> None:
         """Drain until the folder holds nothing this drain has not handled."""
+        # After a reconnect: committed but never moved, so to be found (and moved) again.
+        self.seen.difference_update(self.to_move)
+        self.to_move.clear()
         if self.cfg.action_after == "move":
             box.ensure_folder(self.cfg.processed_folder)
         box.ensure_folder(self.cfg.failed_folder)
@@ -184,6 +190,7 @@ class _Drain:
                 pending = started
             if pending is not None:
                 self._finish(box, pending)
+            self._flush_moves(box)
             if self.options.dry_run:
                 return
 
@@ -273,10 +280,10 @@ class _Drain:
         if not self.options.dry_run:
             self.options.hooks.after_commit(pending.uids)
             self.summary.recovered += len(pending.known)
-            outcomes = {**pending.known, **{i.uid: i.outcome for i in decided if i.outcome}}
-            self._move(box, outcomes)
-            self.options.hooks.after_move(pending.uids)
-        # Only now: a batch whose move failed is seen again after the reconnect.
+            self.to_move.update(pending.known)
+            self.to_move.update({i.uid: i.outcome for i in decided if i.outcome})
+            if len(self.to_move) >= MOVE_EVERY:
+                self._flush_moves(box)
         self.seen.update(pending.uids)
         self.done += len(pending.uids)
         if self.options.progress:
@@ -300,6 +307,16 @@ class _Drain:
                 s.failures.append((item.uid, item.error or "unknown"))
 
     # ------------------------------------------------------------------ moving
+
+    def _flush_moves(self, box: Mailbox) -> None:
+        """Move what was committed: one MOVE per ``MOVE_EVERY`` messages, not per batch,
+        because on many servers (Dovecot maildir: the UID list is rewritten on every
+        expunge) a MOVE costs in proportion to the folder's size."""
+        if not self.to_move:
+            return
+        self._move(box, self.to_move)
+        self.options.hooks.after_move(sorted(self.to_move))
+        self.to_move.clear()
 
     def _move(self, box: Mailbox, outcomes: dict[int, ItemOutcome]) -> None:
         good = sorted(u for u, o in outcomes.items() if o is not ItemOutcome.FAILED)

@@ -153,7 +153,11 @@ class MailboxPoller:
         while not stopping() and time.monotonic() < deadline:
             try:
                 with Mailbox.connect(self.cfg, label=self.name) as box:
-                    box.select(self.cfg.folder)
+                    # From SELECT on the server announces new mail to this session; what
+                    # came before (since the last drain) is in its EXISTS count.
+                    if box.select(self.cfg.folder).exists:
+                        self.last = self._drain()
+                        drains += 1
                     pause = float(self.cfg.retry_initial_seconds)
                     while not stopping() and time.monotonic() < deadline:
                         remaining = deadline - time.monotonic()

@@ -156,9 +156,8 @@ def test_connection_dropped_during_fetch_or_move(imap: Dovecot, store, moment: s
         assert summary.recovered > 0  # committed before the drop, moved after it
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite's write lock
 def test_sqlite_locked_aborts_the_batch_and_moves_nothing(imap: Dovecot, store) -> None:
-    if store.backend != "sqlite":
-        pytest.skip("SQLite's write lock")
     rig = Rig(imap, store, imap.add_user())
     addresses = load(rig)
     engine = make_engine(store.url)
@@ -182,9 +181,8 @@ def test_sqlite_locked_aborts_the_batch_and_moves_nothing(imap: Dovecot, store) 
     assert_counted_once(rig, addresses)
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_postgresql_row_lock_times_out_cleanly(imap: Dovecot, store) -> None:
-    if store.backend != "postgresql":
-        pytest.skip("PostgreSQL lock_timeout")
     rig = Rig(imap, store, imap.add_user())
     addresses = load(rig, 3)
     rig.poll()  # creates the cursor row
@@ -202,9 +200,8 @@ def test_postgresql_row_lock_times_out_cleanly(imap: Dovecot, store) -> None:
     assert_counted_once(rig, [*addresses, "late@example.org"])
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite: the lock above
 def test_postgresql_down_moves_nothing(imap: Dovecot, store) -> None:
-    if store.backend != "postgresql":
-        pytest.skip("a server that is down (SQLite's fault is the lock above)")
     rig = Rig(imap, store, imap.add_user())
     load(rig, 3)
     down = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2")
