@@ -89,11 +89,20 @@ def message_from_bytes(raw: bytes) -> Message:
         return email.message_from_bytes(raw, policy=compat32)
 
 
+#: Header values are cut to this many characters before RFC 2047 decoding:
+#: ``email.header.decode_header`` is quadratic in the number of encoded words.
+MAX_HEADER_VALUE = 16 * 1024
+
+
 def decode_header_value(value: object) -> str:
-    """Decode RFC 2047 words and unfold; never raises (undecodable bytes are replaced)."""
+    """Decode RFC 2047 words and unfold; never raises (undecodable bytes are replaced).
+
+    Values longer than ``MAX_HEADER_VALUE`` are cut first: no real subject or address
+    list is that long, and 200,000 encoded words would take minutes to decode.
+    """
     if value is None:
         return ""
-    text = str(value)
+    text = str(value)[:MAX_HEADER_VALUE]
     if "=?" in text:
         with contextlib.suppress(ValueError, LookupError, UnicodeError, AssertionError):
             text = str(make_header(decode_header(text)))

@@ -121,6 +121,16 @@ def test_nested_multiparts_full_of_dash_lines() -> None:
     _ok(parse_message(raw))
 
 
+def test_headers_of_two_hundred_thousand_encoded_words() -> None:
+    raw = b"From: MAILER-DAEMON@example.net\nSubject: " + b"=?utf-8?q?a?= " * 200_000 + b"\n\nx\n"
+    _ok(parse_message(raw))
+
+
+def test_a_hundred_thousand_received_headers() -> None:
+    received = b"".join(b"Received: from h%d.example by mx\n" % i for i in range(100_000))
+    _ok(parse_message(received + b"From: MAILER-DAEMON@x\nSubject: failure notice\n\nx\n"))
+
+
 def test_report_documents_that_are_not_reports() -> None:
     for raw in (b"<?xml version='1.0'?><nope/>", b"\x1f\x8b\x08garbage", b"PK\x03\x04zz", b"{}"):
         _ok(parse_message(raw))
