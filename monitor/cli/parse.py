@@ -7,6 +7,7 @@ command runs, and nothing on this path imports pandas or SQLAlchemy.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterable
 
@@ -81,6 +82,10 @@ def parse_cmd(paths: tuple[str, ...], fmt: str, jobs: int, with_records: bool) -
     kind "unknown" and an error, and do not change the exit status.
     """
     from monitor.parsefiles import iter_items, parse_items
+
+    # flufl.bounce logs the exceptions of its detectors (with tracebacks) at ERROR and
+    # carries on; so do we (parsers.bounce.fluflbounce), so they are noise on a terminal.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
     records = parse_items(iter_items(paths), jobs=jobs, with_records=with_records)
     return _print_jsonl(records) if fmt == "jsonl" else _print_table(records)

@@ -9,7 +9,6 @@ its own reading of the surrounding text for the diagnostics.
 
 from __future__ import annotations
 
-import logging
 import re
 from email.message import Message
 
@@ -24,9 +23,6 @@ __all__ = ["flufl_addresses"]
 # escape from them on damaged messages, and none of them should abort parsing.
 #: Bytes of a message flufl.bounce gets to see (notices are short; enclosures can be huge).
 MAX_INPUT = 256 * 1024
-# flufl logs a detector's exception with its traceback; without a handler of its own that
-# would reach stderr through logging's last-resort handler. We handle the failure here.
-logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
 _DETECTOR_ERRORS = (ValueError, TypeError, LookupError, AttributeError, IndexError, re.error)
 
 
