@@ -43,6 +43,40 @@ BOUNDARIES = (
     "Content-Type: text/rfc822-headers",
 )
 
+#: Sentences announcing the returned message, in the many wordings MTAs use ("A copy of the
+#: original message below this line:", corpus flufl-simple_14; "Your original message is
+#: attached", "The original message headers follow").
+_COPY_FOLLOWS = re.compile(
+    r"^[ \t>|*=_-]*(?:(?:a|the) )?(?:(?:full|complete) )?copy of (?:the |your )?"
+    r"(?:original |returned |undelivered )?(?:message|mail|e-?mail)\b[^\n]{0,40}?"
+    r"\b(?:below|follows?|attached|included)\b"
+    r"|^[ \t>|*=_-]*(?:the |your )?original (?:message|mail|e-?mail)(?: headers?)? "
+    r"(?:is |are )?(?:below|follows?|attached|included)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+#: A notice that the MTA is still trying: the recipient is delayed, not failed (RFC 3464's
+#: "delayed" action, written as prose; corpus flufl-simple_21, flufl-simple_35).
+_STILL_TRYING = re.compile(
+    r"this is (?:just )?a warning|has not yet been delivered|not been delivered yet"
+    r"|will (?:continue to )?(?:attempt|try|retry)(?: to deliver| delivery)"
+    r"|delivery (?:has been|is being) (?:postponed|delayed)|has been postponed"
+    r"|attempts will continue",
+    re.IGNORECASE,
+)
+
+
+def _split(text: str) -> tuple[str, str]:
+    """(notice, returned message): at the first boundary line or announcing sentence."""
+    notice, original = split_original(text, BOUNDARIES)
+    found = _COPY_FOLLOWS.search(notice)
+    if found is None:
+        return notice, original
+    end = text.find("\n", found.end())
+    return text[: found.start()], text[end + 1 :] if end >= 0 else ""
+
+
 _FROM = re.compile(
     r"mailer-daemon|postmaster|mail delivery|delivery subsystem|mail administrator"
     r"|mdaemon|mailadmin|^\s*<?>?\s*$|no-?reply|bounce",
@@ -174,7 +208,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Bounce-like messages with recipient blocks, or an X-Failed-Recipients header."""
     if not is_bounce_like(ctx):
         return None
-    notice, original = split_original(ctx.text, BOUNDARIES)
+    notice, original = _split(ctx.text)
     excluded = sender_addresses(ctx)
     failures = scan(notice, excluded)
     failed_header = addresses_in(", ".join(ctx.headers("X-Failed-Recipients")))
@@ -187,6 +221,9 @@ def parse(ctx: Context) -> Parsed | None:
         failures = _with_flufl(ctx, failures, excluded)
     if not failures:
         return None
+    if _STILL_TRYING.search(notice):
+        for failure in failures:
+            failure.action = failure.action or "delayed"
     summary = _notice_summary(notice, excluded)
     for failure in failures:
         if not re.search(r"[A-Za-z]{3}", failure.alt_diagnostic):
