@@ -104,6 +104,12 @@ _ORIGINAL_HEADER = re.compile(
     r"|list-[a-z-]+|errors-to|delivered-to|envelope-to|authentication-results):",
     re.IGNORECASE,
 )
+# Fields that only the returned message's header section has (never a notice's prose)
+_RETURNED_HEADER = re.compile(
+    r"^(?:return-path|received|message-id|mime-version|dkim-signature|x-mailer"
+    r"|x-mailman-version|list-id|list-unsubscribe):",
+    re.IGNORECASE,
+)
 _SEPARATOR = re.compile(r"^\s*(?:[-=*_#~|]{5,}|\|-{5,})")
 _MAX_BLOCK_LINES = 12
 # Sendmail/Postfix alias notes: "(expanded from: <list@example.org>)"
@@ -153,8 +159,8 @@ def scan(notice: str, excluded: set[str]) -> list[Failure]:
     preamble: list[str] = []
     is_open = False
     for line in notice.split("\n"):
-        if _SEPARATOR.match(line):
-            is_open = False
+        if _SEPARATOR.match(line) or _RETURNED_HEADER.match(line):
+            is_open = False  # a separator, or the returned message's header section begins
             continue
         address = first_address(line) if _starts_recipient(line) else ""
         if address and address not in excluded and all(f.address != address for f in failures):
