@@ -15,7 +15,7 @@ from parsers import parse_message
 from parsers.feedback import extract_report_document
 from parsers.records import Kind, Report
 
-__all__ = ["ParsedItem", "oversize_hash", "parse_item", "parse_job"]
+__all__ = ["ParsedItem", "oversize_hash", "parse_item", "parse_jobs"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,10 +42,9 @@ def parse_item(raw: bytes, *, ref: str, received_at: datetime | None) -> ParsedI
     )
 
 
-def parse_job(job: tuple[bytes, str, datetime | None]) -> ParsedItem:
-    """``parse_item`` with one picklable argument, for ``Executor.map``."""
-    raw, ref, received_at = job
-    return parse_item(raw, ref=ref, received_at=received_at)
+def parse_jobs(jobs: list[tuple[bytes, str, datetime | None]]) -> list[ParsedItem]:
+    """``parse_item`` over ``(raw, ref, received_at)`` jobs: one executor task per chunk."""
+    return [parse_item(raw, ref=ref, received_at=when) for raw, ref, when in jobs]
 
 
 def oversize_hash(size: int, header: bytes) -> str:

@@ -307,3 +307,15 @@ def test_delete_after_instead_of_move(rig: Rig) -> None:
     rig.append(dsn("x@example.org"), garbage())
     rig.poll()
     assert (rig.count(), rig.count(PROCESSED), rig.count(FAILED)) == (0, 0, 1)
+
+
+def test_a_backlog_parsed_by_worker_processes_gives_the_same_result(rig: Rig) -> None:
+    rig.cfg_overrides["batch_size"] = 4
+    addresses = [f"w{i}@example.org" for i in range(11)]
+    for address in addresses:
+        rig.sent(address, message_id="newsletter-1@sender.example")
+    rig.append(*(dsn(a) for a in addresses), garbage())
+    summary = rig.poll(workers=1)  # 12 messages > 2 batches: the pool is used
+    assert (summary.processed, summary.failed, summary.effects.suppressed) == (11, 1, 11)
+    assert sorted(e.address or "" for e in rig.events()) == sorted(addresses)
+    assert (rig.count(), rig.count(PROCESSED), rig.count(FAILED)) == (0, 11, 1)
