@@ -200,7 +200,9 @@ class DmarcRecord:
     envelope_from: str | None = None
     envelope_to: str | None = None
     reasons: tuple[tuple[str, str | None], ...] = ()  # (type, comment) policy overrides
-    dkim_results: tuple[tuple[str | None, str | None, str | None], ...] = ()  # domain, selector, result
+    dkim_results: tuple[
+        tuple[str | None, str | None, str | None], ...
+    ] = ()  # domain, selector, result
     spf_results: tuple[tuple[str | None, str | None, str | None], ...] = ()  # domain, scope, result
     warnings: tuple[str, ...] = ()
 
