@@ -19,7 +19,7 @@ from email.message import Message
 from parsers import feedback
 from parsers.autoreply import detect_autoreply
 from parsers.bounce import Context, Parsed, dispatch
-from parsers.classify import classify
+from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
 from parsers.mime import flatten, header, message_from_bytes
 from parsers.original import parse_date, recover_original
@@ -57,7 +57,7 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
     host = _reporting_host(msg)
     for failure in parsed.failures:
         failure.reporting_host = failure.reporting_host or host
-    recipients = tuple(classify(f) for f in parsed.failures)
+    recipients = tuple(classify_failure(f) for f in parsed.failures)
     return Report(
         kind=kind_of(recipients),
         recipients=recipients,

@@ -179,3 +179,15 @@ def test_iua_error_page_number_decides() -> None:
         diagnostic="550 Mailbox is frozen. See https://mail.i.ua/err/3/",
     )
     assert classify(failure).reason is Reason.SUSPEND
+
+
+def test_package_attribute_is_the_module() -> None:
+    # ``import parsers.classify`` must give the module: the package must not rebind the
+    # name to the function it imports from it
+    import importlib
+
+    import parsers
+
+    module = importlib.import_module("parsers.classify")
+    assert parsers.classify is module
+    assert module.classify is classify
