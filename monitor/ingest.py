@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -134,6 +135,11 @@ class _Pending:
     futures: list[tuple[list[BatchItem], Future[list[ParsedItem]]]]
 
 
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the poller stops its workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
     for i in range(0, len(uids), size):
         yield list(uids[i : i + size])
@@ -203,8 +209,10 @@ class _Drain:
             return
         if isinstance(self.executor, ProcessPoolExecutor):
             return
-        ctx = multiprocessing.get_context("forkserver")
-        self.executor = ProcessPoolExecutor(self.options.workers, mp_context=ctx)
+        ctx = multiprocessing.get_context("forkserver")  # no fork() of a threaded daemon
+        self.executor = ProcessPoolExecutor(
+            self.options.workers, mp_context=ctx, initializer=_ignore_interrupts
+        )
 
     def _expunge_leftovers(self, box: Mailbox) -> None:
         """Finish a COPY + \\Deleted whose EXPUNGE was cut off: only UIDs in our ledger."""
