@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from flufl.bounce import all_failures
-
 from parsers.dsn import clean_address
 from parsers.mime import message_from_bytes
 
@@ -38,6 +36,10 @@ def flufl_addresses(msg: Message, raw: bytes = b"") -> tuple[list[str], list[str
     start of the message, so a large message is re-parsed from its first ``MAX_INPUT``
     bytes rather than scanned whole.
     """
+    # imported on first use: a few percent of bounces need flufl, and its import (dozens
+    # of detector modules and their regexes) would otherwise be paid by every process
+    from flufl.bounce import all_failures
+
     if raw and len(raw) > MAX_INPUT:
         msg = message_from_bytes(raw[:MAX_INPUT])
     try:
