@@ -3,7 +3,14 @@
 This is the thin I/O layer around ``parsers.parse_message`` for ``deliverwatch parse``:
 it names each message (the path as given; ``path:index`` for messages inside an mbox),
 reads its bytes, and parses in this process or in a pool of worker processes. Nothing is
-written anywhere; results are yielded in input order.
+written anywhere; results come back as JSON lines, in input order.
+
+The walk over the given paths only lists files (``Source``); reading a file, deciding
+whether it is an mbox, parsing and JSON encoding all happen where the parsing happens. With
+``--jobs N`` the workers are forked once the parsers are imported, take chunks of files
+and send back one string of JSON lines per chunk: the parent only walks directories and
+writes, so it never becomes the bottleneck that reading every file itself, pickling their
+bytes and unpickling per-message results made it.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +29,15 @@ from parsers import parse_message
 from parsers.records import Kind, Report
 from parsers.serialize import report_to_dict
 
-__all__ = ["UNREADABLE", "Item", "is_unreadable", "iter_items", "parse_items", "result_record"]
+__all__ = [
+    "UNREADABLE",
+    "Item",
+    "Source",
+    "is_unreadable",
+    "iter_sources",
+    "parse_paths",
+    "result_record",
+]
 
 # Prefix of the error of every input that could not be read (the CLI then exits 1)
 UNREADABLE = "cannot read"
@@ -29,7 +45,12 @@ UNREADABLE = "cannot read"
 _MAILDIR_SUBDIRS = ("cur", "new")
 _MBOX_SUFFIXES = (".mbox", ".mbx")
 # "From MAILER-DAEMON Fri Feb 13 02:47:49 2015": the envelope line mbox(5) starts messages with
-_SEPARATOR = re.compile(rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d ")
+_SEPARATOR = re.compile(
+    rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d ", re.MULTILINE
+)
+#: Files per task sent to a worker: big enough that the pickling and queueing per task
+#: are noise next to parsing (about 10 ms of work), small enough to keep workers even.
+CHUNK = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,29 +62,45 @@ class Item:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One input found by the walk: a file to read, or an input that cannot be read.
+
+    ``sniff`` says whether the file may be an mbox (Maildir files never are).
+    """
+
+    shown: str
+    path: str | None = None
+    error: str | None = None
+    sniff: bool = True
+
+
 def _is_maildir(path: Path) -> bool:
     return all((path / sub).is_dir() for sub in ("cur", "new", "tmp"))
 
 
-def _looks_like_mbox(path: Path) -> bool:
-    """An mbox by name, or a file whose first line and some later line are mbox separators.
+def _mbox_by_name(path: Path) -> bool:
+    return path.name.lower() == "mbox" or path.suffix.lower() in _MBOX_SUFFIXES
+
+
+def _mbox_by_content(data: bytes) -> bool:
+    """The first line and some later line are mbox separators.
 
     A single message saved with its "From " envelope line (as many bounce samples are) is
     treated as one message, not as a one-message mbox, so its name stays the plain path.
     """
-    if path.name.lower() == "mbox" or path.suffix.lower() in _MBOX_SUFFIXES:
+    # lines are looked for after the first five bytes, the rest of the first line included
+    return data.startswith(b"From ") and _SEPARATOR.search(data[5:]) is not None
+
+
+def _looks_like_mbox(path: Path) -> bool:
+    """An mbox by name, or by content (see ``_mbox_by_content``)."""
+    if _mbox_by_name(path):
         return True
     try:
-        with path.open("rb") as handle:
-            head = handle.read(5)
-            if head != b"From ":
-                return False
-            for line in handle:
-                if line.startswith(b"From ") and _SEPARATOR.match(line):
-                    return True
+        return _mbox_by_content(path.read_bytes())
     except OSError:
         return False
-    return False
 
 
 def _mbox_items(path: Path, shown: str) -> Iterator[Item]:
@@ -93,33 +130,11 @@ def _file_item(path: Path, shown: str) -> Item:
         return Item(shown, None, f"{UNREADABLE} file: {exc.strerror or exc}")
 
 
-def _maildir_files(path: Path) -> list[Path]:
-    files: list[Path] = []
-    for sub in _MAILDIR_SUBDIRS:
-        files += sorted(p for p in (path / sub).iterdir() if p.is_file())
-    return files
-
-
-def _directory_items(path: Path) -> Iterator[Item]:
-    if _is_maildir(path):
-        for file in _maildir_files(path):
-            yield _file_item(file, str(file))
-        return
-    for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        here = Path(root)
-        if _is_maildir(here):
-            dirs[:] = [d for d in dirs if d not in ("cur", "new", "tmp")]
-            for file in _maildir_files(here):
-                yield _file_item(file, str(file))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield from _path_items(here / name, str(here / name))
-
-
 def _path_items(path: Path, shown: str) -> Iterator[Item]:
+    """The messages at ``path``, checking step by step what it is (the slow, exact path)."""
     if path.is_dir():
-        yield from _directory_items(path)
+        for source in _directory_sources(path):
+            yield from source_items(source)
     elif not path.exists():
         yield Item(shown, None, f"{UNREADABLE}: no such file or directory")
     elif _looks_like_mbox(path):
@@ -128,10 +143,64 @@ def _path_items(path: Path, shown: str) -> Iterator[Item]:
         yield _file_item(path, shown)
 
 
-def iter_items(paths: Iterable[str]) -> Iterator[Item]:
-    """Every message under ``paths``, in the order given (directories sorted, recursive)."""
+def source_items(source: Source) -> Iterator[Item]:
+    """The messages of one source: its file's bytes, or one item per message of an mbox."""
+    if source.path is None:
+        yield Item(source.shown, None, source.error)
+        return
+    path = Path(source.path)
+    if not source.sniff:
+        yield _file_item(path, source.shown)
+        return
+    if _mbox_by_name(path):
+        yield from _mbox_items(path, source.shown)
+        return
+    try:
+        data = path.read_bytes()
+    except OSError:  # gone, a directory now, unreadable: name the problem as the walk would
+        yield from _path_items(path, source.shown)
+        return
+    if _mbox_by_content(data):
+        yield from _mbox_items(path, source.shown)
+    else:
+        yield Item(source.shown, data)
+
+
+def _maildir_sources(path: Path) -> Iterator[Source]:
+    for sub in _MAILDIR_SUBDIRS:
+        for file in sorted(p for p in (path / sub).iterdir() if p.is_file()):
+            yield Source(str(file), str(file), sniff=False)
+
+
+def _directory_sources(path: Path) -> Iterator[Source]:
+    if _is_maildir(path):
+        yield from _maildir_sources(path)
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        here = Path(root)
+        if _is_maildir(here):
+            dirs[:] = [d for d in dirs if d not in ("cur", "new", "tmp")]
+            yield from _maildir_sources(here)
+        for name in sorted(files):
+            if not name.startswith("."):
+                shown = str(here / name)
+                yield Source(shown, shown)
+
+
+def iter_sources(paths: Iterable[str]) -> Iterator[Source]:
+    """Every input under ``paths``, in the order given (directories sorted, recursive).
+
+    Only directories are listed here; files are opened by ``source_items``.
+    """
     for shown in paths:
-        yield from _path_items(Path(shown), shown)
+        path = Path(shown)
+        if path.is_dir():
+            yield from _directory_sources(path)
+        elif not path.exists():
+            yield Source(shown, error=f"{UNREADABLE}: no such file or directory")
+        else:
+            yield Source(shown, shown)
 
 
 def result_record(name: str, data: bytes | None, error: str | None, with_records: bool) -> Any:
@@ -148,24 +217,45 @@ def is_unreadable(record: Any) -> bool:
     return bool(record["kind"] == "unknown" and (record.get("error") or "").startswith(UNREADABLE))
 
 
-def _work(args: tuple[str, bytes | None, str | None, bool]) -> tuple[str, bool]:
-    # JSON is encoded where the parsing happened: a worker sends back one string, which
-    # pickles far faster than the nested dict would.
-    record = result_record(*args)
-    return json.dumps(record, ensure_ascii=False), is_unreadable(record)
+def _parse_chunk(task: tuple[list[Source], bool]) -> tuple[str, int]:
+    """JSON lines (each ending in a newline) for the messages of ``sources``, and how many
+    of them could not be read. Encoded where they were parsed: one string per chunk is all
+    a worker sends back."""
+    sources, with_records = task
+    lines: list[str] = []
+    unreadable = 0
+    for source in sources:
+        for item in source_items(source):
+            record = result_record(item.name, item.data, item.error, with_records)
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+            unreadable += is_unreadable(record)
+    return "".join(lines), unreadable
 
 
-def parse_items(
-    items: Iterable[Item], *, jobs: int = 1, with_records: bool = False
-) -> Iterator[tuple[str, bool]]:
-    """(JSON line, unreadable?) per item, in input order; ``jobs`` > 1 uses worker processes."""
-    work = ((i.name, i.data, i.error, with_records) for i in items)
+def _chunks(sources: Iterable[Source], size: int) -> Iterator[list[Source]]:
+    iterator = iter(sources)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def parse_paths(
+    paths: Iterable[str], *, jobs: int = 1, with_records: bool = False
+) -> Iterator[tuple[str, int]]:
+    """(JSON lines, how many inputs were unreadable) per chunk of inputs, in input order.
+
+    ``jobs`` > 1 parses in that many forked worker processes.
+    """
+    tasks = ((chunk, with_records) for chunk in _chunks(iter_sources(paths), CHUNK))
     if jobs <= 1:
-        for args in work:
-            yield _work(args)
+        yield from map(_parse_chunk, tasks)
         return
+    import gc
     import multiprocessing
 
+    # Everything the workers need is imported by now (module level above), so forked
+    # workers start parsing at once. Frozen objects are not traversed by the collector,
+    # which keeps the workers from touching (and so copying) the pages they share.
+    gc.freeze()
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(processes=jobs) as pool:
-        yield from pool.imap(_work, work, chunksize=32)
+        yield from pool.imap(_parse_chunk, tasks)

@@ -18,26 +18,30 @@ __all__ = ["parse_cmd"]
 _TABLE_DIAGNOSTIC = 60
 
 
-def _print_jsonl(results: Iterable[tuple[str, bool]]) -> int:
+def _print_jsonl(results: Iterable[tuple[str, int]]) -> int:
     failures = 0
     out = sys.stdout
-    for line, unreadable in results:
-        out.write(line + "\n")
+    for lines, unreadable in results:
+        out.write(lines)
         failures += unreadable
     out.flush()
     return 1 if failures else 0
 
 
-def _print_table(results: Iterable[tuple[str, bool]]) -> int:
+def _print_table(results: Iterable[tuple[str, int]]) -> int:
     from rich.console import Console
     from rich.table import Table
+
+    from monitor.parsefiles import is_unreadable
 
     table = Table(show_lines=False)
     for column in ("file", "kind", "address", "reason", "status", "hard", "diagnostic"):
         table.add_column(column, overflow="fold")
     failures = 0
-    for line, unreadable in results:
-        record = json.loads(line)
+    # json.dumps escapes newlines, so "\n" ends records (splitlines would also cut at the
+    # U+2028 a diagnostic may hold)
+    records = (json.loads(line) for lines, _ in results for line in lines.split("\n") if line)
+    for record in records:
         rows = record["recipients"] or [{}]
         for index, rcpt in enumerate(rows):
             diagnostic = (rcpt.get("diagnostic") or record.get("error") or "")[:_TABLE_DIAGNOSTIC]
@@ -51,7 +55,7 @@ def _print_table(results: Iterable[tuple[str, bool]]) -> int:
                 "" if hard is None else ("hard" if hard else "soft"),
                 diagnostic,
             )
-        failures += unreadable
+        failures += is_unreadable(record)
     console = Console()
     if not console.is_terminal:  # a pipe or file: do not squeeze the columns into 80
         console = Console(width=200)
@@ -81,11 +85,11 @@ def parse_cmd(paths: tuple[str, ...], fmt: str, jobs: int, with_records: bool) -
     Exit status 1 if some input could not be read; unparseable messages are reported with
     kind "unknown" and an error, and do not change the exit status.
     """
-    from monitor.parsefiles import iter_items, parse_items
+    from monitor.parsefiles import parse_paths
 
     # flufl.bounce logs the exceptions of its detectors (with tracebacks) at ERROR and
     # carries on; so do we (parsers.bounce.fluflbounce), so they are noise on a terminal.
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
-    records = parse_items(iter_items(paths), jobs=jobs, with_records=with_records)
-    return _print_jsonl(records) if fmt == "jsonl" else _print_table(records)
+    results = parse_paths(paths, jobs=jobs, with_records=with_records)
+    return _print_jsonl(results) if fmt == "jsonl" else _print_table(results)
