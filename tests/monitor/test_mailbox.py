@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from monitor.config import MailboxConfig, Secret, config_from_dict
 from monitor.errors import ConfigError, MailboxError
 from monitor.mailbox import ConnectionLost, Mailbox
 from tests.servers.dovecot import NO_MOVE_CAPABILITIES, Dovecot, dovecot_available
+from tests.servers.net import closed_port
 
 pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
 
@@ -78,21 +82,43 @@ def test_tls_handshake_failure_is_a_clear_error(imap: Dovecot) -> None:
     assert not isinstance(info.value, ConnectionLost)
 
 
-def test_unresolvable_host_is_a_clear_error(imap: Dovecot) -> None:
-    # .invalid never resolves (RFC 6761 6.4): the resolver answers NXDOMAIN.
-    cfg = box_config(imap, "bounces", host="imap.deliverwatch-test.invalid")
-    with pytest.raises(MailboxError, match="cannot resolve host"):
-        Mailbox.connect(cfg, label="t")
+_RESOLVE_IN_NETNS = """
+import sys
+from monitor.config import MailboxConfig, Secret
+from monitor.errors import MailboxError
+from monitor.mailbox import Mailbox
+cfg = MailboxConfig(host="imap.deliverwatch-test.invalid", port=993, tls="implicit",
+                    username="u", password=Secret("p"), timeout_seconds=5)
+try:
+    Mailbox.connect(cfg, label="t")
+except MailboxError as exc:
+    print(exc)
+    sys.exit(0)
+sys.exit("connected?!")
+"""
+
+
+def test_unresolvable_host_is_a_clear_error() -> None:
+    """A DNS failure, produced without sending a query anywhere: the poller runs in a fresh
+    network namespace (only a downed loopback), so the system resolver cannot be reached
+    and getaddrinfo fails at once — tests never talk to a non-loopback address."""
+    if shutil.which("unshare") is None:
+        pytest.fail("util-linux unshare is required for the DNS-failure test")
+    proc = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", _RESOLVE_IN_NETNS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cannot resolve host" in proc.stdout
+    assert "imap.deliverwatch-test.invalid" in proc.stdout
 
 
 def test_closed_port_is_connection_lost(imap: Dovecot) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     with pytest.raises(ConnectionLost, match="refused"):
-        Mailbox.connect(box_config(imap, "bounces", port=port), label="t")
+        Mailbox.connect(box_config(imap, "bounces", port=closed_port()), label="t")
 
 
 def test_plain_text_only_for_loopback_hosts() -> None:
