@@ -148,10 +148,37 @@ def poll_cmd(ctx: click.Context, names: tuple[str, ...], once: bool, dry_run: bo
 @click.option("--failed", is_flag=True, help="Read the failed folder again (required).")
 @click.option("--mailbox", "names", multiple=True, help="Only this mailbox (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Parse and decide, store nothing, move nothing.")
+@click.option(
+    "--list",
+    "list_only",
+    is_flag=True,
+    help="Only list failed messages with their stored reason (no IMAP).",
+)
 @click.pass_context
-def reprocess_cmd(ctx: click.Context, failed: bool, names: tuple[str, ...], dry_run: bool) -> int:
+def reprocess_cmd(
+    ctx: click.Context, failed: bool, names: tuple[str, ...], dry_run: bool, list_only: bool
+) -> int:
     """Run the failed folder again (after a parser fix): what now parses is stored and
     moved to the processed folder; what still fails stays, with its new reason."""
     if not failed:
         raise click.UsageError("say what to reprocess: --failed")
-    return _run(loaded_app(ctx), names, dry_run=dry_run, reprocess=True)
+    app = loaded_app(ctx)
+    if list_only:
+        return _list_failed(app, names)
+    return _run(app, names, dry_run=dry_run, reprocess=True)
+
+
+def _list_failed(app: App, names: tuple[str, ...]) -> int:
+    from monitor.store.db import session_scope
+    from monitor.store.ingest_repo import failed_items
+
+    with session_scope(app.sessions(), "listing failed messages") as session:
+        items = failed_items(session, list(names) or None)
+    for item in items:
+        name, _, folder = item.mailbox.partition(":")
+        click.echo(
+            f"{item.processed_at:%Y-%m-%d %H:%M}Z  {name}  {folder} uid {item.uid}  "
+            f"{item.size or 0} bytes  {item.error or '(no reason stored)'}"
+        )
+    click.echo(f"{len(items)} failed messages", err=True)
+    return 0

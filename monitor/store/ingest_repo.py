@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from monitor.enums import ItemOutcome
@@ -344,3 +344,22 @@ def store_auth_failure(
     )
     session.flush()
     return True
+
+
+def failed_items(
+    session: Session, mailboxes: Sequence[str] | None = None, *, limit: int = 200
+) -> Sequence[ProcessedItem]:
+    """Messages that could not be used, newest first, with the stored reason.
+
+    The reason lives here rather than in a header added to the message: IMAP cannot change
+    a message in place, and re-APPENDing a rewritten copy would alter what we keep as
+    evidence. ``mailboxes`` are configured names (ledger keys start with ``name:``).
+    """
+    q = select(ProcessedItem).where(ProcessedItem.outcome == ItemOutcome.FAILED)
+    if mailboxes:
+        q = q.where(or_(*(ProcessedItem.mailbox.startswith(f"{m}:") for m in mailboxes)))
+    q = q.order_by(ProcessedItem.processed_at.desc(), ProcessedItem.id.desc())
+    latest: dict[str, ProcessedItem] = {}  # one line per message: a reprocessed one has two rows
+    for item in session.scalars(q.limit(limit * 4)):
+        latest.setdefault(item.content_hash, item)
+    return list(latest.values())[:limit]

@@ -84,6 +84,12 @@ def test_reprocess_failed(setup, cli) -> None:
     done = cli("--config", config, "reprocess", "--failed")
     assert done.code == 0 and "fetched 1" in done.out and "failed 1" in done.out
     assert rig.count(FAILED) == 1  # still unreadable: it stays, its reason refreshed
+    listed = cli("--config", config, "reprocess", "--failed", "--list")
+    assert listed.code == 0 and "1 failed messages" in listed.err
+    assert listed.out.count("\n") == 1 and "  bounces  " in listed.out
+    assert "not a bounce, complaint, report or auto-reply" in listed.out
+    other = cli("--config", config, "reprocess", "--failed", "--list", "--mailbox", "nope")
+    assert other.code == 0 and "0 failed messages" in other.err
 
 
 def test_unknown_or_missing_mailboxes_are_usage_errors(setup, cli, store, tmp_path) -> None:
