@@ -20,6 +20,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
+from parsers.message import IndexedMessage
 from parsers.mimeparse import Unsupported, parse_text
 
 __all__ = [
@@ -216,8 +217,21 @@ def decode_bytes(data: bytes, charset: str = "utf-8") -> str:
 
 
 def part_text(part: Message) -> str:
-    """The decoded text of a leaf part, using its declared charset with safe fallbacks."""
-    return decode_bytes(part_bytes(part), _charset(part))
+    """The decoded text of a leaf part, using its declared charset with safe fallbacks.
+
+    Kept on the part (``IndexedMessage.dw_text``) for as long as its payload and header
+    are unchanged: the feedback detectors and ``flatten`` read the same text parts.
+    """
+    if not isinstance(part, IndexedMessage):
+        return decode_bytes(part_bytes(part), _charset(part))
+    payload = getattr(part, "_payload", None)  # the stored payload, not a decoded copy
+    cached = part.dw_text
+    if cached is not None and cached[0] is payload:
+        return cached[1]
+    text = decode_bytes(part_bytes(part), _charset(part))
+    if isinstance(payload, str):  # a list payload can change in place (attach)
+        part.dw_text = (payload, text)
+    return text
 
 
 #: Lines ``flatten`` puts before machine-readable and enclosed parts, so that a family parser

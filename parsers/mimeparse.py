@@ -26,6 +26,8 @@ from bisect import bisect_left
 from email import errors
 from email.message import Message
 
+from parsers.message import IndexedMessage
+
 __all__ = ["MAX_NESTING", "Unsupported", "parse_headers", "parse_text"]
 
 #: Parts nested deeper than this (multipart in multipart, or message/rfc822) stay text.
@@ -92,7 +94,7 @@ def _boundary_index(s: str) -> dict[str, list[int]]:
     return index
 
 
-def _read_headers(s: str, pos: int, stop: int, msg: Message) -> int:
+def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage) -> int:
     """Header lines from ``pos`` into ``msg``; the offset of the body."""
     found = _NOT_HEADER.search(s, pos, stop)
     end = found.start() if found is not None else stop
@@ -111,9 +113,10 @@ def _read_headers(s: str, pos: int, stop: int, msg: Message) -> int:
     return stop_line
 
 
-def _set_headers(lines: list[str], msg: Message) -> None:
+def _set_headers(lines: list[str], msg: IndexedMessage) -> None:
     # email.feedparser.FeedParser._parse_headers with compat32.header_source_parse, on lines
     # without their newline
+    fields: list[tuple[str, str]] = []
     name = ""
     value: list[str] = []
     last = len(lines) - 1
@@ -125,7 +128,7 @@ def _set_headers(lines: list[str], msg: Message) -> None:
                 msg.defects.append(errors.FirstHeaderLineIsContinuationDefect(line + "\n"))
             continue
         if name:
-            msg.set_raw(name, "\n".join(value).rstrip("\n"))
+            fields.append((name, "\n".join(value).rstrip("\n")))
             name = ""
         if line.startswith("From "):
             if lineno == 0:
@@ -141,7 +144,8 @@ def _set_headers(lines: list[str], msg: Message) -> None:
             continue
         name, value = line[:colon], [line[colon + 1 :].lstrip(" \t")]
     if name:
-        msg.set_raw(name, "\n".join(value).rstrip("\n"))
+        fields.append((name, "\n".join(value).rstrip("\n")))
+    msg.set_fields(fields)
 
 
 class _Reader:
@@ -180,7 +184,7 @@ class _Reader:
     ) -> tuple[Message, int]:
         """The message or part at ``pos``, and where it ends (``stop`` or an outer boundary)."""
         stop = self.first_match(pos, stop, stack)[0]
-        msg = Message()
+        msg = IndexedMessage()
         self.last = msg
         if digest:
             msg.set_default_type("message/rfc822")
@@ -264,7 +268,7 @@ def parse_text(text: str) -> Message:
 def parse_headers(text: str) -> Message:
     """The header section of LF-only ``text`` as a ``Message`` whose payload is the rest,
     like ``email.parser.HeaderParser`` with compat32. Raises ``Unsupported``."""
-    msg = Message()
+    msg = IndexedMessage()
     body = _read_headers(text, 0, len(text), msg)
     msg.set_payload(text[body:])
     return msg

@@ -1,0 +1,107 @@
+"""``IndexedMessage`` answers as the stdlib ``Message`` does, before and after changes."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Callable
+from email.message import Message
+from email.policy import compat32
+from typing import Any
+
+import pytest
+
+from parsers.message import IndexedMessage
+from parsers.mime import part_text
+from parsers.mimeparse import parse_text
+
+RAW = (
+    "From: a@example.org\n"
+    "To: b@example.org\n"
+    "to: c@example.org\n"
+    "Subject: =?utf-8?q?caf=C3=A9?= \xe9t\xe9\n"
+    'Content-Type: text/plain; charset="iso-8859-1"; name="r.txt"\n'
+    "Content-Disposition: attachment; filename*=utf-8''r%C3%A9.txt\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "caf=E9\n"
+)
+
+
+def _answers(msg: Message) -> tuple[Any, ...]:
+    return (
+        str(msg.get("subject")),
+        msg.get("TO"),
+        msg.get_all("to"),
+        msg.get("missing", "x"),
+        msg.get("x-new"),
+        msg.get_all("content-type"),
+        msg.get_all("missing", []),
+        "SUBJECT" in msg,
+        "missing" in msg,
+        len(msg),
+        msg.keys(),
+        [str(v) for v in msg.values()],
+        list(msg.raw_items()),
+        msg.get_content_type(),
+        msg.get_params(),
+        msg.get_param("charset"),
+        msg.get_param("name", unquote=False),
+        msg.get_filename(),
+        msg.get_boundary(),
+        msg.get_content_charset(),
+        msg.get_payload(decode=True),
+    )
+
+
+def _edit(name: str) -> Callable[[Message], None]:
+    def replace(msg: Message) -> None:
+        msg.replace_header("Content-Type", "text/html; charset=koi8-r")
+
+    def delete(msg: Message) -> None:
+        del msg["to"]
+
+    def add(msg: Message) -> None:
+        msg["X-New"] = "1"
+        msg.add_header("Content-Type", "multipart/mixed", boundary="b1")
+
+    def param(msg: Message) -> None:
+        msg.set_param("charset", "koi8-r")
+        msg.set_boundary("zz")
+
+    def default(msg: Message) -> None:
+        del msg["content-type"]
+        msg.set_default_type("message/rfc822")
+
+    def payload(msg: Message) -> None:
+        msg.set_payload("other=20text")
+
+    return {
+        "replace": replace,
+        "delete": delete,
+        "add": add,
+        "param": param,
+        "default": default,
+        "payload": payload,
+    }[name]
+
+
+@pytest.mark.parametrize("edit", ["replace", "delete", "add", "param", "default", "payload"])
+def test_answers_match_the_stdlib_after_each_edit(edit: str) -> None:
+    ours = parse_text(RAW)
+    theirs = email.message_from_string(RAW, policy=compat32)
+    assert isinstance(ours, IndexedMessage)
+    assert _answers(ours) == _answers(theirs)
+    before = part_text(ours)
+    _edit(edit)(ours)
+    _edit(edit)(theirs)
+    assert _answers(ours) == _answers(theirs)
+    if edit in ("replace", "param", "payload"):
+        assert part_text(ours) == part_text(theirs) != before
+
+
+def test_part_text_is_kept_until_the_payload_changes() -> None:
+    msg = parse_text(RAW)
+    assert part_text(msg) == "caf\xe9\n"
+    assert part_text(msg) is part_text(msg)
+    msg.set_payload("x=41\n")
+    assert part_text(msg) == "xA\n"
