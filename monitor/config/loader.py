@@ -1,0 +1,228 @@
+"""Read, validate and print the config: TOML -> typed dataclasses by their type hints."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from monitor.config.model import Config
+from monitor.config.secret import Secret
+from monitor.errors import ConfigError
+
+__all__ = ["ENV_VAR", "config_from_dict", "config_to_dict", "default_config_path", "load_config"]
+
+ENV_VAR = "DELIVERWATCH_CONFIG"
+
+
+def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config`` wins, then ``$DELIVERWATCH_CONFIG``, then ``./config.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path("config.toml")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate the config file; raise ``ConfigError`` naming the first bad key."""
+    cfg_path = default_config_path(path)
+    try:
+        with cfg_path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError("", f"config file not found: {cfg_path}") from exc
+    except OSError as exc:
+        raise ConfigError("", f"cannot read config file {cfg_path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("", f"{cfg_path} is not valid TOML: {exc}") from exc
+    return config_from_dict(data, base_dir=cfg_path.resolve().parent, source=cfg_path)
+
+
+def config_from_dict(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> Config:
+    """Validate a parsed TOML document (also used by tests to build configs in memory)."""
+    loader = _Loader(base_dir)
+    cfg = loader.build(Config, data, "")
+    cfg = dataclasses.replace(_resolve_paths(cfg, base_dir), source=source)
+    return _resolve_sqlite_path(cfg, base_dir)
+
+
+def _resolve_paths(obj: Any, base_dir: Path) -> Any:
+    """Make every relative ``Path`` (defaults included) relative to the config's folder."""
+    if isinstance(obj, Path):
+        return obj if obj.is_absolute() else base_dir / obj
+    if isinstance(obj, dict):
+        return {k: _resolve_paths(v, base_dir) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {
+            f.name: _resolve_paths(getattr(obj, f.name), base_dir)
+            for f in dataclasses.fields(obj)
+            if not f.metadata.get("internal")
+        }
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def _resolve_sqlite_path(cfg: Config, base_dir: Path) -> Config:
+    """Make ``sqlite:///relative.db`` relative to the config file, not the working dir."""
+    url = cfg.database.url.reveal()
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        rel = url[len(prefix) :]
+        resolved = Secret(prefix + str(base_dir / rel), cfg.database.url.source)
+        return dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, url=resolved))
+    return cfg
+
+
+def _type_name(tp: Any) -> str:
+    if tp is Secret:
+        return "string"
+    if tp is Path:
+        return "path string"
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return repr(value)
+
+
+class _Loader:
+    """Turn TOML values into typed dataclass instances following the type hints."""
+
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = base_dir
+
+    def build(self, cls: type[Any], data: Any, path: str) -> Any:
+        if not isinstance(data, dict):
+            raise ConfigError(path, f"expected a table, got {_describe(data)}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            where = f"{path}.{unknown[0]}" if path else unknown[0]
+            known = ", ".join(sorted(fields)) or "(none)"
+            raise ConfigError(where, f"unknown key (known keys here: {known})")
+        kwargs = {
+            name: self.convert(hints[name], value, f"{path}.{name}" if path else name)
+            for name, value in data.items()
+        }
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:  # __post_init__ cross-field checks
+            raise ConfigError(path, str(exc)) from exc
+
+    def convert(self, tp: Any, value: Any, path: str) -> Any:  # noqa: C901, PLR0911, PLR0912
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in args if a is not type(None)]
+            return self.convert(options[0], value, path)
+        if origin is Literal:
+            if value not in args:
+                allowed = ", ".join(f'"{a}"' if isinstance(a, str) else repr(a) for a in args)
+                raise ConfigError(path, f"expected one of {allowed}, got {_describe(value)}")
+            return value
+        if origin is tuple:
+            if not isinstance(value, list):
+                raise ConfigError(path, f"expected an array, got {_describe(value)}")
+            return tuple(self.convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if origin is dict:
+            if not isinstance(value, dict):
+                raise ConfigError(path, f"expected a table, got {_describe(value)}")
+            return {k: self.convert(args[1], v, f"{path}.{k}") for k, v in value.items()}
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+            return self.build(tp, value, path)
+        if tp is Secret:
+            return self.secret(value, path)
+        if tp is Path:
+            if not isinstance(value, str) or not value:
+                raise ConfigError(path, f"expected a path string, got {_describe(value)}")
+            return Path(value).expanduser()  # made absolute by _resolve_paths
+        if tp is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(path, f"expected true or false, got {_describe(value)}")
+            return value
+        if tp is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(path, f"expected int, got {_describe(value)}")
+            return value
+        if tp is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(path, f"expected number, got {_describe(value)}")
+            return float(value)
+        if tp is str:
+            if not isinstance(value, str):
+                raise ConfigError(path, f"expected string, got {_describe(value)}")
+            return value
+        raise ConfigError(path, f"unsupported config type {_type_name(tp)}")  # pragma: no cover
+
+    def secret(self, value: Any, path: str) -> Secret:
+        if not isinstance(value, str):
+            raise ConfigError(path, f"expected string, got {_describe(value)}")
+        if value.startswith("env:"):
+            name = value[4:]
+            if name not in os.environ:
+                raise ConfigError(path, f"environment variable {name} is not set")
+            return Secret(os.environ[name], f"env:{name}")
+        if value.startswith("file:"):
+            fpath = Path(value[5:]).expanduser()
+            if not fpath.is_absolute():
+                fpath = self.base_dir / fpath
+            try:
+                text = fpath.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(path, f"cannot read secret file {fpath}: {exc.strerror}") from exc
+            return Secret(text, f"file:{fpath}")
+        return Secret(value, "inline")
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password inside a database URL (``postgresql://u:***@h/db``)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "***"
+
+
+def _plain(value: Any, key: str) -> Any:
+    if isinstance(value, Secret):
+        if key == "url":
+            return _mask_url(value.reveal())
+        return f"*** ({value.source})"
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v, key) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v, k) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name), f.name)
+            for f in dataclasses.fields(value)
+            if not f.metadata.get("internal") and getattr(value, f.name) is not None
+        }
+    return value
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    """The effective config as plain data with every secret masked (for ``config check``)."""
+    return typing.cast(dict[str, Any], _plain(cfg, ""))
