@@ -4,7 +4,8 @@ Validation is driven by the dataclass type hints of the section modules (``core`
 ``mailbox``, ``report``, ``checks``; the root is ``model.Config``): every section is a
 dataclass, every key a field, so adding a feature means adding a field there and a commented
 line to the sample ``config.toml`` — nothing else; ``loader`` walks the hints. Unknown keys
-are errors (a typo must not silently fall back to a default), and every error names the dotted key path and what was expected::
+are errors (a typo must not silently fall back to a default), and every error names the
+dotted key path and what was expected::
 
     mailboxes.bounces.port: expected int, got "x"
 
