@@ -24,7 +24,6 @@ from monitor.cli import main
 from monitor.store.db import make_engine, make_session_factory, upgrade
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get(
     "DELIVERWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

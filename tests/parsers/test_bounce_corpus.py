@@ -10,16 +10,18 @@ breaking one of the others) is noticed.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from parsers import parse_message
 from parsers.records import Recipient
+from tests.shared_paths import REQUIRE_SHARED, SHARED
 
-CORPUS = (Path(__file__).parents[2] / "../shared/corpus/bounces").resolve()
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared bounce corpus not present")
+CORPUS = SHARED / "corpus" / "bounces"
+pytestmark = pytest.mark.skipif(
+    not CORPUS.is_dir() and not REQUIRE_SHARED, reason="shared bounce corpus not present"
+)
 
 #: Samples whose label we deliberately do not reproduce, and why.
 KNOWN: dict[str, str] = {

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from parsers import parse_message
 from parsers.records import Kind, Report
+from tests.shared_paths import SHARED
 
 DATA = Path(__file__).parents[1] / "data" / "bounces"
-CORPUS = (Path(__file__).parents[2] / "../shared/corpus/bounces").resolve()
+CORPUS = SHARED / "corpus" / "bounces"
 SEEDS = [p.read_bytes() for p in sorted(DATA.glob("*.eml"))]
 if CORPUS.is_dir():
     SEEDS += [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))[::7]]

@@ -18,8 +18,9 @@ import pytest
 from parsers.feedback import detect_feedback, parse_report_document
 from parsers.mime import message_from_bytes
 from parsers.records import Kind, Report
+from tests.shared_paths import REQUIRE_SHARED, SHARED
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+CORPUS = SHARED / "corpus"
 REPORTS = CORPUS / "reports"
 BOUNCES = CORPUS / "bounces"
 KINDS = {
@@ -121,7 +122,9 @@ def _tls_checks(report: Report, want: dict[str, Any]) -> None:
     assert tls.total_failure_sessions == want["total_failure_sessions"]
 
 
-@pytest.mark.skipif(not REPORTS.is_dir(), reason="shared report corpus absent")
+@pytest.mark.skipif(
+    not REPORTS.is_dir() and not REQUIRE_SHARED, reason="shared report corpus absent"
+)
 @pytest.mark.parametrize("label", _labels(REPORTS), ids=lambda lab: lab["file"])
 def test_report_corpus(label: dict[str, Any]) -> None:
     report = parse_file(REPORTS / label["file"])
@@ -144,7 +147,9 @@ def test_report_corpus(label: dict[str, Any]) -> None:
 ARF_BOUNCES = [lab for lab in _labels(BOUNCES) if lab["file"].startswith("arf-")]
 
 
-@pytest.mark.skipif(not BOUNCES.is_dir(), reason="shared bounce corpus absent")
+@pytest.mark.skipif(
+    not BOUNCES.is_dir() and not REQUIRE_SHARED, reason="shared bounce corpus absent"
+)
 @pytest.mark.parametrize("label", ARF_BOUNCES, ids=lambda lab: lab["file"])
 def test_bounce_corpus_arf_complainer(label: dict[str, Any]) -> None:
     report = detect_feedback(message_from_bytes((BOUNCES / label["file"]).read_bytes()))
@@ -153,7 +158,9 @@ def test_bounce_corpus_arf_complainer(label: dict[str, Any]) -> None:
     assert all(r.reason.value == "feedback" for r in report.recipients)
 
 
-@pytest.mark.skipif(not BOUNCES.is_dir(), reason="shared bounce corpus absent")
+@pytest.mark.skipif(
+    not BOUNCES.is_dir() and not REQUIRE_SHARED, reason="shared bounce corpus absent"
+)
 def test_no_bounce_is_taken_for_feedback() -> None:
     wrong = []
     for label in _labels(BOUNCES):

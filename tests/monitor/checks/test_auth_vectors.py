@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,10 @@ from monitor.checks.spf import check_identity
 from parsers.dnsrec.dmarc import DmarcSpec
 from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
+from tests.shared_paths import SHARED
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
-VECTORS = json.loads((SHARED / "dns_auth_vectors.json").read_text(encoding="utf-8"))
+SHARED_DATA = SHARED / "data"
+VECTORS = json.loads((SHARED_DATA / "dns_auth_vectors.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", VECTORS["spf"], ids=lambda v: v["id"])

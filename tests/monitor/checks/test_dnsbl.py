@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,10 @@ from monitor.checks.dnsbl import (
 from monitor.checks.zones import ListingStatus, ZoneStatus, load_catalogue
 from tests.monitor.checks.helpers import ask
 from tests.servers.dns import DNSServer, Zone
+from tests.shared_paths import SHARED
 
-SHARED = Path(__file__).resolve().parents[4] / "shared" / "data"
-VECTORS = json.loads((SHARED / "dns_auth_vectors.json").read_text(encoding="utf-8"))
+SHARED_DATA = SHARED / "data"
+VECTORS = json.loads((SHARED_DATA / "dns_auth_vectors.json").read_text(encoding="utf-8"))
 CATALOGUE = load_catalogue()
 IP = "192.0.2.99"
 DOMAIN = "example.test"
