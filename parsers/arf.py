@@ -32,12 +32,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from typing import Any
 
 from parsers.mime import decode_header_value, header, part_text
+from parsers.mimeparse import header_message
 from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Recipient, Report
 from parsers.verp import find_verp_token
 
@@ -286,7 +285,7 @@ def enclosure_of(msg: Message) -> tuple[Message | None, bool]:
             body = inner.get_payload()
             return inner, ctype.endswith("headers") or not body
         text = part_text(part)
-        return HeaderParser(policy=compat32).parsestr(text.lstrip("\r\n"), headersonly=True), True
+        return header_message(text.lstrip("\r\n")), True
     return None, False
 
 

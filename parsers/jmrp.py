@@ -101,22 +101,28 @@ def parse_text_feedback(msg: Message, *, received_at: datetime | None = None) ->
         if part.get_content_type() != "text/plain":
             continue
         text = part_text(part)
-        fields = parse_fields(text[:20000])
-        names = {n.lower() for n, _ in fields}
-        if "feedback-type" in names and names & _ARF_FIELDS:
-            feedback = feedback_from_fields(fields, is_arf=False)
-            enclosure, headers_only = enclosure_of(msg)
-            return build_report(
-                msg,
-                feedback,
-                enclosure,
-                headers_only=headers_only,
-                family="arf-text",
-                received_at=received_at,
-            )
-        labels = _LABEL.findall(text[:20000])
-        if len(_TEXT_LABELS & {n.lower() for n, _ in labels}) >= 3:
-            return _exim_report(msg, text, labels, received_at)
+        head = text[:20000]
+        # Both readings need their field names in the text: a substring test on the
+        # lower-cased head spares the line-by-line reading of every other text part.
+        lowered = head.lower()
+        if "feedback-type" in lowered:
+            fields = parse_fields(head)
+            names = {n.lower() for n, _ in fields}
+            if "feedback-type" in names and names & _ARF_FIELDS:
+                feedback = feedback_from_fields(fields, is_arf=False)
+                enclosure, headers_only = enclosure_of(msg)
+                return build_report(
+                    msg,
+                    feedback,
+                    enclosure,
+                    headers_only=headers_only,
+                    family="arf-text",
+                    received_at=received_at,
+                )
+        if sum(label in lowered for label in _TEXT_LABELS) >= 3:
+            labels = _LABEL.findall(head)
+            if len(_TEXT_LABELS & {n.lower() for n, _ in labels}) >= 3:
+                return _exim_report(msg, text, labels, received_at)
     return None
 
 

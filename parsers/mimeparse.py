@@ -25,10 +25,12 @@ import re
 from bisect import bisect_left
 from email import errors
 from email.message import Message
+from email.parser import HeaderParser
+from email.policy import compat32
 
 from parsers.message import IndexedMessage
 
-__all__ = ["MAX_NESTING", "Unsupported", "parse_headers", "parse_text"]
+__all__ = ["MAX_NESTING", "Unsupported", "header_message", "parse_headers", "parse_text"]
 
 #: Parts nested deeper than this (multipart in multipart, or message/rfc822) stay text.
 MAX_NESTING = 64
@@ -272,3 +274,14 @@ def parse_headers(text: str) -> Message:
     body = _read_headers(text, 0, len(text), msg)
     msg.set_payload(text[body:])
     return msg
+
+
+def header_message(text: str) -> Message:
+    """``HeaderParser(policy=compat32).parsestr(text)`` for any text: through the fast
+    reader when ``text`` is LF-only and of a layout it reproduces, else the stdlib."""
+    if "\r" not in text:
+        try:
+            return parse_headers(text)
+        except Unsupported:
+            pass
+    return HeaderParser(policy=compat32).parsestr(text)

@@ -21,7 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parsers.mime import message_from_bytes, normalize_newlines
-from parsers.mimeparse import MAX_NESTING, Unsupported, parse_headers, parse_text
+from parsers.mimeparse import (
+    MAX_NESTING,
+    Unsupported,
+    header_message,
+    parse_headers,
+    parse_text,
+)
 
 REPO = Path(__file__).parents[2]
 CORPUS = REPO / "../shared/corpus"
@@ -156,6 +162,9 @@ def test_envelope_line_closing_the_headers_falls_back_to_the_stdlib() -> None:
 def test_header_sections_parse_as_the_stdlib_header_parser_does(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
     expected = HeaderParser(policy=compat32).parsestr(text)
+    assert _shape(header_message(text)) == _shape(expected)
+    crlf = text.replace("\n", "\r\n")  # not the fast reader's input: the stdlib reads it
+    assert _shape(header_message(crlf)) == _shape(HeaderParser(policy=compat32).parsestr(crlf))
     try:
         got = parse_headers(text)
     except Unsupported:
