@@ -46,17 +46,7 @@ class ReportError(MonitorError):
 
 
 def thresholds_from(cfg: ReportConfig) -> Thresholds:
-    t = cfg.thresholds
-    return Thresholds(
-        complaint_warn=t.complaint_warn,
-        complaint_critical=t.complaint_critical,
-        hard_bounce_warn=t.hard_bounce_warn,
-        hard_bounce_critical=t.hard_bounce_critical,
-        sender_block_warn=t.sender_block_warn,
-        dmarc_pass_warn=t.dmarc_pass_warn,
-        dmarc_pass_critical=t.dmarc_pass_critical,
-        min_volume=t.min_volume,
-    )
+    return cfg.thresholds  # a ReportThresholds is a validated Thresholds
 
 
 def build_report(

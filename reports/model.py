@@ -66,9 +66,11 @@ class Thresholds:
     complaint_critical: float = 0.3
     hard_bounce_warn: float = 2.0
     hard_bounce_critical: float = 5.0
+    #: Bounces for sender-side reasons (blocked, spam, reputation, auth) over sent.
     sender_block_warn: float = 1.0
     dmarc_pass_warn: float = 98.0
     dmarc_pass_critical: float = 90.0
+    #: Messages a scope needs before its rates are judged (fewer: "too little volume").
     min_volume: int = 100
 
 

@@ -6,24 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config.secret import Secret
+from reports.model import Thresholds
 
 __all__ = ["ReportConfig", "ReportEmail", "ReportThresholds"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReportThresholds:
-    """Percentages; defaults are the Gmail/Yahoo bulk-sender limits and common practice."""
-
-    complaint_warn: float = 0.1
-    complaint_critical: float = 0.3
-    hard_bounce_warn: float = 2.0
-    hard_bounce_critical: float = 5.0
-    #: Bounces for sender-side reasons (blocked, spam, reputation, auth) over sent.
-    sender_block_warn: float = 1.0
-    dmarc_pass_warn: float = 98.0
-    dmarc_pass_critical: float = 90.0
-    #: Messages a scope needs before its rates are judged (fewer: "too little volume").
-    min_volume: int = 100
+class ReportThresholds(Thresholds):
+    """``[report.thresholds]``: the verdict limits of ``reports.model.Thresholds`` (one list
+    of fields, defaults there: the Gmail/Yahoo bulk-sender limits), validated as config."""
 
     def __post_init__(self) -> None:
         if self.complaint_warn > self.complaint_critical:
