@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import click
 
-from monitor.cli.common import loaded_app
+from monitor.cli.common import import_source, loaded_app
 
 __all__ = ["sends_group"]
 
@@ -32,38 +29,20 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
 
     Bad rows are reported with their line and skipped; importing a file twice adds nothing.
     """
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from monitor.sendlog import import_sends
 
     app = loaded_app(ctx)
     factory = app.sessions()
     if fmt is None:
         fmt = "jsonl" if path.lower().endswith((".jsonl", ".ndjson")) else "csv"
-    try:
-        source = (
-            sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-        )
-    except OSError as exc:
-        raise click.FileError(path, hint=exc.strerror) from exc
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("importing {task.completed:,} sends"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not sys.stderr.isatty(),
-        transient=True,
-    )
-    with source, progress:
-        task = progress.add_task("import", total=None)
+    with import_source(path, "sends") as (lines, advance):
         report = import_sends(
             factory,
-            iter(source),
+            lines,
             fmt=fmt,
             now=app.now(),
             lowercase_local=app.config.suppression.lowercase_local_part,
-            on_batch=lambda n: progress.advance(task, n),
+            on_batch=advance,
         )
     click.echo(f"added {report.added}, already known {report.known}, rejected {report.rejected}")
     for line, why in report.rejects[:50]:

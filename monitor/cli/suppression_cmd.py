@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.common import loaded_app, parse_when
+from monitor.cli.common import import_source, loaded_app, parse_when
 from monitor.enums import ListScope, SuppressionReason
 from parsers.address import AddressError, normalize_address, normalize_domain
 from parsers.listfile import FORMATS as IMPORT_FORMATS
@@ -193,34 +191,19 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
 @click.pass_context
 def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
     """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from monitor.suppression import import_suppressions
 
     app = loaded_app(ctx)
     factory = app.sessions()
-    source = (
-        sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-    )
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("importing {task.completed:,} rows"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        disable=not sys.stderr.isatty(),
-        transient=True,
-    )
-    with source, progress:
-        task = progress.add_task("import", total=None)
+    with import_source(path, "rows") as (lines, advance):
         report = import_suppressions(
             factory,
-            iter(source),
+            lines,
             fmt=fmt,
             now=app.now(),
             default_reason=SuppressionReason(reason) if reason else None,
             lowercase_local=app.config.suppression.lowercase_local_part,
-            on_batch=lambda n: progress.advance(task, n),
+            on_batch=advance,
         )
     _print_import(report)
     return 0
