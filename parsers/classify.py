@@ -64,12 +64,23 @@ _KNOWN_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL",
 class _Facts:
     """The inputs of the decision, normalised once."""
 
-    __slots__ = ("action", "command", "diag_type", "hint", "reply", "status", "text", "tmp")
+    __slots__ = (
+        "action",
+        "command",
+        "diag_type",
+        "hint",
+        "reply",
+        "status",
+        "text",
+        "tmp",
+        "words",
+    )
 
     def __init__(self, failure: Failure, reply: str, hint: Reason | None) -> None:
         self.status = failure.status
         self.reply = reply
         self.text = failure.diagnostic.lower()
+        self.words = frozenset(self.text.split())  # for the phrase tables (parsers.phrases)
         self.diag_type = failure.diagnostic_type
         self.command = failure.command
         self.action = failure.action
@@ -91,44 +102,44 @@ def _user_unknown(f: _Facts) -> bool:
             _R.REJECTED,
             _R.NOT_ACCEPT,
         )
-        return not any(matches(r, f.text) for r in others)
-    return f.command == "RCPT" and matches(_R.USER_UNKNOWN, f.text)
+        return not any(matches(r, f.text, f.words) for r in others)
+    return f.command == "RCPT" and matches(_R.USER_UNKNOWN, f.text, f.words)
 
 
 def _filtered(f: _Facts) -> bool:
     if f.tmp is _R.SUSPEND:
         return False
     if f.tmp is _R.FILTERED:
-        return matches(_R.USER_UNKNOWN, f.text) or matches(_R.FILTERED, f.text)
+        return matches(_R.USER_UNKNOWN, f.text, f.words) or matches(_R.FILTERED, f.text, f.words)
     if f.command in _BEFORE_DATA:
         return False
-    return matches(_R.FILTERED, f.text) or matches(_R.USER_UNKNOWN, f.text)
+    return matches(_R.FILTERED, f.text, f.words) or matches(_R.USER_UNKNOWN, f.text, f.words)
 
 
 def _rejected(f: _Facts) -> bool:
     if f.tmp is _R.REJECTED:
         return True
     if f.command == "MAIL":
-        return matches(_R.REJECTED, f.text)
+        return matches(_R.REJECTED, f.text, f.words)
     if f.command == "DATA":
-        return f.tmp is not _R.USER_UNKNOWN and matches(_R.REJECTED, f.text)
+        return f.tmp is not _R.USER_UNKNOWN and matches(_R.REJECTED, f.text, f.words)
     weak = (None, _R.ON_HOLD, _R.UNDEFINED, _R.SECURITY_ERROR, _R.SYSTEM_ERROR)
-    return f.tmp in weak and matches(_R.REJECTED, f.text)
+    return f.tmp in weak and matches(_R.REJECTED, f.text, f.words)
 
 
 def _host_unknown(f: _Facts) -> bool:
     if f.hint is _R.HOST_UNKNOWN:
         return True
     if f.tmp is _R.HOST_UNKNOWN:
-        return not matches(_R.NETWORK_ERROR, f.text)
-    return matches(_R.HOST_UNKNOWN, f.text)
+        return not matches(_R.NETWORK_ERROR, f.text, f.words)
+    return matches(_R.HOST_UNKNOWN, f.text, f.words)
 
 
 def _by_status_or_text(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
         if needs_status and not f.status:
             return False
-        return f.tmp is reason or matches(reason, f.text)
+        return f.tmp is reason or matches(reason, f.text, f.words)
 
     return check
 
@@ -141,7 +152,7 @@ def _after_data(reason: Reason) -> Callable[[_Facts], bool]:
             return False
         if f.tmp is reason:
             return True
-        return f.command not in _BEFORE_DATA and matches(reason, f.text)
+        return f.command not in _BEFORE_DATA and matches(reason, f.text, f.words)
 
     return check
 
@@ -151,24 +162,24 @@ def _mesg_too_big(f: _Facts) -> bool:
         return True
     if f.tmp is _R.EXCEED_LIMIT or f.status == "5.2.3":
         return False
-    return matches(_R.MESG_TOO_BIG, f.text)
+    return matches(_R.MESG_TOO_BIG, f.text, f.words)
 
 
 def _no_relaying(f: _Facts) -> bool:
     if f.hint in (_R.SECURITY_ERROR, _R.SYSTEM_ERROR, _R.UNDEFINED):
         return False
-    return f.command not in _GREETING and matches(_R.NO_RELAYING, f.text)
+    return f.command not in _GREETING and matches(_R.NO_RELAYING, f.text, f.words)
 
 
 def _suspend(f: _Facts) -> bool:
     if not f.status:
         return False
-    return f.hint is _R.SUSPEND or f.reply == "525" or matches(_R.SUSPEND, f.text)
+    return f.hint is _R.SUSPEND or f.reply == "525" or matches(_R.SUSPEND, f.text, f.words)
 
 
 def _text_only(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
-        return (not needs_status or bool(f.status)) and matches(reason, f.text)
+        return (not needs_status or bool(f.status)) and matches(reason, f.text, f.words)
 
     return check
 
@@ -236,7 +247,7 @@ def _second_pass(f: _Facts) -> Reason | None:
     if reason is not None and reason not in RETRY and f.diag_type == "SMTP":
         return reason
     for candidate in SECOND_PASS:
-        if matches(candidate, f.text):
+        if matches(candidate, f.text, f.words):
             return candidate
     found = _by_code_class(f) or reason
     if found is not None:
@@ -282,7 +293,7 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
         return decided
     if failure.action == "delayed":
         return _R.EXPIRED
-    if matches(_R.VACATION, facts.text):
+    if matches(_R.VACATION, facts.text, facts.words):
         return _R.VACATION
     return _R.ON_HOLD if failure.diagnostic else _R.UNDEFINED
 

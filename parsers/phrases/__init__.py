@@ -11,10 +11,8 @@ where that is not obvious.
 
 from __future__ import annotations
 
-import re
-
 from parsers.phrases import content, recipient, sender, system
-from parsers.phrases.compile import alt
+from parsers.phrases.compile import PhraseSet, alt
 from parsers.records import Reason
 
 __all__ = ["PHRASES", "matches"]
@@ -22,7 +20,7 @@ __all__ = ["PHRASES", "matches"]
 
 _R = Reason
 
-PHRASES: dict[Reason, re.Pattern[str]] = {
+PHRASES: dict[Reason, PhraseSet] = {
     **recipient.PATTERNS,
     **sender.PATTERNS,
     **content.PATTERNS,
@@ -35,9 +33,15 @@ _NOT_REJECTED = alt(
 )
 
 
-def matches(reason: Reason, text: str) -> bool:
-    """True if lower-cased ``text`` contains a phrase that signals ``reason``."""
-    if reason is _R.REJECTED and _NOT_REJECTED.search(text):
+def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> bool:
+    """True if lower-cased ``text`` contains a phrase that signals ``reason``.
+
+    ``words``, ``frozenset(text.split())``, saves splitting the text again when the caller
+    asks about several reasons.
+    """
+    if words is None:
+        words = frozenset(text.split())
+    if reason is _R.REJECTED and _NOT_REJECTED.search(text, words):
         return False
-    pattern = PHRASES.get(reason)
-    return pattern is not None and pattern.search(text) is not None
+    phrases = PHRASES.get(reason)
+    return phrases is not None and phrases.search(text, words)

@@ -1,13 +1,175 @@
-"""Compile a list of phrase regexes into one alternation."""
+"""Compile a list of phrase regexes into one matcher that answers like their alternation.
+
+A reason's phrases were one compiled alternation. Python's regex engine tries every
+branch at every position of the text, so a 70-phrase table cost about 80 ns per character
+of diagnostic, and a diagnostic is checked against a dozen tables. Almost every phrase
+contains a run of plain characters that any match must contain ("blocked using " in
+``blocked using ``, ":blocked)" in ``\\(.{0,60}@.{0,60}:blocked\\)``): ``PhraseSet`` first
+asks whether any of those runs occurs in the text (a substring test in C per phrase) and
+runs a phrase's regex only when its run is there. Phrases without a usable run stay in
+one ordinary alternation. The answer is the alternation's, exactly: a phrase whose run is
+absent cannot match.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-__all__ = ["alt"]
+__all__ = ["PhraseSet", "alt", "literal_run"]
+
+#: Shorter runs filter too little to be worth a test of their own.
+MIN_RUN = 3
+# A quantifier (greedy, lazy or possessive) after an atom
+_QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
+# Escapes whose length this reader does not work out (hex, named, octal, back-references)
+_LONG_ESCAPES = frozenset("xuUN0123456789")
 
 
-def alt(parts: Iterable[str]) -> re.Pattern[str]:
-    """One compiled alternation of ``parts`` (each wrapped in a non-capturing group)."""
+def _skip_group(pattern: str, i: int) -> int:
+    """The index after the group or character class that starts at ``pattern[i]``."""
+    depth = 0
+    in_class = False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":  # "[]...]": a leading "]" is a member
+                i += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if depth == 0 and not in_class:
+            return i + 1
+        i += 1
+    return i
+
+
+def _atom(pattern: str, i: int) -> tuple[str | None, int]:
+    """The atom at ``pattern[i]``: (its character if it is a plain one, the index after it).
+
+    Raises ValueError for what this reader does not follow (a top-level alternation, long
+    escapes, stray quantifiers), so that the phrase is used unguarded.
+    """
+    char = pattern[i]
+    if char == "\\":
+        escaped = pattern[i + 1 : i + 2]
+        if not escaped or escaped in _LONG_ESCAPES:
+            raise ValueError(pattern)
+        return (None if escaped.isalnum() else escaped), i + 2  # \d, \b ... are not plain
+    if char in "([":
+        return None, _skip_group(pattern, i)
+    if char in ".^$":
+        return None, i + 1
+    if char in "|*+?{})]":
+        raise ValueError(pattern)
+    return char, i + 1
+
+
+def _runs(pattern: str) -> list[str]:
+    """Runs of plain characters at the top level of ``pattern``; every match contains each
+    of them. Raises ValueError (see ``_atom``)."""
+    runs: list[str] = []
+    run: list[str] = []
+    i = 0
+    while i < len(pattern):
+        literal, i = _atom(pattern, i)
+        quantifier = _QUANTIFIER.match(pattern, i)
+        if quantifier is not None:
+            i = quantifier.end()
+            # a quantified atom may be absent ("?", "*", "{0,n}") or repeated: it ends the
+            # run before it; after "+" it is there at least once and starts the next run
+            runs.append("".join(run))
+            run = [literal] if literal is not None and quantifier.group() == "+" else []
+        elif literal is None:
+            runs.append("".join(run))
+            run = []
+        else:
+            run.append(literal)
+    runs.append("".join(run))
+    return runs
+
+
+def literal_run(pattern: str) -> str:
+    """The longest run of plain characters that every match of ``pattern`` contains
+    (escapes undone), or "" when there is none."""
+    try:
+        return max(_runs(pattern), key=len)
+    except ValueError:
+        return ""
+
+
+def _alternation(parts: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+def _key_word(run: str) -> str:
+    """The longest word of ``run`` with a space on each side inside ``run``, or "".
+
+    Such a word is a whole whitespace-separated token of any text the phrase matches, so
+    a set lookup among the text's tokens can stand in for the substring test.
+    """
+    words = run.split(" ")
+    inner = [w for k, w in enumerate(words) if 0 < k < len(words) - 1 and w]
+    return max(inner, key=len) if inner else ""
+
+
+class PhraseSet:
+    """``alt(parts)``: answers ``search`` as the compiled alternation of ``parts`` does.
+
+    Phrases are filed three ways: by a key word that must be one of the text's tokens,
+    by a plain run that must occur in the text, or (neither) in one plain alternation.
+    """
+
+    __slots__ = ("_by_word", "_loose", "_loose_runs", "_unguarded", "_words", "parts", "pattern")
+
+    def __init__(self, parts: Iterable[str]) -> None:
+        self.parts = tuple(parts)
+        #: The plain alternation, for reference (and for the equivalence tests).
+        self.pattern = _alternation(self.parts)
+        by_word: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+        loose: list[tuple[str, re.Pattern[str]]] = []
+        rest: list[str] = []
+        for part in self.parts:
+            run = literal_run(part)
+            if len(run) < MIN_RUN:
+                rest.append(part)
+            elif word := _key_word(run):
+                by_word.setdefault(word, []).append((run, re.compile(part)))
+            else:
+                loose.append((run, re.compile(part)))
+        self._by_word = by_word
+        self._words = frozenset(by_word)
+        self._loose = tuple(loose)
+        self._loose_runs = tuple(run for run, _ in loose)
+        self._unguarded = _alternation(rest) if rest else None
+
+    def search(self, text: str, words: frozenset[str] | set[str] | None = None) -> bool:
+        """True if some phrase occurs in ``text`` (as ``pattern.search`` would find).
+
+        ``words`` is ``set(text.split())`` when the caller has it (several tables are
+        asked about the same text).
+        """
+        if words is None:
+            words = set(text.split())
+        if not self._words.isdisjoint(words):
+            for word in self._words.intersection(words):
+                for run, phrase in self._by_word[word]:
+                    if run in text and phrase.search(text) is not None:
+                        return True
+        if any(map(text.__contains__, self._loose_runs)):
+            for run, phrase in self._loose:
+                if run in text and phrase.search(text) is not None:
+                    return True
+        return self._unguarded is not None and self._unguarded.search(text) is not None
+
+
+def alt(parts: Iterable[str]) -> PhraseSet:
+    """One matcher for the alternation of ``parts`` (regexes over lower-cased text)."""
+    return PhraseSet(parts)

@@ -5,14 +5,12 @@ Lower-case phrase fragments, one alternation per reason (see ``parsers.phrases``
 
 from __future__ import annotations
 
-import re
-
-from parsers.phrases.compile import alt
+from parsers.phrases.compile import PhraseSet, alt
 from parsers.records import Reason
 
 _R = Reason
 
-PATTERNS: dict[Reason, re.Pattern[str]] = {
+PATTERNS: dict[Reason, PhraseSet] = {
     _R.NOT_COMPLIANT_RFC: alt(
         [
             r"this message is not rfc 5322 compliant",

@@ -5,14 +5,12 @@ Lower-case phrase fragments, one alternation per reason (see ``parsers.phrases``
 
 from __future__ import annotations
 
-import re
-
-from parsers.phrases.compile import alt
+from parsers.phrases.compile import PhraseSet, alt
 from parsers.records import Reason
 
 _R = Reason
 
-PATTERNS: dict[Reason, re.Pattern[str]] = {
+PATTERNS: dict[Reason, PhraseSet] = {
     _R.USER_UNKNOWN: alt(
         [
             r"#5\.1\.1 bad address",

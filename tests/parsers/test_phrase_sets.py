@@ -1,0 +1,79 @@
+"""``PhraseSet`` answers exactly as the plain alternation of its phrases does."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers.phrases import PHRASES, matches
+from parsers.phrases.compile import PhraseSet, literal_run
+from parsers.records import Reason
+
+ALL = [(reason, part) for reason, phrases in PHRASES.items() for part in phrases.parts]
+CORPUS = Path(__file__).parents[2] / "../shared/corpus/bounces"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "run"),
+    [
+        (r"\(.{0,60}@.{0,60}:blocked\)", ":blocked)"),
+        (r"mail ?box (?:full|over quota)", "mail"),
+        (r"e-?mail", "mail"),
+        (r"greylisted.?. please try again in", " please try again in"),
+        (r"554 5\.7\.0 reject, id=\d+", "554 5.7.0 reject, id="),
+        (r"xa+bc", "abc"),
+        (r"foo{2}bar", "bar"),
+        (r"abc{1,2}d", "ab"),
+        (r"spam$", "spam"),
+        (r"a|b", ""),  # a top-level alternation has no common run
+        (r"x\x41yz", ""),  # escapes this reader does not measure
+    ],
+)
+def test_literal_run(pattern: str, run: str) -> None:
+    assert literal_run(pattern) == run
+
+
+@pytest.mark.parametrize(("reason", "part"), ALL, ids=lambda x: str(x)[:40])
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_every_match_of_a_phrase_contains_its_run(
+    reason: Reason, part: str, data: st.DataObject
+) -> None:
+    text = data.draw(st.from_regex(re.compile(part), fullmatch=True))
+    assert literal_run(part) in text
+    assert PHRASES[reason].search(text)
+
+
+_WORDS = st.sampled_from(
+    [
+        *("user", "unknown", "mailbox", "full", "quota", "blocked", "spam", "relay", "denied"),
+        *("(", ")", "@", ":", ".", "5.1.1", "550", "-", "  ", "\t", "\n", "no", "such", "x"),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_WORDS | st.sampled_from([p for _, p in ALL if "\\" not in p]), max_size=12))
+def test_search_agrees_with_the_alternation(pieces: list[str]) -> None:
+    text = " ".join(pieces)
+    for reason, phrases in PHRASES.items():
+        assert phrases.search(text) == (phrases.pattern.search(text) is not None), reason
+        words = frozenset(text.split())
+        assert matches(reason, text, words) == matches(reason, text)
+
+
+def test_search_agrees_on_the_corpus_text() -> None:
+    for path in sorted(CORPUS.glob("*.eml"))[:200]:
+        text = " ".join(path.read_bytes().decode("utf-8", "replace").lower().split())[:4000]
+        for phrases in PHRASES.values():
+            assert phrases.search(text) == (phrases.pattern.search(text) is not None)
+
+
+def test_unguarded_phrases_still_count() -> None:
+    phrases = PhraseSet([r"a|b", r"(?:x|y)z", r"long enough phrase"])
+    assert phrases.search("b") and phrases.search("yz") and phrases.search("a long enough phrase")
+    assert not phrases.search("long enough")
