@@ -120,6 +120,25 @@ def _key_word(run: str) -> str:
     return max(inner, key=len) if inner else ""
 
 
+class _Phrase:
+    """One phrase, compiled the first time its run is found (most never are: compiling
+    all of them would add tens of milliseconds to every process's start)."""
+
+    __slots__ = ("_regex", "run", "source")
+
+    def __init__(self, run: str, source: str) -> None:
+        self.run = run
+        self.source = source
+        self._regex: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> bool:
+        if self.run not in text:
+            return False
+        if self._regex is None:
+            self._regex = re.compile(self.source)
+        return self._regex.search(text) is not None
+
+
 class PhraseSet:
     """``alt(parts)``: answers ``search`` as the compiled alternation of ``parts`` does.
 
@@ -127,28 +146,34 @@ class PhraseSet:
     by a plain run that must occur in the text, or (neither) in one plain alternation.
     """
 
-    __slots__ = ("_by_word", "_loose", "_loose_runs", "_unguarded", "_words", "parts", "pattern")
+    __slots__ = ("_by_word", "_loose", "_loose_runs", "_pattern", "_unguarded", "_words", "parts")
 
     def __init__(self, parts: Iterable[str]) -> None:
         self.parts = tuple(parts)
-        #: The plain alternation, for reference (and for the equivalence tests).
-        self.pattern = _alternation(self.parts)
-        by_word: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
-        loose: list[tuple[str, re.Pattern[str]]] = []
+        self._pattern: re.Pattern[str] | None = None
+        by_word: dict[str, list[_Phrase]] = {}
+        loose: list[_Phrase] = []
         rest: list[str] = []
         for part in self.parts:
             run = literal_run(part)
             if len(run) < MIN_RUN:
                 rest.append(part)
             elif word := _key_word(run):
-                by_word.setdefault(word, []).append((run, re.compile(part)))
+                by_word.setdefault(word, []).append(_Phrase(run, part))
             else:
-                loose.append((run, re.compile(part)))
+                loose.append(_Phrase(run, part))
         self._by_word = by_word
         self._words = frozenset(by_word)
         self._loose = tuple(loose)
-        self._loose_runs = tuple(run for run, _ in loose)
+        self._loose_runs = tuple(phrase.run for phrase in loose)
         self._unguarded = _alternation(rest) if rest else None
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """The plain alternation of the phrases (for reference and the equivalence tests)."""
+        if self._pattern is None:
+            self._pattern = _alternation(self.parts)
+        return self._pattern
 
     def search(self, text: str, words: frozenset[str] | set[str] | None = None) -> bool:
         """True if some phrase occurs in ``text`` (as ``pattern.search`` would find).
@@ -160,13 +185,12 @@ class PhraseSet:
             words = set(text.split())
         if not self._words.isdisjoint(words):
             for word in self._words.intersection(words):
-                for run, phrase in self._by_word[word]:
-                    if run in text and phrase.search(text) is not None:
-                        return True
-        if any(map(text.__contains__, self._loose_runs)):
-            for run, phrase in self._loose:
-                if run in text and phrase.search(text) is not None:
+                if any(phrase.search(text) for phrase in self._by_word[word]):
                     return True
+        if any(map(text.__contains__, self._loose_runs)) and any(
+            phrase.search(text) for phrase in self._loose
+        ):
+            return True
         return self._unguarded is not None and self._unguarded.search(text) is not None
 
 
