@@ -35,8 +35,14 @@ __all__ = ["MAX_NESTING", "Unsupported", "header_message", "parse_headers", "par
 #: Parts nested deeper than this (multipart in multipart, or message/rfc822) stay text.
 MAX_NESTING = 64
 
-# The first line that fails the stdlib's header-line test (email.feedparser.headerRE)
+# The first line that fails the stdlib's header-line test (email.feedparser.headerRE), as
+# a line at the start of the search and as the line after a newline: the literal "\n" lets
+# the regex engine skip from newline to newline instead of testing "^" at every character.
 _NOT_HEADER = re.compile(r"^(?!From |[\041-\071\073-\176]*:|[\t ])", re.MULTILINE)
+_NOT_HEADER_AFTER = re.compile(r"\n(?!From |[\041-\071\073-\176]*:|[\t ])")
+# One header field of a section whose lines all are fields or continuations: the name, and
+# the value with its continuation lines (compat32.header_source_parse)
+_FIELD = re.compile(r"^([^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 _TEXT_MESSAGE_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
@@ -96,10 +102,17 @@ def _boundary_index(s: str) -> dict[str, list[int]]:
     return index
 
 
+def _header_end(s: str, pos: int, stop: int) -> int:
+    """The offset of the first line in [pos, stop) that is not a header line, else stop."""
+    if (pos == 0 or s[pos - 1] == "\n") and _NOT_HEADER.match(s, pos, stop):
+        return pos
+    found = _NOT_HEADER_AFTER.search(s, pos, stop)
+    return found.start() + 1 if found is not None else stop
+
+
 def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage) -> int:
     """Header lines from ``pos`` into ``msg``; the offset of the body."""
-    found = _NOT_HEADER.search(s, pos, stop)
-    end = found.start() if found is not None else stop
+    end = _header_end(s, pos, stop)
     if end < stop:
         if s.startswith("\n", end):
             stop_line = end + 1  # the separator line is consumed
@@ -108,6 +121,20 @@ def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage) -> int:
             stop_line = end
     else:
         stop_line = stop
+    block = s[pos:end]
+    if block.startswith("From "):  # an envelope line (mbox) before the fields
+        newline = block.find("\n")
+        msg.set_unixfrom(block if newline < 0 else block[:newline])
+        block = "" if newline < 0 else block[newline + 1 :]
+    if (
+        block[:1] not in (" ", "\t", ":")
+        and not block.startswith("From ")
+        and "\nFrom " not in block
+        and "\n:" not in block
+    ):
+        # no envelope line, no nameless field, no continuation first: nothing to flag
+        msg.set_fields(_FIELD.findall(block))
+        return stop_line
     lines = s[pos:end].split("\n")
     if lines[-1] == "":
         lines.pop()
