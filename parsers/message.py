@@ -19,10 +19,18 @@ from email.message import Message
 from email.policy import Policy, compat32
 from typing import Any, TypeVar, overload
 
-__all__ = ["IndexedMessage"]
+__all__ = ["IndexedMessage", "fetch"]
 
 _T = TypeVar("_T")
 _Field = tuple[str, Any]
+
+
+def fetch(name: str, value: Any) -> Any:
+    """``compat32.header_fetch_parse``: a plain str comes back unchanged unless it carries
+    surrogates (undecodable bytes), which an ASCII string cannot."""
+    if type(value) is str and value.isascii():
+        return value
+    return compat32.header_fetch_parse(name, value)
 
 
 class IndexedMessage(Message):
@@ -67,11 +75,13 @@ class IndexedMessage(Message):
         return index
 
     def _dw_fetch(self, name: str, value: Any) -> Any:
-        # compat32's header_fetch_parse returns a plain str unchanged unless it carries
-        # surrogates (undecodable bytes), which an ASCII string cannot
-        if self._dw_compat32 and type(value) is str and value.isascii():
-            return value
+        if self._dw_compat32:
+            return fetch(name, value)
         return self.policy.header_fetch_parse(name, value)
+
+    def field_index(self) -> dict[str, list[tuple[str, Any]]]:
+        """The raw fields by lower-cased name (the message's own index: do not change it)."""
+        return self._dw_lookup()
 
     @overload
     def get(self, name: str, failobj: None = None) -> Any | None: ...

@@ -20,7 +20,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
-from parsers.message import IndexedMessage
+from parsers.message import IndexedMessage, fetch
 from parsers.mimeparse import Unsupported, parse_text
 
 __all__ = [
@@ -115,15 +115,19 @@ class HeaderIndex:
 
     ``Message.get`` lower-cases and compares every field of the message on each call; the
     bounce rules ask for dozens of fields per message. Values come back as ``get`` returns
-    them (compat32's fetch turns undecodable bytes into ``Header`` objects).
+    them (compat32's fetch turns undecodable bytes into ``Header`` objects). An
+    ``IndexedMessage`` lends its own index.
     """
 
     __slots__ = ("_index",)
 
     def __init__(self, msg: Message) -> None:
-        index: dict[str, list[str]] = {}
+        if isinstance(msg, IndexedMessage):
+            self._index = msg.field_index()
+            return
+        index: dict[str, list[tuple[str, object]]] = {}
         for name, value in msg.raw_items():
-            index.setdefault(name.lower(), []).append(value)
+            index.setdefault(name.lower(), []).append((name, value))
         self._index = index
 
     def __contains__(self, name: str) -> bool:
@@ -131,12 +135,12 @@ class HeaderIndex:
 
     def get_all(self, name: str) -> list[object]:
         """Every value of ``name``, in order, as ``Message.get_all`` gives them."""
-        return [compat32.header_fetch_parse(name, v) for v in self._index.get(name.lower(), ())]
+        return [fetch(name, v) for _, v in self._index.get(name.lower(), ())]
 
     def get(self, name: str) -> object | None:
         """The first value of ``name``, as ``Message.get`` gives it, or None."""
         values = self._index.get(name.lower())
-        return compat32.header_fetch_parse(name, values[0]) if values else None
+        return fetch(name, values[0][1]) if values else None
 
 
 def header(msg: Message, name: str) -> str | None:
