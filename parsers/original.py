@@ -32,6 +32,11 @@ _FIRST_HEADER_LINE = re.compile(r"^[ \t]*[A-Za-z][A-Za-z0-9-]*:", re.MULTILINE)
 # a line holding nothing but blanks: the end of a header section
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*(?:\n|$)")
 _NON_BLANK = re.compile(r"\S")
+# an indented line that is a header field once str.lstrip has removed its indentation
+# (regex \s and str.lstrip agree on what white space is)
+# (the first line is tested with match; a literal "\n" first lets the engine skip ahead)
+_INDENTED_FIELD = re.compile(r"[^\S\n]+[A-Za-z][A-Za-z0-9-]*:")
+_INDENTED_FIELD_LINE = re.compile(r"\n[^\S\n]+[A-Za-z][A-Za-z0-9-]*:")
 _ENVELOPE_HEADERS = ("X-Original-To", "Delivered-To", "Envelope-To", "X-Envelope-To", "To")
 _MAX_HEADER_TEXT = 64 * 1024
 
@@ -66,14 +71,16 @@ def _header_block(text: str) -> tuple[str, bool]:
         return "", False
     end = _BLANK_LINE.search(head, first.start())
     stop = end.start() if end is not None else len(head)
-    block = [
-        line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line
-        for line in head[first.start() : stop].split("\n")
-    ]
+    chunk = head[first.start() : stop]
+    if _INDENTED_FIELD.match(chunk) or _INDENTED_FIELD_LINE.search(chunk):  # lines to change
+        chunk = "\n".join(
+            line.lstrip() if _HEADER_LINE.match(line.lstrip()) else line
+            for line in chunk.split("\n")
+        )
     has_body = len(text) > _MAX_HEADER_TEXT or (
         end is not None and _NON_BLANK.search(head, end.end()) is not None
     )
-    return "\n".join(block) + "\n\n", has_body
+    return chunk + "\n\n", has_body
 
 
 def _parse_headers(block: str) -> Message:
