@@ -194,7 +194,9 @@ _REPLY_2 = ("211", "214", "220", "221", "235", "250", "251", "252", "253", "354"
 _REPLY_BY_CLASS = {"5": _REPLY_5, "4": _REPLY_4, "2": _REPLY_2}
 _REPLY_ALL = (*_REPLY_5, *_REPLY_4, *_REPLY_2)
 
-_IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+# r"\b(?:\d{1,3}\.){3}\d{1,3}\b", written to start with a digit (the regex engine then
+# skips to digits) and the leading \b as a look-behind from after that digit
+_IPV4 = re.compile(r"\d(?<!\w\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}\b")
 # "5.1.1", "4.7.26", "5.7.509"; not preceded by a digit, dot, slash or a "v" (versions)
 _STATUS = re.compile(r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])")
 _VALID_STATUS = re.compile(r"[245]\.[0-7]\.[0-9]{1,3}")

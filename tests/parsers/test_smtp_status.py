@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from parsers import status
 from parsers.records import Reason
 from parsers.status import (
     find_command,
@@ -113,3 +118,10 @@ def test_is_permanent(text: str | None, expected: bool | None) -> None:
 )
 def test_find_command(text: str, expected: str | None) -> None:
     assert find_command(text) == expected
+
+
+@given(st.text(alphabet="0123456789..a _-\xe9\u0663", max_size=30))
+def test_ipv4_scrub_pattern_is_the_plain_one(text: str) -> None:
+    # status._IPV4 is r"\b(?:\d{1,3}\.){3}\d{1,3}\b" rewritten to start with a digit
+    plain = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+    assert status._IPV4.sub("*", text) == plain.sub("*", text)
