@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from monitor.config import Config, load_config
 from monitor.errors import StoreError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
+
+    from monitor.config import Config
 
 __all__ = ["App"]
 
@@ -35,6 +36,8 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from monitor.config import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 

@@ -1,26 +1,65 @@
 """Root command group and ``main``.
 
-Each subcommand group lives in its own module of this package and is registered in
-``build_cli``; the modules import heavy libraries (SQLAlchemy, pandas) inside their command
-functions so ``deliverwatch --help`` and ``deliverwatch parse`` start fast.
+Each subcommand group lives in its own module of this package, named in ``COMMANDS`` and
+imported only when that command is looked up; the modules import heavy libraries
+(SQLAlchemy, pandas) inside their command functions. So ``deliverwatch --help`` and
+``deliverwatch parse`` start fast: parse imports neither the config loader nor the other
+commands' modules (without bytecode caches each of them is compiled at every start).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
 import click
 
-from monitor.app import App
-from monitor.config import ENV_VAR
 from monitor.errors import MonitorError
+
+#: ``monitor.config.ENV_VAR``, spelt out here so that the root group does not import the
+#: config package (tests/monitor/test_cli_root.py checks that the two agree).
+ENV_VAR = "DELIVERWATCH_CONFIG"
+
+#: Subcommand name -> (module, attribute), imported when the command is looked up.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("monitor.cli.config_cmd", "config_group"),
+    "db": ("monitor.cli.db_cmd", "db_group"),
+    "suppression": ("monitor.cli.suppression_cmd", "suppression_group"),
+    "allowlist": ("monitor.cli.suppression_cmd", "allowlist_group"),
+    "daemon": ("monitor.cli.daemon_cmd", "daemon_cmd"),
+    "parse": ("monitor.cli.parse", "parse_cmd"),
+    "check": ("monitor.cli.check", "check_group"),
+    "report": ("monitor.cli.report_cmd", "report_group"),
+    "demo": ("monitor.cli.report_cmd", "demo_cmd"),
+    "events": ("monitor.cli.events_cmd", "events_group"),
+    "poll": ("monitor.cli.poll_cmd", "poll_cmd"),
+    "reprocess": ("monitor.cli.poll_cmd", "reprocess_cmd"),
+    "sends": ("monitor.cli.sends_cmd", "sends_group"),
+}
+
+
+class _LazyGroup(click.Group):
+    """A group whose subcommands are imported on lookup (click's documented lazy-loading
+    pattern: ``list_commands`` and ``get_command`` overridden)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attribute = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module}.{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
 def build_cli() -> click.Group:
     """Build the command tree; kept apart from ``main`` so tests can introspect it."""
 
-    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(package_name="deliverwatch")
     @click.option(
         "--config",
@@ -33,33 +72,11 @@ def build_cli() -> click.Group:
     @click.pass_context
     def cli(ctx: click.Context, config_path: str | None) -> None:
         """deliverwatch: keep a bulk sender out of the spam folder."""
+        from monitor.app import App
+
         ctx.obj = App(config_path=config_path)
         ctx.call_on_close(ctx.obj.close)
 
-    from monitor.cli.check import check_group
-    from monitor.cli.config_cmd import config_group
-    from monitor.cli.daemon_cmd import daemon_cmd
-    from monitor.cli.db_cmd import db_group
-    from monitor.cli.events_cmd import events_group
-    from monitor.cli.parse import parse_cmd
-    from monitor.cli.poll_cmd import poll_cmd, reprocess_cmd
-    from monitor.cli.report_cmd import demo_cmd, report_group
-    from monitor.cli.sends_cmd import sends_group
-    from monitor.cli.suppression_cmd import allowlist_group, suppression_group
-
-    cli.add_command(config_group)
-    cli.add_command(db_group)
-    cli.add_command(suppression_group)
-    cli.add_command(allowlist_group)
-    cli.add_command(daemon_cmd)
-    cli.add_command(parse_cmd)
-    cli.add_command(check_group)
-    cli.add_command(report_group)
-    cli.add_command(demo_cmd)
-    cli.add_command(events_group)
-    cli.add_command(poll_cmd)
-    cli.add_command(reprocess_cmd)
-    cli.add_command(sends_group)
     return cli
 
 
