@@ -16,7 +16,6 @@ bytes and unpickling per-message results made it.
 from __future__ import annotations
 
 import json
-import mailbox
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -104,6 +103,8 @@ def _looks_like_mbox(path: Path) -> bool:
 
 
 def _mbox_items(path: Path, shown: str) -> Iterator[Item]:
+    import mailbox  # only mbox inputs need it (and it imports much of the email package)
+
     try:
         box = mailbox.mbox(path, create=False)
     except (OSError, mailbox.Error) as exc:

@@ -21,13 +21,11 @@ from datetime import datetime
 from email.message import Message
 
 from parsers.arf import address_of, parse_arf, report_type, top_parts
-from parsers.dmarc import parse_dmarc_aggregate
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
 from parsers.mime import header, message_from_bytes, part_bytes
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document
-from parsers.tlsrpt import parse_tls_report
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
 
 __all__ = [
@@ -72,6 +70,10 @@ def parse_report_document(
         if what == "empty":
             return Report(kind=Kind.UNKNOWN, error="empty input", received_at=received_at)
         if what == "xml":
+            # imported here: the XML stack is needed only for DMARC aggregate reports, and
+            # every process that reads bounces would otherwise load (and compile) it
+            from parsers.dmarc import parse_dmarc_aggregate
+
             agg = parse_dmarc_aggregate(raw, with_records=with_records, limit=limit)
             return Report(
                 kind=Kind.DMARC_AGGREGATE,
@@ -81,6 +83,8 @@ def parse_report_document(
                 received_at=received_at,
             )
         if what == "json":
+            from parsers.tlsrpt import parse_tls_report
+
             tls = parse_tls_report(raw, limit=limit)
             return Report(
                 kind=Kind.TLS_REPORT,

@@ -151,6 +151,15 @@ class PhraseSet:
     def __init__(self, parts: Iterable[str]) -> None:
         self.parts = tuple(parts)
         self._pattern: re.Pattern[str] | None = None
+        # filed on the first search: reading the runs of ~500 phrases costs ~10 ms, which
+        # a process that never classifies a bounce need not pay at start
+        self._words: frozenset[str] | None = None
+        self._by_word: dict[str, list[_Phrase]] = {}
+        self._loose: tuple[_Phrase, ...] = ()
+        self._loose_runs: tuple[str, ...] = ()
+        self._unguarded: re.Pattern[str] | None = None
+
+    def _file(self) -> frozenset[str]:
         by_word: dict[str, list[_Phrase]] = {}
         loose: list[_Phrase] = []
         rest: list[str] = []
@@ -163,10 +172,11 @@ class PhraseSet:
             else:
                 loose.append(_Phrase(run, part))
         self._by_word = by_word
-        self._words = frozenset(by_word)
         self._loose = tuple(loose)
         self._loose_runs = tuple(phrase.run for phrase in loose)
         self._unguarded = _alternation(rest) if rest else None
+        self._words = frozenset(by_word)
+        return self._words
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -181,10 +191,11 @@ class PhraseSet:
         ``words`` is ``set(text.split())`` when the caller has it (several tables are
         asked about the same text).
         """
+        keys = self._words if self._words is not None else self._file()
         if words is None:
             words = set(text.split())
-        if not self._words.isdisjoint(words):
-            for word in self._words.intersection(words):
+        if not keys.isdisjoint(words):
+            for word in keys.intersection(words):
                 if any(phrase.search(text) for phrase in self._by_word[word]):
                     return True
         if any(map(text.__contains__, self._loose_runs)) and any(
