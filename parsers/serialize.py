@@ -9,8 +9,10 @@ datetimes ISO 8601 in UTC with a ``Z`` suffix, tuples lists, and a trailing unde
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from parsers.records import DmarcAggregate, Report, TlsReport
@@ -25,14 +27,19 @@ def _datetime(value: datetime) -> str:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
-# (attribute, JSON key) per record class, computed once: ``dataclasses.fields`` is slow
-_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+# (a getter of every field's value, the JSON keys) per record class, computed once:
+# ``dataclasses.fields`` is slow, and one attrgetter call reads all the values
+_ACCESS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]] = {}
 
 
-def to_jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per kind, in order
     """Convert a record (or anything inside one) into JSON-serialisable values."""
     if type(value) in _PLAIN:  # exact types: a StrEnum is a str but must become its value
         return value
+    if type(value) in _ACCESS:  # a record class seen before
+        return _record(value)
+    if type(value) in (tuple, list):  # exact types first; their subclasses further down
+        return [to_jsonable(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -48,17 +55,24 @@ def to_jsonable(value: Any) -> Any:
     return value if isinstance(value, int | float | str) else str(value)  # their subclasses
 
 
-def _keys(cls: type) -> tuple[tuple[str, str], ...]:
-    keys = _KEYS.get(cls)
-    if keys is None:
+def _access(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
+    access = _ACCESS.get(cls)
+    if access is None:
         names = [f.name for f in dataclasses.fields(cls)]
-        keys = tuple((n, n[:-1] if n.endswith("_") else n) for n in names)
-        _KEYS[cls] = keys
-    return keys
+        keys = tuple(n[:-1] if n.endswith("_") else n for n in names)
+        # attrgetter of a single name gives the value, not a 1-tuple
+        getter = attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
+        access = _ACCESS[cls] = (getter, keys)
+    return access
 
 
 def _record(record: Any) -> dict[str, Any]:
-    out = {key: to_jsonable(getattr(record, name)) for name, key in _keys(type(record))}
+    getter, keys = _access(type(record))
+    # plain values (most of them) are taken as they are without a call to to_jsonable
+    out = {
+        key: value if type(value) in _PLAIN else to_jsonable(value)
+        for key, value in zip(keys, getter(record), strict=True)
+    }
     if isinstance(record, TlsReport):
         out["n_policies"] = len(record.policies)
         out["total_successful_sessions"] = record.total_successful_sessions
