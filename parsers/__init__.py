@@ -77,7 +77,9 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
     msg = message_from_bytes(raw)
     if not looks_like_message(msg):
         return _unknown("not an RFC 5322 message: no header fields", received_at)
-    found = feedback.detect_feedback(msg, received_at=received_at, with_records=with_records)
+    found = feedback.detect_feedback(
+        msg, received_at=received_at, with_records=with_records, raw=raw
+    )
     if found is not None:
         return found
     text = flatten(msg)

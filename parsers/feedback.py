@@ -16,14 +16,16 @@ the message with its reason instead of treating it as a bounce.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from email.message import Message
 
-from parsers.arf import address_of, parse_arf, report_type, top_parts
+from parsers.arf import PROVIDER_RECIPIENT_HEADERS, address_of, parse_arf, report_type, top_parts
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
 from parsers.mime import header, message_from_bytes, part_bytes
+from parsers.mimeparse import MAX_NESTING
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
@@ -40,21 +42,52 @@ _DOC_SUFFIXES = (".xml", ".json", ".gz", ".gzip", ".zip")
 
 
 def detect_feedback(
-    msg: Message, *, received_at: datetime | None = None, with_records: bool = False
+    msg: Message,
+    *,
+    received_at: datetime | None = None,
+    with_records: bool = False,
+    raw: bytes | None = None,
 ) -> Report | None:
-    """Return a complaint/auth-failure/dmarc-aggregate/tls-report Report, or None."""
-    report = parse_arf(msg, received_at=received_at)
-    if report is not None:
-        return report
+    """Return a complaint/auth-failure/dmarc-aggregate/tls-report Report, or None.
+
+    ``raw``, the bytes ``msg`` was parsed from, lets the ARF and JMRP detectors be skipped
+    when the bytes lack what they look for (most mail is neither).
+    """
+    lowered = raw.lower() if raw is not None else None
+    if lowered is None or _may_be_arf(lowered):
+        report = parse_arf(msg, received_at=received_at)
+        if report is not None:
+            return report
     if not _is_dsn(msg):
         report = _attached_document(msg, received_at=received_at, with_records=with_records)
         if report is not None:
             return report
-    for detector in (parse_jmrp, parse_text_feedback, parse_unsubscribe):
+    detectors: list[Callable[..., Report | None]] = [parse_text_feedback, parse_unsubscribe]
+    if lowered is None or _may_be_jmrp(lowered):
+        detectors.insert(0, parse_jmrp)
+    for detector in detectors:
         report = detector(msg, received_at=received_at)
         if report is not None:
             return report
     return None
+
+
+def _may_be_arf(lowered: bytes) -> bool:
+    # parse_arf needs a part whose Content-Type ends in "/feedback-report"; content types
+    # are read verbatim from the bytes
+    return b"/feedback-report" in lowered
+
+
+def _may_be_jmrp(lowered: bytes) -> bool:
+    # parse_jmrp needs the provider's header in the enclosure: verbatim in the bytes, unless
+    # the enclosure is read as text (and so may be transfer-encoded): a text/rfc822-headers
+    # part, or a message/* part nested deeper than MAX_NESTING, which takes a Content-Type
+    # field at least every other level
+    return (
+        any(name.lower().encode() in lowered for name in PROVIDER_RECIPIENT_HEADERS)
+        or b"rfc822-headers" in lowered
+        or lowered.count(b"content-type") >= MAX_NESTING // 2
+    )
 
 
 def parse_report_document(
