@@ -21,7 +21,7 @@ from parsers.autoreply import detect_autoreply
 from parsers.bounce import Context, Parsed, dispatch
 from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
-from parsers.mime import flatten, header, message_from_bytes
+from parsers.mime import flatten, header, read_message
 from parsers.original import parse_date, recover_original
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document, kind_of, looks_like_message
@@ -74,11 +74,11 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
 
 
 def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) -> Report:
-    msg = message_from_bytes(raw)
+    msg, lowered = read_message(raw)
     if not looks_like_message(msg):
         return _unknown("not an RFC 5322 message: no header fields", received_at)
     found = feedback.detect_feedback(
-        msg, received_at=received_at, with_records=with_records, raw=raw
+        msg, received_at=received_at, with_records=with_records, lowered=lowered
     )
     if found is not None:
         return found

@@ -46,14 +46,14 @@ def detect_feedback(
     *,
     received_at: datetime | None = None,
     with_records: bool = False,
-    raw: bytes | None = None,
+    lowered: bytes | None = None,
 ) -> Report | None:
     """Return a complaint/auth-failure/dmarc-aggregate/tls-report Report, or None.
 
-    ``raw``, the bytes ``msg`` was parsed from, lets the ARF and JMRP detectors be skipped
-    when the bytes lack what they look for (most mail is neither).
+    ``lowered``, the bytes ``msg`` was parsed from in lower case (``mime.read_message``
+    gives them), lets the ARF and JMRP detectors be skipped when the bytes lack what they
+    look for (most mail is neither).
     """
-    lowered = raw.lower() if raw is not None else None
     if lowered is None or _may_be_arf(lowered):
         report = parse_arf(msg, received_at=received_at)
         if report is not None:

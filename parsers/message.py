@@ -6,11 +6,11 @@ compares every field of the header list on each call, and ``get_content_type`` a
 ``get_param`` re-parse the Content-Type value each time: on bounce traffic those re-reads
 cost about a sixth of the parse. ``parsers.mimeparse`` builds its trees from this class.
 
-The index, the content type, the parsed parameters and the decoded text (see
-``parsers.mime.part_text``) are computed on first use and dropped whenever inherited code
-touches the header list, because it may be about to change it (``__setitem__``,
-``replace_header``, ``set_param`` ...). So the class stays a drop-in ``Message``: the same
-answers, the same mutability, only faster to read.
+The index, the content type, the parsed parameters, the decoded text and the decoded
+header values (see ``parsers.mime``) are computed on first use and dropped whenever
+inherited code touches the header list, because it may be about to change it
+(``__setitem__``, ``replace_header``, ``set_param`` ...). So the class stays a drop-in
+``Message``: the same answers, the same mutability, only faster to read.
 """
 
 from __future__ import annotations
@@ -45,9 +45,12 @@ class IndexedMessage(Message):
     def _dw_drop(self) -> None:
         self._dw_index: dict[str, list[_Field]] | None = None
         self._dw_ctype: str | None = None
+        self._dw_main: str | None = None
         self._dw_params: dict[str, tuple[Any, ...]] = {}
         #: (payload, text): the decoded text of that payload, kept by ``parsers.mime``
         self.dw_text: tuple[object, str] | None = None
+        #: decoded header values by lower-cased name, kept by ``parsers.mime.header``
+        self.dw_decoded: dict[str, str | None] = {}
 
     # Inherited code reads and writes ``self._headers``; hand it the list, dropping what
     # was derived from it. Our own reads below go to ``_dw_fields`` directly.
@@ -129,9 +132,15 @@ class IndexedMessage(Message):
             ctype = self._dw_ctype = super().get_content_type()
         return ctype
 
+    def get_content_maintype(self) -> str:
+        main = self._dw_main
+        if main is None:
+            main = self._dw_main = self.get_content_type().split("/")[0]
+        return main
+
     def set_default_type(self, ctype: str) -> None:
         super().set_default_type(ctype)
-        self._dw_ctype = None
+        self._dw_ctype = self._dw_main = None
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         # the one helper behind get_params, get_param, get_boundary, get_filename and

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from parsers.message import IndexedMessage
-from parsers.mime import part_text
+from parsers.mime import header, part_text
 from parsers.mimeparse import parse_text
 
 RAW = (
@@ -43,6 +43,7 @@ def _answers(msg: Message) -> tuple[Any, ...]:
         [str(v) for v in msg.values()],
         list(msg.raw_items()),
         msg.get_content_type(),
+        msg.get_content_maintype(),
         msg.get_params(),
         msg.get_param("charset"),
         msg.get_param("name", unquote=False),
@@ -50,12 +51,16 @@ def _answers(msg: Message) -> tuple[Any, ...]:
         msg.get_boundary(),
         msg.get_content_charset(),
         msg.get_payload(decode=True),
+        header(msg, "Subject"),
+        header(msg, "to"),
+        header(msg, "X-New"),
     )
 
 
 def _edit(name: str) -> Callable[[Message], None]:
     def replace(msg: Message) -> None:
         msg.replace_header("Content-Type", "text/html; charset=koi8-r")
+        msg.replace_header("Subject", "=?utf-8?q?th=C3=A9?=")
 
     def delete(msg: Message) -> None:
         del msg["to"]
