@@ -25,7 +25,6 @@ from parsers.arf import PROVIDER_RECIPIENT_HEADERS, address_of, parse_arf, repor
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
 from parsers.mime import header, message_from_bytes, part_bytes
-from parsers.mimeparse import MAX_NESTING
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
@@ -63,7 +62,7 @@ def detect_feedback(
         if report is not None:
             return report
     detectors: list[Callable[..., Report | None]] = [parse_text_feedback, parse_unsubscribe]
-    if lowered is None or _may_be_jmrp(lowered):
+    if lowered is None or _may_be_jmrp(lowered, deep=getattr(msg, "dw_deep", False)):
         detectors.insert(0, parse_jmrp)
     for detector in detectors:
         report = detector(msg, received_at=received_at)
@@ -78,16 +77,14 @@ def _may_be_arf(lowered: bytes) -> bool:
     return b"/feedback-report" in lowered
 
 
-def _may_be_jmrp(lowered: bytes) -> bool:
+_PROVIDER_HEADERS = tuple(name.lower().encode() for name in PROVIDER_RECIPIENT_HEADERS)
+
+
+def _may_be_jmrp(lowered: bytes, *, deep: bool) -> bool:
     # parse_jmrp needs the provider's header in the enclosure: verbatim in the bytes, unless
     # the enclosure is read as text (and so may be transfer-encoded): a text/rfc822-headers
-    # part, or a message/* part nested deeper than MAX_NESTING, which takes a Content-Type
-    # field at least every other level
-    return (
-        any(name.lower().encode() in lowered for name in PROVIDER_RECIPIENT_HEADERS)
-        or b"rfc822-headers" in lowered
-        or lowered.count(b"content-type") >= MAX_NESTING // 2
-    )
+    # part, or a message/* part the MIME reader kept as text for being nested too deep
+    return deep or b"rfc822-headers" in lowered or any(h in lowered for h in _PROVIDER_HEADERS)
 
 
 def parse_report_document(
@@ -205,8 +202,9 @@ def _may_hold_document(part: Message) -> bool:
     ctype = part.get_content_type()
     if ctype.startswith(("multipart/", "message/")):
         return False
-    name = (part.get_filename() or "").lower()
-    return ctype not in _SKIP_TYPES or name.endswith(_DOC_SUFFIXES)
+    if ctype not in _SKIP_TYPES:
+        return True
+    return (part.get_filename() or "").lower().endswith(_DOC_SUFFIXES)
 
 
 def _msgid(value: str | None) -> str | None:

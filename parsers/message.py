@@ -41,6 +41,9 @@ class IndexedMessage(Message):
         self._dw_drop()
         super().__init__(policy)
         self._dw_compat32 = policy is compat32
+        #: set by ``parsers.mimeparse`` on a root whose tree nests parts deeper than
+        #: MAX_NESTING (kept as text there)
+        self.dw_deep = False
 
     def _dw_drop(self) -> None:
         self._dw_index: dict[str, list[_Field]] | None = None

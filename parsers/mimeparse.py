@@ -186,6 +186,8 @@ class _Reader:
         # The most recently created message: the one whose trailing newline belongs to the
         # next boundary (email.feedparser's ``_last``).
         self.last: Message = Message()
+        #: Whether some part was nested deeper than MAX_NESTING (and so kept as text).
+        self.deep = False
 
     def first_match(
         self, pos: int, stop: int, matchers: tuple[_Boundary, ...]
@@ -220,6 +222,7 @@ class _Reader:
         body = _read_headers(self.s, pos, stop, msg)
         maintype = msg.get_content_maintype()
         if depth >= MAX_NESTING or msg.get_content_type() in _TEXT_MESSAGE_TYPES:
+            self.deep = self.deep or depth >= MAX_NESTING
             msg.set_payload(self.s[body:stop])
         elif maintype == "message":
             msg.attach(self.part(body, stop, stack, False, depth + 1)[0])
@@ -288,9 +291,12 @@ class _Reader:
 def parse_text(text: str) -> Message:
     """The compat32 ``Message`` tree of LF-only ``text`` (bytes decoded as ASCII with
     surrogateescape, as ``email.message_from_bytes`` does). Raises ``Unsupported``."""
-    root = _Reader(text).part(0, len(text), (), False, 0)[0]
+    reader = _Reader(text)
+    root = reader.part(0, len(text), (), False, 0)[0]
     if root.get_content_maintype() == "multipart" and not root.is_multipart():
         root.defects.append(errors.MultipartInvariantViolationDefect())  # as FeedParser.close
+    if isinstance(root, IndexedMessage):
+        root.dw_deep = reader.deep
     return root
 
 

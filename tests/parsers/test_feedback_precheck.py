@@ -10,6 +10,7 @@ import pytest
 
 from parsers.feedback import detect_feedback
 from parsers.mime import message_from_bytes, read_message
+from parsers.mimeparse import MAX_NESTING
 
 REPO = Path(__file__).parents[2]
 CORPUS = REPO / "../shared/corpus"
@@ -54,3 +55,28 @@ def test_jmrp_found_through_the_precheck(part: bytes) -> None:
     report = detect_feedback(msg, lowered=lowered)
     assert report is not None and report.family == "jmrp"
     assert report == detect_feedback(message_from_bytes(raw))
+
+
+def test_jmrp_enclosure_nested_too_deep_to_be_parsed() -> None:
+    # below MAX_NESTING levels the MIME reader keeps a message/rfc822 part as text, which
+    # is then transfer-decoded: the provider's header is not in the bytes
+    depth = MAX_NESTING - 1  # multiparts b0..b63: the enclosure sits at MAX_NESTING
+    head = b"".join(
+        b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (i, i + 1)
+        for i in range(depth)
+    )
+    tail = b"".join(b"\r\n--b%d--" % i for i in reversed(range(depth + 1)))
+    enclosure = (
+        b"--b%d\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        % depth
+        + base64.encodebytes(_ENCLOSURE)
+    )
+    raw = (
+        b"From: staff@microsoft.example\r\nSubject: complaint\r\n"
+        b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n' + head + enclosure + tail
+    )
+    msg, lowered = read_message(raw)
+    assert b"x-hmxmroriginalrecipient" not in lowered
+    report = detect_feedback(msg, lowered=lowered)
+    assert report == detect_feedback(message_from_bytes(raw))
+    assert report is not None and report.family == "jmrp"
