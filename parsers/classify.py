@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from parsers.dsn import Failure, normalize_action
-from parsers.phrases import matches
+from parsers.phrases import reasons_in
 from parsers.records import Action, Reason, Recipient
 from parsers.rhost import provider_for, provider_reason
 from parsers.status import (
@@ -65,6 +65,7 @@ class _Facts:
     """The inputs of the decision, normalised once."""
 
     __slots__ = (
+        "_found",
         "action",
         "command",
         "diag_type",
@@ -81,11 +82,20 @@ class _Facts:
         self.reply = reply
         self.text = failure.diagnostic.lower()
         self.words = frozenset(self.text.split())  # for the phrase tables (parsers.phrases)
+        self._found: frozenset[Reason] | None = None
         self.diag_type = failure.diagnostic_type
         self.command = failure.command
         self.action = failure.action
         self.hint = hint
         self.tmp = reason_of_status(failure.status)
+
+    def says(self, reason: Reason) -> bool:
+        """True if the diagnostic has a phrase of ``reason`` (``parsers.phrases.matches``);
+        all the tables are read in one pass, the first time one is asked about."""
+        found = self._found
+        if found is None:
+            found = self._found = reasons_in(self.text, self.words)
+        return reason in found
 
 
 def _user_unknown(f: _Facts) -> bool:
@@ -102,44 +112,44 @@ def _user_unknown(f: _Facts) -> bool:
             _R.REJECTED,
             _R.NOT_ACCEPT,
         )
-        return not any(matches(r, f.text, f.words) for r in others)
-    return f.command == "RCPT" and matches(_R.USER_UNKNOWN, f.text, f.words)
+        return not any(f.says(r) for r in others)
+    return f.command == "RCPT" and f.says(_R.USER_UNKNOWN)
 
 
 def _filtered(f: _Facts) -> bool:
     if f.tmp is _R.SUSPEND:
         return False
     if f.tmp is _R.FILTERED:
-        return matches(_R.USER_UNKNOWN, f.text, f.words) or matches(_R.FILTERED, f.text, f.words)
+        return f.says(_R.USER_UNKNOWN) or f.says(_R.FILTERED)
     if f.command in _BEFORE_DATA:
         return False
-    return matches(_R.FILTERED, f.text, f.words) or matches(_R.USER_UNKNOWN, f.text, f.words)
+    return f.says(_R.FILTERED) or f.says(_R.USER_UNKNOWN)
 
 
 def _rejected(f: _Facts) -> bool:
     if f.tmp is _R.REJECTED:
         return True
     if f.command == "MAIL":
-        return matches(_R.REJECTED, f.text, f.words)
+        return f.says(_R.REJECTED)
     if f.command == "DATA":
-        return f.tmp is not _R.USER_UNKNOWN and matches(_R.REJECTED, f.text, f.words)
+        return f.tmp is not _R.USER_UNKNOWN and f.says(_R.REJECTED)
     weak = (None, _R.ON_HOLD, _R.UNDEFINED, _R.SECURITY_ERROR, _R.SYSTEM_ERROR)
-    return f.tmp in weak and matches(_R.REJECTED, f.text, f.words)
+    return f.tmp in weak and f.says(_R.REJECTED)
 
 
 def _host_unknown(f: _Facts) -> bool:
     if f.hint is _R.HOST_UNKNOWN:
         return True
     if f.tmp is _R.HOST_UNKNOWN:
-        return not matches(_R.NETWORK_ERROR, f.text, f.words)
-    return matches(_R.HOST_UNKNOWN, f.text, f.words)
+        return not f.says(_R.NETWORK_ERROR)
+    return f.says(_R.HOST_UNKNOWN)
 
 
 def _by_status_or_text(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
         if needs_status and not f.status:
             return False
-        return f.tmp is reason or matches(reason, f.text, f.words)
+        return f.tmp is reason or f.says(reason)
 
     return check
 
@@ -152,7 +162,7 @@ def _after_data(reason: Reason) -> Callable[[_Facts], bool]:
             return False
         if f.tmp is reason:
             return True
-        return f.command not in _BEFORE_DATA and matches(reason, f.text, f.words)
+        return f.command not in _BEFORE_DATA and f.says(reason)
 
     return check
 
@@ -162,24 +172,24 @@ def _mesg_too_big(f: _Facts) -> bool:
         return True
     if f.tmp is _R.EXCEED_LIMIT or f.status == "5.2.3":
         return False
-    return matches(_R.MESG_TOO_BIG, f.text, f.words)
+    return f.says(_R.MESG_TOO_BIG)
 
 
 def _no_relaying(f: _Facts) -> bool:
     if f.hint in (_R.SECURITY_ERROR, _R.SYSTEM_ERROR, _R.UNDEFINED):
         return False
-    return f.command not in _GREETING and matches(_R.NO_RELAYING, f.text, f.words)
+    return f.command not in _GREETING and f.says(_R.NO_RELAYING)
 
 
 def _suspend(f: _Facts) -> bool:
     if not f.status:
         return False
-    return f.hint is _R.SUSPEND or f.reply == "525" or matches(_R.SUSPEND, f.text, f.words)
+    return f.hint is _R.SUSPEND or f.reply == "525" or f.says(_R.SUSPEND)
 
 
 def _text_only(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
-        return (not needs_status or bool(f.status)) and matches(reason, f.text, f.words)
+        return (not needs_status or bool(f.status)) and f.says(reason)
 
     return check
 
@@ -247,7 +257,7 @@ def _second_pass(f: _Facts) -> Reason | None:
     if reason is not None and reason not in RETRY and f.diag_type == "SMTP":
         return reason
     for candidate in SECOND_PASS:
-        if matches(candidate, f.text, f.words):
+        if f.says(candidate):
             return candidate
     found = _by_code_class(f) or reason
     if found is not None:
@@ -293,7 +303,7 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
         return decided
     if failure.action == "delayed":
         return _R.EXPIRED
-    if matches(_R.VACATION, facts.text, facts.words):
+    if facts.says(_R.VACATION):
         return _R.VACATION
     return _R.ON_HOLD if failure.diagnostic else _R.UNDEFINED
 

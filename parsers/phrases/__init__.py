@@ -12,10 +12,10 @@ where that is not obvious.
 from __future__ import annotations
 
 from parsers.phrases import content, recipient, sender, system
-from parsers.phrases.compile import PhraseSet, alt
+from parsers.phrases.compile import PhraseSet, PhraseTable, alt
 from parsers.records import Reason
 
-__all__ = ["PHRASES", "matches"]
+__all__ = ["PHRASES", "matches", "reasons_in"]
 
 
 _R = Reason
@@ -45,3 +45,16 @@ def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> b
         return False
     phrases = PHRASES.get(reason)
     return phrases is not None and phrases.search(text, words)
+
+
+_TABLE = PhraseTable(PHRASES)
+
+
+def reasons_in(text: str, words: frozenset[str] | None = None) -> frozenset[Reason]:
+    """Every reason ``matches`` says yes to for ``text``, found in one pass over its words."""
+    if words is None:
+        words = frozenset(text.split())
+    found = _TABLE.found(text, words)
+    if _R.REJECTED in found and _NOT_REJECTED.search(text, words):
+        found.discard(_R.REJECTED)
+    return frozenset(found)

@@ -14,9 +14,11 @@ absent cannot match.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable, Mapping
+from itertools import compress
+from typing import Generic, TypeVar
 
-__all__ = ["PhraseSet", "alt", "literal_run"]
+__all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run"]
 
 #: Shorter runs filter too little to be worth a test of their own.
 MIN_RUN = 3
@@ -178,6 +180,12 @@ class PhraseSet:
         self._words = frozenset(by_word)
         return self._words
 
+    def filed(self) -> tuple[dict[str, list[_Phrase]], tuple[_Phrase, ...], re.Pattern[str] | None]:
+        """The phrases by key word, the loose ones, and the alternation of the others."""
+        if self._words is None:
+            self._file()
+        return self._by_word, self._loose, self._unguarded
+
     @property
     def pattern(self) -> re.Pattern[str]:
         """The plain alternation of the phrases (for reference and the equivalence tests)."""
@@ -198,11 +206,65 @@ class PhraseSet:
             for word in keys.intersection(words):
                 if any(phrase.search(text) for phrase in self._by_word[word]):
                     return True
-        if any(map(text.__contains__, self._loose_runs)) and any(
-            phrase.search(text) for phrase in self._loose
+        if any(
+            phrase.search(text)
+            for phrase in compress(self._loose, map(text.__contains__, self._loose_runs))
         ):
             return True
         return self._unguarded is not None and self._unguarded.search(text) is not None
+
+
+_L = TypeVar("_L", bound=Hashable)
+
+
+class PhraseTable(Generic[_L]):
+    """Several labelled ``PhraseSet``s asked about one text at once: ``found`` gives the
+    labels whose set would answer True, looking up the text's words once for all labels
+    instead of once per label."""
+
+    __slots__ = ("_by_word", "_loose", "_loose_runs", "_sets", "_unguarded", "_words")
+
+    def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
+        self._sets = dict(sets)
+        self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
+        self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
+        self._loose: tuple[tuple[_L, _Phrase], ...] = ()
+        self._loose_runs: tuple[str, ...] = ()
+        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
+
+    def _file(self) -> frozenset[str]:
+        loose: list[tuple[_L, _Phrase]] = []
+        unguarded: list[tuple[_L, re.Pattern[str]]] = []
+        for label, phrases in self._sets.items():
+            by_word, loose_phrases, rest = phrases.filed()
+            for word, listed in by_word.items():
+                self._by_word.setdefault(word, []).extend((label, p) for p in listed)
+            loose += [(label, p) for p in loose_phrases]
+            if rest is not None:
+                unguarded.append((label, rest))
+        self._loose = tuple(loose)
+        self._loose_runs = tuple(p.run for _, p in loose)
+        self._unguarded = tuple(unguarded)
+        self._words = frozenset(self._by_word)
+        return self._words
+
+    def found(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
+        """Labels with a phrase in ``text`` (``words`` is ``set(text.split())``)."""
+        keys = self._words if self._words is not None else self._file()
+        found: set[_L] = set()
+        for word in keys.intersection(words):
+            for label, phrase in self._by_word[word]:
+                if label not in found and phrase.search(text):
+                    found.add(label)
+        # the loose phrases whose run is in the text, picked in C (most texts hold a few of
+        # the common runs: "user ", "message ")
+        for label, phrase in compress(self._loose, map(text.__contains__, self._loose_runs)):
+            if label not in found and phrase.search(text):
+                found.add(label)
+        for label, pattern in self._unguarded:
+            if label not in found and pattern.search(text) is not None:
+                found.add(label)
+        return found
 
 
 def alt(parts: Iterable[str]) -> PhraseSet:

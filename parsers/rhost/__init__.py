@@ -77,12 +77,16 @@ PROVIDERS: tuple[Provider, ...] = (
 _HOST_IN_TEXT = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:prod\.)?(?:protection\.)?outlook\.com")
 
 
+#: (host-name part, provider) in the order of PROVIDERS: the first hit is the same provider
+_HOSTS = tuple((h, provider) for provider in PROVIDERS for h in provider.hosts)
+
+
 def provider_for(host: str, text: str = "") -> Provider | None:
     """The provider whose MTA ``host`` is (by host-name suffix), or that names itself in text."""
     lowered = host.lower()
     if lowered:
-        for provider in PROVIDERS:
-            if any(h in lowered for h in provider.hosts):
+        for part, provider in _HOSTS:
+            if part in lowered:
                 return provider
     mention = _HOST_IN_TEXT.search(text.lower()) if "outlook.com" in text.lower() else None
     if mention is not None:

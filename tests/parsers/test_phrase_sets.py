@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.phrases import PHRASES, matches
-from parsers.phrases.compile import PhraseSet, literal_run
+from parsers.phrases import PHRASES, matches, reasons_in
+from parsers.phrases.compile import PhraseSet, PhraseTable, literal_run
 from parsers.records import Reason
 
 ALL = [(reason, part) for reason, phrases in PHRASES.items() for part in phrases.parts]
@@ -64,6 +64,7 @@ def test_search_agrees_with_the_alternation(pieces: list[str]) -> None:
         assert phrases.search(text) == (phrases.pattern.search(text) is not None), reason
         words = frozenset(text.split())
         assert matches(reason, text, words) == matches(reason, text)
+    assert reasons_in(text) == {r for r in Reason if matches(r, text)}
 
 
 def test_search_agrees_on_the_corpus_text() -> None:
@@ -71,9 +72,15 @@ def test_search_agrees_on_the_corpus_text() -> None:
         text = " ".join(path.read_bytes().decode("utf-8", "replace").lower().split())[:4000]
         for phrases in PHRASES.values():
             assert phrases.search(text) == (phrases.pattern.search(text) is not None)
+        assert reasons_in(text) == {r for r in Reason if matches(r, text)}
 
 
 def test_unguarded_phrases_still_count() -> None:
     phrases = PhraseSet([r"a|b", r"(?:x|y)z", r"long enough phrase"])
     assert phrases.search("b") and phrases.search("yz") and phrases.search("a long enough phrase")
     assert not phrases.search("long enough")
+    other = PhraseSet([r"q+", r"with (?:a|the) key word"])
+    table = PhraseTable({"one": phrases, "two": other})
+    for text in ("b", "yz", "qq", "with the key word", "long enough phrase qq", "none"):
+        expected = {label for label, p in (("one", phrases), ("two", other)) if p.search(text)}
+        assert table.found(text, set(text.split())) == expected
