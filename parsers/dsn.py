@@ -125,10 +125,13 @@ def _domain_only(value: str) -> str:
     return ""
 
 
+_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,20}")
+
+
 def _split_type(value: str) -> tuple[str, str]:
     """``smtp; 550 ...`` -> ("SMTP", "550 ..."); a value without a type keeps it whole."""
     head, sep, tail = value.partition(";")
-    if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9-]{0,20}", head.strip()):
+    if sep and _TYPE_NAME.fullmatch(head.strip()):
         return head.strip().upper(), tail.strip()
     return "", value.strip()
 

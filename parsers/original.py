@@ -90,10 +90,13 @@ def _parse_headers(block: str) -> Message:
         return HeaderParser(policy=compat32).parsestr(block)
 
 
+_ANGLE = re.compile(r"<([^<>\s]+)>")
+
+
 def _angle(value: str | None) -> str | None:
     if not value:
         return None
-    match = re.search(r"<([^<>\s]+)>", value)
+    match = _ANGLE.search(value)
     return match.group(1) if match else value.strip() or None
 
 

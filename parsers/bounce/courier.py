@@ -22,13 +22,15 @@ _MESSAGES = {
 }
 _COMMAND = re.compile(r"^>{3}[ ]+([A-Z]{4})[ ]?", re.MULTILINE)
 
+_MESSAGE_ID = re.compile(r"^<courier\.[0-9A-F]+\.")
+
 
 def parse(ctx: Context) -> Parsed | None:
     """Courier reports (sender, subject or Message-ID give it away)."""
     if not (
         "Courier mail server at " in ctx.from_
         or _SUBJECT.search(ctx.subject)
-        or re.match(r"^<courier\.[0-9A-F]+\.", ctx.header("Message-ID"))
+        or _MESSAGE_ID.match(ctx.header("Message-ID"))
     ):
         return None
     human, original, failures = parse_status_text(ctx.text)

@@ -32,13 +32,12 @@ _REASONS = (
     ("expired", re.compile(r"^Delivery failed \d+ attempts")),
 )
 
+_SUBJECT = re.compile(r"^Undeliverable Mail\s*$")
+
 
 def parse(ctx: Context) -> Parsed | None:
     """IMail notices (subject or X-Mailer "<SMTP32 v...>")."""
-    if not (
-        re.match(r"^Undeliverable Mail\s*$", ctx.subject)
-        or ctx.header("X-Mailer").startswith("<SMTP32 v")
-    ):
+    if not (_SUBJECT.match(ctx.subject) or ctx.header("X-Mailer").startswith("<SMTP32 v")):
         return None
     notice, original = split_original(ctx.text, ("Original message follows.",))
     failures: list[Failure] = []

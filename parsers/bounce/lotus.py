@@ -79,9 +79,12 @@ def _notes(ctx: Context) -> Parsed | None:
     return Parsed("lhost:notes", failures, original) if failures else None
 
 
+_DOMINO_SUBJECT = re.compile(r"^DELIVERY[ _]FAILURE:")
+
+
 def parse(ctx: Context) -> Parsed | None:
     """Domino ("DELIVERY FAILURE:") and Notes ("Undeliverable message") reports."""
-    if re.match(r"^DELIVERY[ _]FAILURE:", ctx.subject):
+    if _DOMINO_SUBJECT.match(ctx.subject):
         return _domino(ctx)
     if ctx.subject.startswith("Undeliverable message"):
         return _notes(ctx)

@@ -134,14 +134,15 @@ def finish(failure: Failure) -> None:
     failure.status = find_status(failure.diagnostic) or ""
 
 
+_INVOKED_FROM_NETWORK = re.compile(r"\(qmail \d+ invoked from .*network\)")
+
+
 def parse(ctx: Context) -> Parsed | None:
     """qmail bounces: subject "failure notice" or a qmail bounce Received line."""
     subject = ctx.subject.strip()
     if not subject.startswith(("failure notice", "Permanent Delivery Failure")) and not (
         received_mentions(ctx, "invoked for bounce")
-        or any(
-            re.search(r"\(qmail \d+ invoked from .*network\)", r) for r in ctx.headers("Received")
-        )
+        or any(_INVOKED_FROM_NETWORK.search(r) for r in ctx.headers("Received"))
     ):
         return None
     notice, original = split_original(ctx.text, _BOUNDARIES)
