@@ -198,7 +198,11 @@ _REPLY_ALL = (*_REPLY_5, *_REPLY_4, *_REPLY_2)
 # skips to digits) and the leading \b as a look-behind from after that digit
 _IPV4 = re.compile(r"\d(?<!\w\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}\b")
 # "5.1.1", "4.7.26", "5.7.509"; not preceded by a digit, dot, slash or a "v" (versions)
-_STATUS = re.compile(r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])")
+# r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])", written to start with the
+# digit (the regex engine then skips to 2s, 4s and 5s) and to look behind from after it
+_STATUS = re.compile(r"([245])(?<![0-9./vV][245])\.([0-7])\.([0-9]{1,3})(?![0-9])")
+# A run of exactly three digits: the only places a reply code can stand alone
+_THREE_DIGITS = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{2}(?![0-9])")
 _VALID_STATUS = re.compile(r"[245]\.[0-7]\.[0-9]{1,3}")
 
 
@@ -232,7 +236,7 @@ def find_status(text: str | None, reply_class: str | None = None) -> str | None:
         return None
     if "." not in text:
         return None
-    scrubbed = _IPV4.sub("***.***.***.***", text)
+    scrubbed = _IPV4.sub("***.***.***.***", text) if text.count(".") >= 3 else text
     fallback = None
     for match in _STATUS.finditer(scrubbed):
         if reply_class and match.group(1) != reply_class[0]:
@@ -253,9 +257,16 @@ def find_reply(text: str | None, status_class: str | None = None) -> str | None:
     """
     if not text or len(text) < 3 or "x-unix;" in text.lower():
         return None
+    runs = set(_THREE_DIGITS.findall(text))
+    if not runs:
+        return None
     candidates = _REPLY_BY_CLASS.get((status_class or "")[:1], _REPLY_ALL)
     padded = f" {text} "
+    # A code that is no three-digit run cannot stand alone anywhere; for the others the
+    # first occurrence decides, as it always has.
     for code in candidates:
+        if code not in runs:
+            continue
         index = padded.find(code)
         if index < 0:
             continue

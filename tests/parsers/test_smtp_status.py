@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers import status
@@ -125,3 +125,52 @@ def test_ipv4_scrub_pattern_is_the_plain_one(text: str) -> None:
     # status._IPV4 is r"\b(?:\d{1,3}\.){3}\d{1,3}\b" rewritten to start with a digit
     plain = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
     assert status._IPV4.sub("*", text) == plain.sub("*", text)
+
+
+def _find_status_plain(text: str | None, reply_class: str | None = None) -> str | None:
+    # find_status as first written: its patterns in their plain form, no short cuts
+    if not text or len(text) < 5 or "." not in text:
+        return None
+    scrubbed = re.sub(r"\b(?:\d{1,3}\.){3}\d{1,3}\b", "***.***.***.***", text)
+    fallback = None
+    for match in re.finditer(r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])", scrubbed):
+        if reply_class and match.group(1) != reply_class[0]:
+            continue
+        code = match.group(0)
+        if code[1:] == ".0.0" or code == "4.4.7":
+            fallback = fallback or code
+            continue
+        return code
+    return fallback
+
+
+def _find_reply_plain(text: str | None, status_class: str | None = None) -> str | None:
+    # find_reply as first written: every candidate code looked for
+    if not text or len(text) < 3 or "x-unix;" in text.lower():
+        return None
+    padded = f" {text} "
+    for code in status._REPLY_BY_CLASS.get((status_class or "")[:1], status._REPLY_ALL):
+        index = padded.find(code)
+        if index < 0:
+            continue
+        before, after = padded[index - 1], padded[index + 3]
+        if before.isdigit() or before in "./" or after.isdigit() or after in "./":
+            continue
+        return code
+    return None
+
+
+_CODES = st.sampled_from(
+    [
+        *("5", "50", "550", "554", "451", "250", "354", "1", "0", "9", " ", ".", "/", "-"),
+        *("5.1.1", "5.7.26", "4.4.7", "2.0.0", "5.0.0", "v", "V", "x", "X-Unix;", "\u0663"),
+        *("192.0.2.1", "5.1.1.10", "4.2.2.2"),
+    ]
+)
+
+
+@settings(max_examples=1000)
+@given(st.lists(_CODES, max_size=12).map("".join), st.sampled_from([None, "2", "4", "5"]))
+def test_code_finders_agree_with_their_plain_forms(text: str, klass: str | None) -> None:
+    assert find_status(text, klass) == _find_status_plain(text, klass)
+    assert find_reply(text, klass) == _find_reply_plain(text, klass)
