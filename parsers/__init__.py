@@ -115,7 +115,7 @@ def parse_message(
     ``with_records`` asks DMARC aggregate parsing to keep every row.
     """
     try:
-        if not raw or not raw.strip():
+        if not raw or raw.isspace():  # all ASCII white space, as strip() sees it
             return _unknown("empty input", received_at)
         if is_report_document(raw):
             report = feedback.parse_report_document(

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 
 from parsers.dsn import Failure, normalize_action
-from parsers.phrases import reasons_in
+from parsers.phrases import Diagnostic
 from parsers.records import Action, Reason, Recipient
 from parsers.rhost import provider_for, provider_reason
 from parsers.status import (
@@ -64,25 +64,12 @@ _KNOWN_COMMANDS = frozenset({"CONN", "HELO", "EHLO", "STARTTLS", "AUTH", "MAIL",
 class _Facts:
     """The inputs of the decision, normalised once."""
 
-    __slots__ = (
-        "_found",
-        "action",
-        "command",
-        "diag_type",
-        "hint",
-        "reply",
-        "status",
-        "text",
-        "tmp",
-        "words",
-    )
+    __slots__ = ("action", "command", "diag_type", "diagnostic", "hint", "reply", "status", "tmp")
 
     def __init__(self, failure: Failure, reply: str, hint: Reason | None) -> None:
         self.status = failure.status
         self.reply = reply
-        self.text = failure.diagnostic.lower()
-        self.words = frozenset(self.text.split())  # for the phrase tables (parsers.phrases)
-        self._found: frozenset[Reason] | None = None
+        self.diagnostic = Diagnostic(failure.diagnostic.lower())  # for the phrase tables
         self.diag_type = failure.diagnostic_type
         self.command = failure.command
         self.action = failure.action
@@ -90,12 +77,8 @@ class _Facts:
         self.tmp = reason_of_status(failure.status)
 
     def says(self, reason: Reason) -> bool:
-        """True if the diagnostic has a phrase of ``reason`` (``parsers.phrases.matches``);
-        all the tables are read in one pass, the first time one is asked about."""
-        found = self._found
-        if found is None:
-            found = self._found = reasons_in(self.text, self.words)
-        return reason in found
+        """True if the diagnostic has a phrase of ``reason`` (``parsers.phrases.matches``)."""
+        return self.diagnostic.says(reason)
 
 
 def _user_unknown(f: _Facts) -> bool:

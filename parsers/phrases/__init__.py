@@ -15,7 +15,7 @@ from parsers.phrases import content, recipient, sender, system
 from parsers.phrases.compile import PhraseSet, PhraseTable, alt
 from parsers.records import Reason
 
-__all__ = ["PHRASES", "matches", "reasons_in"]
+__all__ = ["PHRASES", "Diagnostic", "matches"]
 
 
 _R = Reason
@@ -50,11 +50,32 @@ def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> b
 _TABLE = PhraseTable(PHRASES)
 
 
-def reasons_in(text: str, words: frozenset[str] | None = None) -> frozenset[Reason]:
-    """Every reason ``matches`` says yes to for ``text``, found in one pass over its words."""
-    if words is None:
-        words = frozenset(text.split())
-    found = _TABLE.found(text, words)
-    if _R.REJECTED in found and _NOT_REJECTED.search(text, words):
-        found.discard(_R.REJECTED)
-    return frozenset(found)
+class Diagnostic:
+    """One lower-cased diagnostic asked about several reasons (``says`` is ``matches``).
+
+    Its words are split once, and the keyed phrases of every table are looked up in one
+    pass the first time; a reason's other phrases are read when that reason is asked about.
+    """
+
+    __slots__ = ("_answers", "_keyed", "text", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = frozenset(text.split())
+        self._keyed: set[Reason] | None = None
+        self._answers: dict[Reason, bool] = {}
+
+    def says(self, reason: Reason) -> bool:
+        """``matches(reason, self.text)``."""
+        answer = self._answers.get(reason)
+        if answer is None:
+            answer = self._answers[reason] = self._decide(reason)
+        return answer
+
+    def _decide(self, reason: Reason) -> bool:
+        if reason is _R.REJECTED and _NOT_REJECTED.search(self.text, self.words):
+            return False
+        keyed = self._keyed
+        if keyed is None:
+            keyed = self._keyed = _TABLE.keyed(self.text, self.words)
+        return reason in keyed or _TABLE.unkeyed(reason, self.text)

@@ -180,11 +180,11 @@ class PhraseSet:
         self._words = frozenset(by_word)
         return self._words
 
-    def filed(self) -> tuple[dict[str, list[_Phrase]], tuple[_Phrase, ...], re.Pattern[str] | None]:
-        """The phrases by key word, the loose ones, and the alternation of the others."""
+    def keyed(self) -> dict[str, list[_Phrase]]:
+        """The phrases that have a key word, by key word."""
         if self._words is None:
             self._file()
-        return self._by_word, self._loose, self._unguarded
+        return self._by_word
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -206,10 +206,15 @@ class PhraseSet:
             for word in keys.intersection(words):
                 if any(phrase.search(text) for phrase in self._by_word[word]):
                     return True
-        if any(
-            phrase.search(text)
-            for phrase in compress(self._loose, map(text.__contains__, self._loose_runs))
-        ):
+        return self.search_unkeyed(text)
+
+    def search_unkeyed(self, text: str) -> bool:
+        """True if one of the phrases without a key word occurs in ``text``."""
+        if self._words is None:
+            self._file()
+        # the loose phrases whose run is in the text, picked in C
+        loose = compress(self._loose, map(text.__contains__, self._loose_runs))
+        if any(phrase.search(text) for phrase in loose):
             return True
         return self._unguarded is not None and self._unguarded.search(text) is not None
 
@@ -218,53 +223,41 @@ _L = TypeVar("_L", bound=Hashable)
 
 
 class PhraseTable(Generic[_L]):
-    """Several labelled ``PhraseSet``s asked about one text at once: ``found`` gives the
-    labels whose set would answer True, looking up the text's words once for all labels
-    instead of once per label."""
+    """Several labelled ``PhraseSet``s asked about one text.
 
-    __slots__ = ("_by_word", "_loose", "_loose_runs", "_sets", "_unguarded", "_words")
+    ``keyed`` finds, for all labels at once, those with a keyed phrase in the text (one
+    look-up of the text's words); ``unkeyed`` answers for one label's other phrases. A
+    label's set says yes exactly when the label is keyed or its unkeyed phrases say yes.
+    """
+
+    __slots__ = ("_by_word", "_sets", "_words")
 
     def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
         self._sets = dict(sets)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
-        self._loose: tuple[tuple[_L, _Phrase], ...] = ()
-        self._loose_runs: tuple[str, ...] = ()
-        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
 
     def _file(self) -> frozenset[str]:
-        loose: list[tuple[_L, _Phrase]] = []
-        unguarded: list[tuple[_L, re.Pattern[str]]] = []
         for label, phrases in self._sets.items():
-            by_word, loose_phrases, rest = phrases.filed()
-            for word, listed in by_word.items():
+            for word, listed in phrases.keyed().items():
                 self._by_word.setdefault(word, []).extend((label, p) for p in listed)
-            loose += [(label, p) for p in loose_phrases]
-            if rest is not None:
-                unguarded.append((label, rest))
-        self._loose = tuple(loose)
-        self._loose_runs = tuple(p.run for _, p in loose)
-        self._unguarded = tuple(unguarded)
         self._words = frozenset(self._by_word)
         return self._words
 
-    def found(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
-        """Labels with a phrase in ``text`` (``words`` is ``set(text.split())``)."""
+    def keyed(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
+        """Labels with a keyed phrase in ``text`` (``words`` is ``set(text.split())``)."""
         keys = self._words if self._words is not None else self._file()
         found: set[_L] = set()
         for word in keys.intersection(words):
             for label, phrase in self._by_word[word]:
                 if label not in found and phrase.search(text):
                     found.add(label)
-        # the loose phrases whose run is in the text, picked in C (most texts hold a few of
-        # the common runs: "user ", "message ")
-        for label, phrase in compress(self._loose, map(text.__contains__, self._loose_runs)):
-            if label not in found and phrase.search(text):
-                found.add(label)
-        for label, pattern in self._unguarded:
-            if label not in found and pattern.search(text) is not None:
-                found.add(label)
         return found
+
+    def unkeyed(self, label: _L, text: str) -> bool:
+        """True if one of ``label``'s phrases without a key word is in ``text``."""
+        phrases = self._sets.get(label)
+        return phrases is not None and phrases.search_unkeyed(text)
 
 
 def alt(parts: Iterable[str]) -> PhraseSet:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.phrases import PHRASES, matches, reasons_in
+from parsers.phrases import PHRASES, Diagnostic, matches
 from parsers.phrases.compile import PhraseSet, PhraseTable, literal_run
 from parsers.records import Reason
 
@@ -64,7 +64,8 @@ def test_search_agrees_with_the_alternation(pieces: list[str]) -> None:
         assert phrases.search(text) == (phrases.pattern.search(text) is not None), reason
         words = frozenset(text.split())
         assert matches(reason, text, words) == matches(reason, text)
-    assert reasons_in(text) == {r for r in Reason if matches(r, text)}
+    diagnostic = Diagnostic(text)
+    assert all(diagnostic.says(r) == matches(r, text) for r in Reason)
 
 
 def test_search_agrees_on_the_corpus_text() -> None:
@@ -72,7 +73,8 @@ def test_search_agrees_on_the_corpus_text() -> None:
         text = " ".join(path.read_bytes().decode("utf-8", "replace").lower().split())[:4000]
         for phrases in PHRASES.values():
             assert phrases.search(text) == (phrases.pattern.search(text) is not None)
-        assert reasons_in(text) == {r for r in Reason if matches(r, text)}
+        diagnostic = Diagnostic(text)
+    assert all(diagnostic.says(r) == matches(r, text) for r in Reason)
 
 
 def test_unguarded_phrases_still_count() -> None:
@@ -82,5 +84,7 @@ def test_unguarded_phrases_still_count() -> None:
     other = PhraseSet([r"q+", r"with (?:a|the) key word"])
     table = PhraseTable({"one": phrases, "two": other})
     for text in ("b", "yz", "qq", "with the key word", "long enough phrase qq", "none"):
-        expected = {label for label, p in (("one", phrases), ("two", other)) if p.search(text)}
-        assert table.found(text, set(text.split())) == expected
+        keyed = table.keyed(text, set(text.split()))
+        for label, p in (("one", phrases), ("two", other)):
+            assert (label in keyed or table.unkeyed(label, text)) == p.search(text)
+    assert not table.unkeyed("three", "b")
