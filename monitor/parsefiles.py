@@ -44,9 +44,10 @@ UNREADABLE = "cannot read"
 _MAILDIR_SUBDIRS = ("cur", "new")
 _MBOX_SUFFIXES = (".mbox", ".mbx")
 # "From MAILER-DAEMON Fri Feb 13 02:47:49 2015": the envelope line mbox(5) starts messages with
-_SEPARATOR = re.compile(
-    rb"^From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d ", re.MULTILINE
-)
+_SEPARATOR = rb"From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d "
+_SEPARATOR_AT = re.compile(_SEPARATOR)
+# after a newline: the literal "\nFrom " lets the regex engine skip ahead
+_SEPARATOR_LINE = re.compile(b"\n" + _SEPARATOR)
 # json.dumps(record, ensure_ascii=False), without building an encoder per call
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 #: Files per task sent to a worker: big enough that the pickling and queueing per task
@@ -91,7 +92,10 @@ def _mbox_by_content(data: bytes) -> bool:
     treated as one message, not as a one-message mbox, so its name stays the plain path.
     """
     # lines are looked for after the first five bytes, the rest of the first line included
-    return data.startswith(b"From ") and _SEPARATOR.search(data[5:]) is not None
+    if not data.startswith(b"From "):
+        return False
+    # a separator right after these five bytes (rest of the first line), or on a later line
+    return bool(_SEPARATOR_AT.match(data, 5) or _SEPARATOR_LINE.search(data, 5))
 
 
 def _looks_like_mbox(path: Path) -> bool:
@@ -147,9 +151,20 @@ def _path_items(path: Path, shown: str) -> Iterator[Item]:
 
 
 def _read(path: str) -> bytes:
-    """The bytes of the file at ``path`` (``Path.read_bytes`` without its buffered reader)."""
-    with open(path, "rb", buffering=0) as handle:
-        return handle.readall()
+    """The bytes of the file at ``path``: ``Path.read_bytes`` without its file objects, in
+    one read of the size fstat gives (and more reads if the file grew meanwhile)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _suffix(name: str) -> str:
