@@ -15,7 +15,7 @@ inherited code touches the header list, because it may be about to change it
 
 from __future__ import annotations
 
-from email.message import Message
+from email.message import Message, _unquotevalue  # type: ignore[attr-defined]
 from email.policy import Policy, compat32
 from typing import Any, TypeVar, overload
 
@@ -50,6 +50,7 @@ class IndexedMessage(Message):
         self._dw_ctype: str | None = None
         self._dw_main: str | None = None
         self._dw_params: dict[str, tuple[Any, ...]] = {}
+        self._dw_firsts: dict[str, dict[str, Any]] = {}
         #: (payload, text): the decoded text of that payload, kept by ``parsers.mime``
         self.dw_text: tuple[object, str] | None = None
         #: decoded header values by lower-cased name, kept by ``parsers.mime.header``
@@ -76,7 +77,11 @@ class IndexedMessage(Message):
         if index is None:
             index = {}
             for field in self._dw_fields:
-                index.setdefault(field[0].lower(), []).append(field)
+                key = field[0].lower()
+                if key in index:
+                    index[key].append(field)
+                else:
+                    index[key] = [field]
             self._dw_index = index
         return index
 
@@ -95,10 +100,13 @@ class IndexedMessage(Message):
     def get(self, name: str, failobj: _T) -> Any | _T: ...
     def get(self, name: str, failobj: object = None) -> Any:
         """``Message.get`` from the index."""
-        found = self._dw_lookup().get(name.lower())
+        found = (self._dw_index or self._dw_lookup()).get(name.lower())
         if not found:
             return failobj
-        return self._dw_fetch(*found[0])
+        key, value = found[0]
+        if self._dw_compat32 and type(value) is str and value.isascii():
+            return value  # fetch(), inlined for the commonest case
+        return self._dw_fetch(key, value)
 
     @overload
     def get_all(self, name: str, failobj: None = None) -> list[Any] | None: ...
@@ -106,13 +114,13 @@ class IndexedMessage(Message):
     def get_all(self, name: str, failobj: _T) -> list[Any] | _T: ...
     def get_all(self, name: str, failobj: object = None) -> Any:
         """``Message.get_all`` from the index."""
-        found = self._dw_lookup().get(name.lower())
+        found = (self._dw_index or self._dw_lookup()).get(name.lower())
         if not found:
             return failobj
         return [self._dw_fetch(k, v) for k, v in found]
 
     def __contains__(self, name: str) -> bool:
-        return name.lower() in self._dw_lookup()
+        return name.lower() in (self._dw_index or self._dw_lookup())
 
     def __len__(self) -> int:
         return len(self._dw_fields)
@@ -144,6 +152,33 @@ class IndexedMessage(Message):
     def set_default_type(self, ctype: str) -> None:
         super().set_default_type(ctype)
         self._dw_ctype = self._dw_main = None
+
+    @overload
+    def get_param(
+        self, param: str, failobj: None = None, header: str = "content-type", unquote: bool = True
+    ) -> Any: ...
+    @overload
+    def get_param(
+        self, param: str, failobj: _T, header: str = "content-type", unquote: bool = True
+    ) -> Any: ...
+    def get_param(
+        self, param: str, failobj: object = None, header: str = "content-type", unquote: bool = True
+    ) -> Any:
+        """``Message.get_param``: the first parameter named ``param`` (in any case), from a
+        table of the header's parameters by lower-cased name."""
+        if header not in self:
+            return failobj
+        key = header.lower()
+        firsts = self._dw_firsts.get(key)
+        if firsts is None:
+            firsts = {}
+            for name, value in self._get_params_preserve(failobj, header):
+                firsts.setdefault(name.lower(), value)
+            self._dw_firsts[key] = firsts
+        wanted = param.lower()
+        if wanted not in firsts:
+            return failobj
+        return _unquotevalue(firsts[wanted]) if unquote else firsts[wanted]
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         # the one helper behind get_params, get_param, get_boundary, get_filename and

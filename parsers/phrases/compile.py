@@ -134,8 +134,10 @@ class _Phrase:
         self._regex: re.Pattern[str] | None = None
 
     def search(self, text: str) -> bool:
-        if self.run not in text:
-            return False
+        return self.run in text and self.matches(text)
+
+    def matches(self, text: str) -> bool:
+        """The regex's answer (``search`` first checks that the run is there)."""
         if self._regex is None:
             self._regex = re.compile(self.source)
         return self._regex.search(text) is not None
@@ -213,9 +215,9 @@ class PhraseSet:
         if self._words is None:
             self._file()
         # the loose phrases whose run is in the text, picked in C
-        loose = compress(self._loose, map(text.__contains__, self._loose_runs))
-        if any(phrase.search(text) for phrase in loose):
-            return True
+        for phrase in compress(self._loose, map(text.__contains__, self._loose_runs)):
+            if phrase.matches(text):
+                return True
         return self._unguarded is not None and self._unguarded.search(text) is not None
 
 

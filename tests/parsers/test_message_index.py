@@ -19,7 +19,7 @@ RAW = (
     "To: b@example.org\n"
     "to: c@example.org\n"
     "Subject: =?utf-8?q?caf=C3=A9?= \xe9t\xe9\n"
-    'Content-Type: text/plain; charset="iso-8859-1"; name="r.txt"\n'
+    'Content-Type: text/plain; charset="iso-8859-1"; name="r.txt"; CHARSET=utf-8\n'
     "Content-Disposition: attachment; filename*=utf-8''r%C3%A9.txt\n"
     "Content-Transfer-Encoding: quoted-printable\n"
     "\n"
@@ -46,6 +46,9 @@ def _answers(msg: Message) -> tuple[Any, ...]:
         msg.get_content_maintype(),
         msg.get_params(),
         msg.get_param("charset"),
+        msg.get_param("CharSet", unquote=False),
+        msg.get_param("filename", "none", header="Content-Disposition"),
+        msg.get_param("missing", "none"),
         msg.get_param("name", unquote=False),
         msg.get_filename(),
         msg.get_boundary(),
