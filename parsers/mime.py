@@ -310,6 +310,8 @@ def html_to_text(html: str) -> str:
 def _raw_value(value: object) -> str:
     """A header value as text: 8-bit bytes (RFC 6532 UTF-8 headers) decoded, never raising."""
     text = str(value)
+    if text.isascii():  # no 8-bit bytes: the round trip below would give it back
+        return text
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeError:
