@@ -137,6 +137,18 @@ class IndexedMessage(Message):
     def raw_items(self) -> Any:
         return iter(self._dw_fields.copy())
 
+    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
+        """``Message.get_payload``; a list or an ASCII text is returned as it is stored.
+
+        The inherited method encodes a text payload to look for surrogates (undecodable
+        bytes) on every call, and the MIME walks ask each part for its payload.
+        """
+        if i is None and not decode:
+            payload = self.__dict__.get("_payload")
+            if type(payload) is list or (type(payload) is str and payload.isascii()):
+                return payload
+        return super().get_payload(i, decode)  # type: ignore[call-overload]
+
     def get_content_type(self) -> str:
         ctype = self._dw_ctype
         if ctype is None:

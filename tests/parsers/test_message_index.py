@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from parsers.message import IndexedMessage
-from parsers.mime import header, part_text
+from parsers.mime import header, message_from_bytes, part_text
 from parsers.mimeparse import parse_text
 
 RAW = (
@@ -113,3 +113,23 @@ def test_part_text_is_kept_until_the_payload_changes() -> None:
     assert part_text(msg) is part_text(msg)
     msg.set_payload("x=41\n")
     assert part_text(msg) == "xA\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Content-Type: text/plain; charset=iso-8859-1\n\ncaf\xe9\n",  # 8-bit: surrogates
+        b"Content-Type: text/plain\n\nplain\n",
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\n\nx\n--b--\n',
+    ],
+)
+def test_payloads_as_the_stdlib_gives_them(raw: bytes) -> None:
+    ours = message_from_bytes(raw)
+    theirs = email.message_from_bytes(raw, policy=compat32)
+    assert isinstance(ours, IndexedMessage)
+    mine, stdlib = ours.get_payload(), theirs.get_payload()
+    if isinstance(stdlib, list):
+        assert [p.get_payload() for p in mine] == [p.get_payload() for p in stdlib]
+    else:
+        assert mine == stdlib
+    assert ours.get_payload(decode=True) == theirs.get_payload(decode=True)
