@@ -67,9 +67,10 @@ class Diagnostic:
 
     def says(self, reason: Reason) -> bool:
         """``matches(reason, self.text)``."""
-        answer = self._answers.get(reason)
-        if answer is None:
-            answer = self._answers[reason] = self._decide(reason)
+        answers = self._answers
+        if reason in answers:
+            return answers[reason]
+        answer = answers[reason] = self._decide(reason)
         return answer
 
     def _decide(self, reason: Reason) -> bool:

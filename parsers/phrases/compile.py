@@ -14,9 +14,10 @@ absent cannot match.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from itertools import compress
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run"]
 
@@ -111,26 +112,31 @@ def _alternation(parts: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
 
-def _key_word(run: str) -> str:
-    """The longest word of ``run`` with a space on each side inside ``run``, or "".
+def _inner_words(run: str) -> tuple[str, ...]:
+    """The words of ``run`` with a space on each side inside ``run``.
 
     Such a word is a whole whitespace-separated token of any text the phrase matches, so
     a set lookup among the text's tokens can stand in for the substring test.
     """
     words = run.split(" ")
-    inner = [w for k, w in enumerate(words) if 0 < k < len(words) - 1 and w]
-    return max(inner, key=len) if inner else ""
+    return tuple(w for k, w in enumerate(words) if 0 < k < len(words) - 1 and w)
+
+
+def _key_word(run: str) -> str:
+    """The longest inner word of ``run`` (see ``_inner_words``), or ""."""
+    return max(_inner_words(run), key=len, default="")
 
 
 class _Phrase:
     """One phrase, compiled the first time its run is found (most never are: compiling
     all of them would add tens of milliseconds to every process's start)."""
 
-    __slots__ = ("_regex", "run", "source")
+    __slots__ = ("_regex", "inner", "run", "source")
 
     def __init__(self, run: str, source: str) -> None:
         self.run = run
         self.source = source
+        self.inner = _inner_words(run)
         self._regex: re.Pattern[str] | None = None
 
     def search(self, text: str) -> bool:
@@ -188,6 +194,12 @@ class PhraseSet:
             self._file()
         return self._by_word
 
+    def unkeyed(self) -> tuple[tuple[_Phrase, ...], tuple[str, ...], re.Pattern[str] | None]:
+        """The loose phrases, their runs, and the alternation of the phrases with neither."""
+        if self._words is None:
+            self._file()
+        return self._loose, self._loose_runs, self._unguarded
+
     @property
     def pattern(self) -> re.Pattern[str]:
         """The plain alternation of the phrases (for reference and the equivalence tests)."""
@@ -230,19 +242,34 @@ class PhraseTable(Generic[_L]):
     ``keyed`` finds, for all labels at once, those with a keyed phrase in the text (one
     look-up of the text's words); ``unkeyed`` answers for one label's other phrases. A
     label's set says yes exactly when the label is keyed or its unkeyed phrases say yes.
+    Here a keyed phrase is filed under its inner word that the fewest phrases of all the
+    tables share ("mailbox" and "address" are in many; a rarer word brings fewer
+    candidates to check).
     """
 
-    __slots__ = ("_by_word", "_sets", "_words")
+    __slots__ = ("_by_word", "_sets", "_unkeyed", "_words")
 
     def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
         self._sets = dict(sets)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
+        self._unkeyed: dict[_L, tuple[tuple[_Phrase, ...], tuple[str, ...], Any]] = {}
 
     def _file(self) -> frozenset[str]:
+        keyed = [
+            (label, phrase)
+            for label, phrases in self._sets.items()
+            for listed in phrases.keyed().values()
+            for phrase in listed
+        ]
+        counts = Counter(word for _, phrase in keyed for word in set(phrase.inner))
+        for label, phrase in keyed:
+            word = min(phrase.inner, key=lambda w: (counts[w], -len(w), w))
+            self._by_word.setdefault(word, []).append((label, phrase))
         for label, phrases in self._sets.items():
-            for word, listed in phrases.keyed().items():
-                self._by_word.setdefault(word, []).extend((label, p) for p in listed)
+            loose, runs, unguarded = phrases.unkeyed()
+            if loose or unguarded is not None:
+                self._unkeyed[label] = (loose, runs, unguarded)
         self._words = frozenset(self._by_word)
         return self._words
 
@@ -252,14 +279,22 @@ class PhraseTable(Generic[_L]):
         found: set[_L] = set()
         for word in keys.intersection(words):
             for label, phrase in self._by_word[word]:
-                if label not in found and phrase.search(text):
+                if label not in found and phrase.run in text and phrase.matches(text):
                     found.add(label)
         return found
 
     def unkeyed(self, label: _L, text: str) -> bool:
         """True if one of ``label``'s phrases without a key word is in ``text``."""
-        phrases = self._sets.get(label)
-        return phrases is not None and phrases.search_unkeyed(text)
+        if self._words is None:
+            self._file()
+        entry = self._unkeyed.get(label)
+        if entry is None:
+            return False
+        loose, runs, unguarded = entry
+        for phrase in compress(loose, map(text.__contains__, runs)):
+            if phrase.matches(text):
+                return True
+        return unguarded is not None and unguarded.search(text) is not None
 
 
 def alt(parts: Iterable[str]) -> PhraseSet:
