@@ -23,7 +23,7 @@ from collections.abc import Callable
 from parsers.dsn import Failure, normalize_action
 from parsers.phrases import Diagnostic
 from parsers.records import Action, Reason, Recipient
-from parsers.rhost import provider_for, provider_reason
+from parsers.rhost import provider_for, reason_from
 from parsers.status import (
     find_command,
     find_reply,
@@ -264,7 +264,7 @@ def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | Non
         return None
     if hint is not None and provider.keeps_family_reason:
         return hint
-    return provider_reason(host, failure.status, reply, failure.diagnostic)
+    return reason_from(provider, failure.status, reply, failure.diagnostic)
 
 
 def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:

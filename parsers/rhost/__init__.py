@@ -18,7 +18,7 @@ from parsers.rhost.base import Provider, code_table
 from parsers.rhost.google import GOOGLE
 from parsers.rhost.microsoft import MICROSOFT, microsoft_codes
 
-__all__ = ["PROVIDERS", "Provider", "provider_for", "provider_reason"]
+__all__ = ["PROVIDERS", "Provider", "provider_for", "provider_reason", "reason_from"]
 
 PROVIDERS: tuple[Provider, ...] = (
     Provider("google", ("aspmx.l.google.com", "gmail-smtp-in.l.google.com"), GOOGLE),
@@ -88,7 +88,8 @@ def provider_for(host: str, text: str = "") -> Provider | None:
         for part, provider in _HOSTS:
             if part in lowered:
                 return provider
-    mention = _HOST_IN_TEXT.search(text.lower()) if "outlook.com" in text.lower() else None
+    lowered_text = text.lower()
+    mention = _HOST_IN_TEXT.search(lowered_text) if "outlook.com" in lowered_text else None
     if mention is not None:
         return provider_for(mention.group(0))
     return None
@@ -97,7 +98,13 @@ def provider_for(host: str, text: str = "") -> Provider | None:
 def provider_reason(host: str, status: str, reply: str, text: str) -> Reason | None:
     """The reason a known provider's answer implies, or None (unknown host or wording)."""
     provider = provider_for(host, text)
-    if provider is None or not text:
+    return None if provider is None else reason_from(provider, status, reply, text)
+
+
+def reason_from(provider: Provider, status: str, reply: str, text: str) -> Reason | None:
+    """The reason ``provider``'s answer ``text`` implies, or None (``provider_reason`` once
+    the provider is known)."""
+    if not text:
         return None
     lowered = text.lower()
     if provider.decide is not None and provider.codes_first:
