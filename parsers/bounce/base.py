@@ -64,8 +64,7 @@ class Context:
 
     def has(self, name: str) -> bool:
         """True if the bounce has a non-empty ``name`` header (a family's cheapest signal)."""
-        values = self.headers(name)
-        return bool(values and values[0])
+        return name in self._fields() and bool(self.header(name))
 
     def _fields(self) -> HeaderIndex:
         if self._index is None:
@@ -78,14 +77,11 @@ class Context:
         Cached: some thirty families ask about the same few headers, and ``Message.get``
         scans the whole header list on every call.
         """
-        values = self._headers.get(name)  # as spelt by the caller: no lower() per call
+        key = name.lower()
+        values = self._headers.get(key)
         if values is None:
-            key = name.lower()
-            values = self._headers.get(key)
-            if values is None:
-                values = [decode_header_value(v) for v in self._fields().get_all(name)]
-                self._headers[key] = values
-            self._headers[name] = values
+            values = [decode_header_value(v) for v in self._fields().get_all(name)]
+            self._headers[key] = values
         return values
 
 
