@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
-from operator import attrgetter
 from typing import Any
 
 from parsers.records import DmarcAggregate, Report, TlsReport
@@ -27,16 +26,17 @@ def _datetime(value: datetime) -> str:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
-# (a getter of every field's value, the JSON keys) per record class, computed once:
-# ``dataclasses.fields`` is slow, and one attrgetter call reads all the values
-_ACCESS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]] = {}
+# The converter of each record class, written the first time the class is met: one
+# function per class that reads each field and keeps plain values as they are (a generic
+# walk over dataclasses.fields per record cost more than the JSON encoding itself).
+_CONVERTERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 def to_jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per kind, in order
     """Convert a record (or anything inside one) into JSON-serialisable values."""
     if type(value) in _PLAIN:  # exact types: a StrEnum is a str but must become its value
         return value
-    if type(value) in _ACCESS:  # a record class seen before
+    if type(value) in _CONVERTERS:  # a record class seen before
         return _record(value)
     if type(value) in (tuple, list):  # exact types first; their subclasses further down
         return [to_jsonable(v) for v in value]
@@ -55,24 +55,31 @@ def to_jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per kind, in o
     return value if isinstance(value, int | float | str) else str(value)  # their subclasses
 
 
-def _access(cls: type) -> tuple[Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
-    access = _ACCESS.get(cls)
-    if access is None:
-        names = [f.name for f in dataclasses.fields(cls)]
-        keys = tuple(n[:-1] if n.endswith("_") else n for n in names)
-        # attrgetter of a single name gives the value, not a 1-tuple
-        getter = attrgetter(*names) if len(names) > 1 else (lambda r: (getattr(r, names[0]),))
-        access = _ACCESS[cls] = (getter, keys)
-    return access
+def _converter(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """``lambda r: {key: jsonable(r.field), ...}`` for the fields of record class ``cls``.
+
+    Generated source, as ``dataclasses`` writes ``__init__``: field names are identifiers
+    and the JSON keys are written with repr().
+    """
+    names = [f.name for f in dataclasses.fields(cls)]
+    lines = [f"    v{i} = record.{name}" for i, name in enumerate(names)]
+    items = ", ".join(
+        f"{(name[:-1] if name.endswith('_') else name)!r}: "
+        f"v{i} if type(v{i}) in plain else jsonable(v{i})"
+        for i, name in enumerate(names)
+    )
+    source = "def convert(record):\n" + "\n".join(lines) + f"\n    return {{{items}}}\n"
+    namespace: dict[str, Any] = {"plain": _PLAIN, "jsonable": to_jsonable}
+    exec(source, namespace)  # noqa: S102 - our own source, built from dataclass fields
+    convert: Callable[[Any], dict[str, Any]] = namespace["convert"]
+    return convert
 
 
 def _record(record: Any) -> dict[str, Any]:
-    getter, keys = _access(type(record))
-    # plain values (most of them) are taken as they are without a call to to_jsonable
-    out = {
-        key: value if type(value) in _PLAIN else to_jsonable(value)
-        for key, value in zip(keys, getter(record), strict=True)
-    }
+    convert = _CONVERTERS.get(type(record))
+    if convert is None:
+        convert = _CONVERTERS[type(record)] = _converter(type(record))
+    out = convert(record)
     if isinstance(record, TlsReport):
         out["n_policies"] = len(record.policies)
         out["total_successful_sessions"] = record.total_successful_sessions
