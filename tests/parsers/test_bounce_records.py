@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parsers import parse_message
 from parsers.mime import message_from_bytes
@@ -155,3 +158,31 @@ def test_system_senders_are_never_auto_replies() -> None:
 def test_auto_reply_message_is_parsed_from_mime() -> None:
     msg = message_from_bytes(b"From: a@example.org\nAuto-Submitted: auto-replied\n\nAway\n")
     assert msg["Auto-Submitted"] == "auto-replied"
+
+
+_DAYS = st.sampled_from(["Tue, ", "Mon, ", "", "Foo, ", "Tue,", "tue, "])
+_DATE_PARTS = st.tuples(
+    _DAYS,
+    st.sampled_from(["1", "14", "31", "00", "32", "014", "9"]),
+    st.sampled_from(["May", "Feb", "may", "Mai", "Dec"]),
+    st.sampled_from(["2024", "1999", "0999", "99", "24"]),
+    st.sampled_from(["09:12:00", "23:59:60", "24:00:00", "9:12:00", "09:12"]),
+    st.sampled_from(["+0200", "-0000", "+0000", "-0130", "+2400", "+0260", "GMT", "EDT", ""]),
+    st.sampled_from(["", " (CEST)", "\n(x)", "(x)", "  ", " extra tokens"]),
+)
+
+
+@settings(max_examples=2000)
+@given(_DATE_PARTS, st.sampled_from([" ", "  ", "\t"]))
+def test_parse_date_agrees_with_the_stdlib(parts: tuple[str, ...], sep: str) -> None:
+    day, dd, mm, yy, tm, tz, tail = parts
+    value = day + sep.join(p for p in (dd, mm, yy, tm, tz) if p) + tail
+    try:
+        expected = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        expected = None
+    if expected is not None and expected.tzinfo is None:
+        expected = expected.replace(tzinfo=UTC)
+    assert parse_date(value) == (expected.astimezone(UTC) if expected is not None else None)
+    if expected is not None:
+        assert parse_date(value).utcoffset() == expected.astimezone(UTC).utcoffset()
