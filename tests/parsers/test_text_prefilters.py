@@ -13,6 +13,12 @@ _PIECES = st.sampled_from(
         *("not been delivered yet", "will continue to attempt to deliver", "WILL RETRY delivery"),
         *("delivery is being postponed", "Delivery has been DELAYED", "attempts will continue"),
         *("will try", "to deliver", "delivery", "will", "has been", "postponed", "warning"),
+        *("will retry to deliver", "WILL ATTEMPT DELIVERY", "ATTEMPTS WILL CONTINUE", "yet"),
+        *(
+            "will try del\u0130very",
+            "w\u0131ll retry to del\u0131ver",
+            "attempts w\u0130ll cont\u0131nue",
+        ),
         *("thİs is a warnİng", "thıs ıs a warnıng", "thiſ iſ a warning", "attempt\u017f"),
         *("\u212a", "\u0130", "\u0131", "\u017f", " ", "\n", "x", "ll", "del"),
     ]
