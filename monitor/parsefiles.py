@@ -284,13 +284,8 @@ def parse_paths(
     if jobs <= 1:
         yield from map(_parse_chunk, tasks)
         return
-    import gc
-    import multiprocessing
-
     # Everything the workers need is imported by now (module level above), so forked
-    # workers start parsing at once. Frozen objects are not traversed by the collector,
-    # which keeps the workers from touching (and so copying) the pages they share.
-    gc.freeze()
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with context.Pool(processes=jobs) as pool:
-        yield from pool.imap(_parse_chunk, tasks)
+    # workers start parsing at once.
+    from monitor.forkmap import ordered_map
+
+    yield from ordered_map(_parse_chunk, tasks, jobs)
