@@ -7,10 +7,10 @@ written anywhere; results come back as JSON lines, in input order.
 
 The walk over the given paths only lists files (``Source``); reading a file, deciding
 whether it is an mbox, parsing and JSON encoding all happen where the parsing happens. With
-``--jobs N`` the workers are forked once the parsers are imported, take chunks of files
-and send back one string of JSON lines per chunk: the parent only walks directories and
-writes, so it never becomes the bottleneck that reading every file itself, pickling their
-bytes and unpickling per-message results made it.
+``--jobs N`` the workers are forked once the parsers are imported (``monitor.forkmap``),
+take chunks of files and send back one string of JSON lines per chunk: the parent only
+walks directories and writes, so it never becomes the bottleneck that reading every file
+itself, pickling their bytes and unpickling per-message results made it.
 """
 
 from __future__ import annotations
@@ -283,6 +283,12 @@ def parse_paths(
     tasks = ((chunk, with_records) for chunk in _chunks(iter_sources(paths), CHUNK))
     if jobs <= 1:
         yield from map(_parse_chunk, tasks)
+        return
+    if not hasattr(os, "fork"):  # no fork (Windows): a spawning pool, slower to start
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(processes=jobs) as pool:
+            yield from pool.imap(_parse_chunk, tasks)
         return
     # Everything the workers need is imported by now (module level above), so forked
     # workers start parsing at once.
