@@ -119,7 +119,10 @@ def parse_text_feedback(msg: Message, *, received_at: datetime | None = None) ->
                     family="arf-text",
                     received_at=received_at,
                 )
-        if sum(label in lowered for label in _TEXT_LABELS) >= 3:
+        # three of the six labels: then one at least is not a "sender ..." label
+        if (
+            "alignment" in lowered or "received date" in lowered or "dmarc results" in lowered
+        ) and sum(label in lowered for label in _TEXT_LABELS) >= 3:
             labels = _LABEL.findall(head)
             if len(_TEXT_LABELS & {n.lower() for n, _ in labels}) >= 3:
                 return _exim_report(msg, text, labels, received_at)
