@@ -20,7 +20,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.policy import compat32
 
-from parsers.message import IndexedMessage, fetch
+from parsers.message import HeaderIndex, IndexedMessage
 from parsers.mimeparse import Unsupported, parse_text
 
 __all__ = [
@@ -120,39 +120,6 @@ def decode_header_value(value: object) -> str:
         with contextlib.suppress(ValueError, LookupError, UnicodeError, AssertionError):
             text = str(make_header(decode_header(text)))
     return " ".join(text.split())
-
-
-class HeaderIndex:
-    """A message's header fields by lower-cased name, indexed in one pass.
-
-    ``Message.get`` lower-cases and compares every field of the message on each call; the
-    bounce rules ask for dozens of fields per message. Values come back as ``get`` returns
-    them (compat32's fetch turns undecodable bytes into ``Header`` objects). An
-    ``IndexedMessage`` lends its own index.
-    """
-
-    __slots__ = ("_index",)
-
-    def __init__(self, msg: Message) -> None:
-        if isinstance(msg, IndexedMessage):
-            self._index = msg.field_index()
-            return
-        index: dict[str, list[tuple[str, object]]] = {}
-        for name, value in msg.raw_items():
-            index.setdefault(name.lower(), []).append((name, value))
-        self._index = index
-
-    def __contains__(self, name: str) -> bool:
-        return name.lower() in self._index
-
-    def get_all(self, name: str) -> list[object]:
-        """Every value of ``name``, in order, as ``Message.get_all`` gives them."""
-        return [fetch(name, v) for _, v in self._index.get(name.lower(), ())]
-
-    def get(self, name: str) -> object | None:
-        """The first value of ``name``, as ``Message.get`` gives it, or None."""
-        values = self._index.get(name.lower())
-        return fetch(name, values[0][1]) if values else None
 
 
 def header(msg: Message, name: str) -> str | None:
