@@ -28,6 +28,7 @@ from monitor.store.suppressions import add_suppression
 from parsers.address import AddressError, normalize_address
 from parsers.dmarc import iter_dmarc_records
 from parsers.records import Action, Kind, Reason, Recipient, Report
+from parsers.unsubscribe import OneClick, check_one_click, sender_domain
 
 __all__ = [
     "ApplyContext",
@@ -310,6 +311,8 @@ class Plan:
     suppress: list[tuple[dict[str, Any], str, SuppressionReason, str]] = field(default_factory=list)
     learned: list[tuple[str, str | None, datetime, bool]] = field(default_factory=list)
     report: bool = False
+    #: (From domain, verdict, which message) when a verified report enclosed our bulk mail
+    one_click: tuple[str, OneClick, str] | None = None
 
     @property
     def simple(self) -> bool:
@@ -329,6 +332,7 @@ def plan_report(
         return plan
     effects = plan.effects
     message_id, token = _original_ids(item.report)
+    verified = False
     for p in prepared:
         if p.dedupe_key in lookups.stored_keys:
             continue  # this very event was stored by an earlier run
@@ -352,6 +356,7 @@ def plan_report(
         )
         setattr(effects, _COUNTER[p.kind], getattr(effects, _COUNTER[p.kind]) + 1)
         effects.unverified += match.trust is Trust.UNVERIFIED
+        verified = verified or match.trust is not Trust.UNVERIFIED or ctx.rules.trust_any
         counted = _is_soft(p) and (match.trust is not Trust.UNVERIFIED or ctx.rules.trust_any)
         plan.learned.append((p.dedupe_key, address, p.when, counted))
         if decision.suppress and decision.reason is not None and address is not None:
@@ -361,7 +366,19 @@ def plan_report(
             effects.suppressed_addresses.append(address)
         else:
             plan.rows.append(row)
+    if verified:  # a forged report must not speak for our templates either
+        plan.one_click = _one_click(item.report)
     return plan
+
+
+def _one_click(report: Report) -> tuple[str, OneClick, str] | None:
+    original = report.original
+    verdict = check_one_click(original)
+    domain = sender_domain(original) if original is not None else None
+    if verdict is None or domain is None or original is None:
+        return None
+    which = original.message_id or original.campaign or original.subject or "?"
+    return domain[:255], verdict, which[:200]
 
 
 def write_plan(session: Session, plan: Plan, ctx: ApplyContext, now: datetime) -> None:

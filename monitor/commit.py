@@ -26,6 +26,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, InvalidRequestError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.alerts import Alert, detect_auth_changes, log_alerts
 from monitor.apply import (
     ApplyContext,
     Effects,
@@ -38,12 +39,15 @@ from monitor.apply import (
     prepare,
     write_plan,
 )
+from monitor.checks.result import ONE_CLICK_FIX, AuthResult, CheckKind, Status
 from monitor.enums import ItemOutcome
 from monitor.parsed import ParsedItem
+from monitor.store.checks_repo import add_alerts, record_auth
 from monitor.store.db import store_errors
 from monitor.store.events import Lookups, insert_events
 from monitor.store.ingest_repo import known_items, processed_hashes, record_items, touch_cursor
 from monitor.store.models import MailboxCursor
+from parsers.unsubscribe import OneClick
 
 __all__ = ["BatchItem", "commit_batch"]
 
@@ -62,6 +66,7 @@ class BatchItem:
     outcome: ItemOutcome | None = None
     error: str | None = None
     effects: Effects | None = None
+    one_click: tuple[str, OneClick, str] | None = None
 
     @property
     def kind(self) -> str | None:
@@ -151,6 +156,7 @@ def _apply_all(
             continue
         learn(plan, lookups, now)
         item.outcome, item.effects = ItemOutcome.PROCESSED, plan.effects
+        item.one_click = plan.one_click
     _write_simple(session, simple, ctx, now)
 
 
@@ -208,6 +214,7 @@ def commit_batch(
         work = _prepare_all(items, done, ctx, now)
         lookups = load_lookups(session, [(i.parsed, p) for i, p in work if i.parsed], ctx)
         _apply_all(session, work, lookups, ctx, now)
+        alerts = _record_one_click(session, items, now)
         rows = [
             {
                 "uid": i.uid,
@@ -226,4 +233,40 @@ def commit_batch(
             session.rollback()
         else:
             session.commit()
+    if not dry_run:
+        log_alerts(alerts)
     return items
+
+
+_SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
+
+
+def _record_one_click(session: Session, items: Sequence[BatchItem], now: datetime) -> list[Alert]:
+    """One RFC 8058 result per From domain seen in this batch's verified enclosures (the
+    worst message decides), stored as the ``one-click-unsubscribe`` authentication check
+    with its history and a "now fails" alert, like the DNS checks."""
+    worst: dict[str, tuple[OneClick, str, int]] = {}
+    for item in items:
+        if item.outcome is not ItemOutcome.PROCESSED or item.one_click is None:
+            continue
+        domain, verdict, which = item.one_click
+        seen = worst.get(domain)
+        if seen is None or _SEVERITY[verdict.status] > _SEVERITY[seen[0].status]:
+            worst[domain] = (verdict, which, 1 if seen is None else seen[2] + 1)
+        else:
+            worst[domain] = (seen[0], seen[1], seen[2] + 1)
+    if not worst:
+        return []
+    results = [
+        AuthResult(
+            kind=CheckKind.ONE_CLICK,
+            subject=domain,
+            status=Status(verdict.status),
+            findings=verdict.findings,
+            fix=None if verdict.status == "pass" else ONE_CLICK_FIX,
+            details={"detail": f"{verdict.detail} (in {which}; {count} message(s) in the batch)"},
+        )
+        for domain, (verdict, which, count) in sorted(worst.items())
+    ]
+    previous = record_auth(session, results, now=now)
+    return add_alerts(session, detect_auth_changes(previous, results), now=now)

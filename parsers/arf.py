@@ -35,8 +35,9 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from typing import Any
 
-from parsers.mime import decode_header_value, header, part_text
+from parsers.mime import HeaderIndex, decode_header_value, header, part_text
 from parsers.mimeparse import header_message
+from parsers.original import list_fields
 from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Recipient, Report
 from parsers.verp import find_verp_token
 
@@ -308,6 +309,7 @@ def original_of(
         verp_token=verp_token(return_path, mail_from, enclosure.get("To")),
         return_path=return_path,
         headers_only=headers_only,
+        **list_fields(HeaderIndex(enclosure)),
     )
 
 

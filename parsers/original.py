@@ -16,13 +16,14 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from parsers.mime import HeaderIndex, decode_header_value
 from parsers.mimeparse import Unsupported, parse_headers
 from parsers.records import Original
 from parsers.verp import find_verp_token
 
-__all__ = ["CAMPAIGN_HEADER", "parse_date", "recover_original"]
+__all__ = ["CAMPAIGN_HEADER", "list_fields", "parse_date", "recover_original"]
 
 #: Our own campaign header, set by the relay on every message it sends.
 CAMPAIGN_HEADER = "X-Campaign-ID"
@@ -148,6 +149,31 @@ def _get(headers: HeaderIndex, name: str) -> str | None:
     return text or None
 
 
+# the h= tag of a DKIM-Signature (RFC 6376 3.5): colon-separated names, folding allowed
+_DKIM_H_TAG = re.compile(r"(?:^|;)\s*h\s*=([^;]*)", re.IGNORECASE)
+
+
+def _dkim_signed(headers: HeaderIndex) -> tuple[str, ...]:
+    """Each DKIM-Signature's signed header names, normalised to ``"from:to:subject"``."""
+    signed = []
+    for value in headers.get_all("DKIM-Signature"):
+        match = _DKIM_H_TAG.search(str(value))
+        if match:
+            names = (n.strip().lower() for n in match.group(1).split(":"))
+            signed.append(":".join(n for n in names if n))
+    return tuple(signed)
+
+
+def list_fields(headers: HeaderIndex) -> dict[str, Any]:
+    """The ``Original`` fields that show how a list message offered unsubscription."""
+    return {
+        "list_unsubscribe": _get(headers, "List-Unsubscribe"),
+        "list_unsubscribe_post": _get(headers, "List-Unsubscribe-Post"),
+        "precedence": _get(headers, "Precedence"),
+        "dkim_signed": _dkim_signed(headers),
+    }
+
+
 def _token(headers: HeaderIndex | None, bounce: Message | None) -> str | None:
     candidates: list[str] = []
     if headers is not None:
@@ -181,4 +207,5 @@ def recover_original(text: str, bounce: Message | None = None) -> Original | Non
         verp_token=token,
         return_path=_angle(_get(headers, "Return-Path")),
         headers_only=not has_body,
+        **list_fields(headers),
     )

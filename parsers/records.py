@@ -154,6 +154,12 @@ class Original:
     verp_token: str | None = None  # token from the return path or our tracking header
     return_path: str | None = None
     headers_only: bool = False  # text/rfc822-headers, or a truncated enclosure
+    # RFC 2369 / RFC 8058 fields and the DKIM h= lists, so the monitor can tell whether our
+    # bulk mail really carries one-click unsubscribe (parsers.unsubscribe judges them)
+    list_unsubscribe: str | None = None
+    list_unsubscribe_post: str | None = None
+    precedence: str | None = None
+    dkim_signed: tuple[str, ...] = ()  # each DKIM-Signature's h= tag, lower-cased
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

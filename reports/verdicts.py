@@ -18,7 +18,7 @@ __all__ = ["LEVELS", "ONE_CLICK_KEY", "build_verdicts", "worst_level"]
 
 LEVELS = ("ok", "unknown", "warning", "critical")  # in rising order of concern
 #: CheckState key under which a check of RFC 8058 headers is recorded (category ``auth``).
-ONE_CLICK_KEY = "one-click-unsubscribe"
+ONE_CLICK_KEY = "one-click"
 _GOOD = {"ok", "pass"}
 _NO_VOLUME = "Record deliveries (send through the relay or import the send log) to get a rate."
 
@@ -179,6 +179,8 @@ def _dmarc(report: DailyReport, t_warn: float, t_crit: float) -> Verdict:
 
 
 def _one_click(inp: ReportInput) -> Verdict:
+    """From the RFC 8058 check the monitor runs on our mail enclosed in verified bounces and
+    complaints (one state per From domain), else from one-click unsubscribes received."""
     title, threshold = "One-click unsubscribe (RFC 8058)", "required for bulk mail"
     rows = _states(inp, {ONE_CLICK_KEY})
     action = (
@@ -186,18 +188,30 @@ def _one_click(inp: ReportInput) -> Verdict:
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click, DKIM-signed."
     )
     if rows:
-        v = _state_verdict("one-click", title, rows, dict.fromkeys(LEVELS, action))
-        return (
-            v
-            if v.level != "ok"
-            else Verdict(
+        bad = [r for r in rows if r[2] not in _GOOD]
+        if not bad:
+            domains = ", ".join(r[0] for r in rows[:4]) + (" ..." if len(rows) > 4 else "")
+            return Verdict(
                 key="one-click",
                 title=title,
                 level="ok",
-                value=v.value,
+                value=f"present in our returned mail ({domains})",
                 threshold=threshold,
                 action="Nothing to do.",
             )
+        levels = [
+            "critical" if r[2] == "fail" else "warning" if r[2] == "warn" else "unknown"
+            for r in bad
+        ]
+        value = "; ".join(f"{r[0]}: {(r[5] or r[2]).replace('_', ' ')}" for r in bad[:4])
+        value += f" (and {len(bad) - 4} more)" if len(bad) > 4 else ""
+        return Verdict(
+            key="one-click",
+            title=title,
+            level=worst_level(levels),
+            value=value,
+            threshold=threshold,
+            action=action,
         )
     if inp.one_click_unsubscribes > 0:
         return Verdict(

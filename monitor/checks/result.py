@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["AuthResult", "CheckKind", "Status", "worst"]
+__all__ = ["ONE_CLICK_FIX", "AuthResult", "CheckKind", "Status", "worst"]
 
 
 class CheckKind(StrEnum):
@@ -20,6 +20,15 @@ class CheckKind(StrEnum):
     MX = "mx"
     MTA_STS = "mta-sts"
     TLS_RPT = "tls-rpt"
+    #: RFC 8058, judged on our mail enclosed in verified bounces and complaints (not DNS)
+    ONE_CLICK = "one-click"
+
+
+#: What to do when one-click unsubscribe is missing or unsigned.
+ONE_CLICK_FIX = (
+    "Send every bulk message with List-Unsubscribe: <https://...> and List-Unsubscribe-Post: "
+    "List-Unsubscribe=One-Click, both in the DKIM signature's h= list (RFC 8058)."
+)
 
 
 class Status(StrEnum):

@@ -12,7 +12,10 @@ import pytest
 
 from monitor.enums import EventKind, ItemOutcome, SuppressionReason, Trust
 from monitor.store.models import (
+    AlertRecord,
     AuthFailureReport,
+    AuthResult,
+    CheckState,
     DmarcReport,
     DmarcRow,
     Event,
@@ -319,3 +322,45 @@ def test_a_backlog_parsed_by_worker_processes_gives_the_same_result(rig: Rig) ->
     assert (summary.processed, summary.failed, summary.effects.suppressed) == (11, 1, 11)
     assert sorted(e.address or "" for e in rig.events()) == sorted(addresses)
     assert (rig.count(), rig.count(PROCESSED), rig.count(FAILED)) == (0, 11, 1)
+
+
+ONE_CLICK_HEADERS = (
+    ("List-Unsubscribe", "<https://sender.example/u/abc123>"),
+    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    (
+        "DKIM-Signature",
+        "v=1; a=rsa-sha256; d=sender.example; s=s1; "
+        "h=from:to:subject:list-unsubscribe:list-unsubscribe-post; bh=AAAA; b=BBBB",
+    ),
+)
+
+
+def test_one_click_unsubscribe_is_judged_on_verified_enclosures_only(rig: Rig) -> None:
+    def state() -> tuple[str, str | None] | None:
+        found = rig.rows(CheckState, CheckState.key == "one-click")
+        assert [s.subject for s in found] in ([], ["sender.example"])
+        return (found[0].status.value, found[0].detail) if found else None
+
+    rig.sent("reader@isp.example", message_id="msg-1@sender.example")
+    rig.sent("other@example.org", message_id="newsletter-1@sender.example")
+    rig.append(Arf(rcpt_to=("reader@isp.example",), enclosed_headers=ONE_CLICK_HEADERS).build())
+    rig.poll()
+    assert state() == ("ok", "pass")
+    assert rig.n(AlertRecord) == 0
+    # a forged complaint about mail without the fields speaks for nobody's templates
+    rig.append(Arf(rcpt_to=("victim@example.org",), enclosed_to="victim@example.org").build())
+    assert rig.poll().effects.unverified == 1
+    assert state() == ("ok", "pass")
+    # our own bounced campaign mail without them: now failing, history kept, one alert
+    rig.append(dsn("other@example.org"))
+    rig.poll()
+    assert state() == ("fail", "list_unsubscribe_missing")
+    history = rig.rows(AuthResult, AuthResult.check == "one-click")
+    assert sorted(r.status.value for r in history) == ["fail", "ok"]
+    [alert] = rig.rows(AlertRecord)
+    assert (alert.key, alert.subject, alert.new_status) == (
+        "one-click",
+        "sender.example",
+        "fail",
+    )
+    assert "now fails" in alert.message and "List-Unsubscribe-Post" in alert.message

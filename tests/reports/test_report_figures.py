@@ -217,3 +217,42 @@ def test_top_n_cuts_tables_but_not_complaining_campaigns(month_store) -> None:
     assert [f.key for f in r.by_campaign] == ["spring-sale", "newsletter"]
     assert len(r.by_domain) == 2 and len(r.diagnostics) == 2
     assert [c.campaign for c in r.complaining_campaigns] == ["spring-sale", HOSTILE_CAMPAIGN]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "level", "value"),
+    [
+        ({"sender.example": "ok"}, "ok", "present in our returned mail (sender.example)"),
+        (
+            {"sender.example": "fail", "news.example": "warn", "ok.example": "ok"},
+            "critical",
+            "news.example: not dkim covered; sender.example: list unsubscribe post missing",
+        ),
+        ({"news.example": "warn"}, "warning", "news.example: not dkim covered"),
+    ],
+)
+def test_one_click_verdict_follows_the_enclosure_checks(
+    store, statuses: dict[str, str], level: str, value: str
+) -> None:
+    """States as the ingester writes them (monitor.commit); the detail is the findings."""
+    from monitor.enums import CheckCategory, CheckStatus
+    from monitor.store.models import CheckState
+    from tests.reports.conftest import NOW
+
+    detail = {"ok": "pass", "fail": "list_unsubscribe_post_missing", "warn": "not_dkim_covered"}
+    with store.session() as s, s.begin():
+        for domain, status in statuses.items():
+            s.add(
+                CheckState(
+                    category=CheckCategory.AUTH,
+                    subject=domain,
+                    key="one-click",
+                    status=CheckStatus(status),
+                    since=NOW,
+                    last_checked_at=NOW,
+                    detail=detail[status],
+                )
+            )
+    v = {x.key: x for x in report_of(store).verdicts}["one-click"]
+    assert (v.level, v.value) == (level, value)
+    assert "List-Unsubscribe-Post" in v.action or level == "ok"
