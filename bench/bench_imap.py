@@ -32,8 +32,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CORPUS = REPO.parent / "shared" / "corpus"
 sys.path.insert(0, str(REPO))
+from tests.shared_paths import SHARED  # noqa: E402 - ../shared or $DELIVERWATCH_SHARED
+
+CORPUS = SHARED / "corpus"
 
 from tests.servers.dovecot import Dovecot  # noqa: E402
 

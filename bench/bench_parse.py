@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus" / "bounces"
+sys.path.insert(0, str(REPO))
+from tests.shared_paths import SHARED  # noqa: E402 - ../shared or $DELIVERWATCH_SHARED
+
+CORPUS = SHARED / "corpus" / "bounces"
 PERL = "/usr/bin/perl"
 TARGET_SPEEDUP = 3.0
 TARGET_RSS_MIB = 150.0

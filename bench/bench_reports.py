@@ -27,9 +27,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
-CORPUS = REPO.parent / "shared" / "corpus" / "reports"
 VENV = OUT / "parsedmarc-venv"
 sys.path.insert(0, str(REPO))
+from tests.shared_paths import SHARED  # noqa: E402 - ../shared or $DELIVERWATCH_SHARED
+
+CORPUS = SHARED / "corpus" / "reports"
 
 OURS_AGGREGATE = """
 import json, resource, sys, time

@@ -28,9 +28,12 @@ from parsers.mimeparse import (
     parse_headers,
     parse_text,
 )
+from tests.shared_paths import REQUIRE_SHARED, SHARED
 
 REPO = Path(__file__).parents[2]
-CORPUS = REPO / "../shared/corpus"
+CORPUS = SHARED / "corpus"
+if REQUIRE_SHARED and not CORPUS.is_dir():  # CI: a missing corpus fails, never shrinks the run
+    raise RuntimeError(f"shared corpus not found at {CORPUS}")
 SAMPLES = sorted((REPO / "tests" / "data").rglob("*.eml"))
 if CORPUS.is_dir():
     SAMPLES += sorted(CORPUS.rglob("*.eml"))
