@@ -117,9 +117,16 @@ def ensure_parsedmarc() -> Path | None:
         print(f"creating {VENV} (python3 -m venv + pip install parsedmarc) ...", flush=True)
         try:
             subprocess.run(["python3", "-m", "venv", str(VENV)], check=True)
-            subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "parsedmarc"], check=True)
+            # pip's chatter (index warnings) goes to a log, not between the figures
+            with (OUT / "parsedmarc-pip.log").open("w") as log:
+                subprocess.run(
+                    [str(VENV / "bin" / "pip"), "install", "-q", "parsedmarc"],
+                    check=True,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
         except (OSError, subprocess.CalledProcessError) as exc:
-            print(f"parsedmarc unavailable: {exc}")
+            print(f"parsedmarc unavailable: {exc} (see {OUT / 'parsedmarc-pip.log'})")
             return None
     return python
 

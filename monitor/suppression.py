@@ -45,10 +45,18 @@ class ImportReport:
         return self.added + self.updated + self.unchanged + self.rejected + self.duplicates
 
 
+# enum members read once: attribute access on an Enum class is a descriptor call (3.11)
+_DOMAIN, _ADDRESS = ListScope.DOMAIN, ListScope.ADDRESS
+
+
+_REASONS = {r.value: r for r in SuppressionReason}
+
+
 def _to_upsert(row: ListRow, default_reason: SuppressionReason | None) -> UpsertRow:
-    reason = SuppressionReason(row.reason) if row.reason else default_reason
+    reason = (_REASONS.get(row.reason) or SuppressionReason(row.reason)) if row.reason else None
+    reason = reason or default_reason
     return UpsertRow(
-        scope=ListScope.DOMAIN if row.domain else ListScope.ADDRESS,
+        scope=_DOMAIN if row.domain else _ADDRESS,
         value=row.value,
         reason=reason,
         expires_at=row.expires_at,

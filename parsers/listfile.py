@@ -172,19 +172,21 @@ def _iter_csv(
         idx["note"], idx["reason"] = idx["reason"], None
     elif fmt == "mailchimp":  # Mailchimp exports carry no reason of ours
         idx["note"] = idx["reason"] = None
+    # the column of each field, or past any row's end (so the slice below gives nothing)
+    at = {k: (1 << 30) if i is None else i for k, i in idx.items()}
+    i_addr, i_scope, i_reason = at["address"], at["scope"], at["reason"]
+    i_expires, i_note, i_created = at["expires"], at["note"], at["created"]
     for cells in itertools.chain(first, reader):
-        if not cells or all(not c.strip() for c in cells):
+        if not "".join(cells).strip():  # an empty line, or only blank cells
             continue
-        n = len(cells)
-        get = {k: (cells[i] if i is not None and i < n else None) for k, i in idx.items()}
         yield _entry(
             reader.line_num,
-            get["address"] or "",
-            scope=get["scope"],
-            reason=get["reason"],
-            expires=get["expires"],
-            note=get["note"],
-            created=get["created"],
+            cells[i_addr] if i_addr < len(cells) else "",
+            scope=cells[i_scope] if i_scope < len(cells) else None,
+            reason=cells[i_reason] if i_reason < len(cells) else None,
+            expires=cells[i_expires] if i_expires < len(cells) else None,
+            note=cells[i_note] if i_note < len(cells) else None,
+            created=cells[i_created] if i_created < len(cells) else None,
             lowercase_local=lowercase_local,
         )
 
