@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     delete,
     func,
     or_,
@@ -52,7 +53,7 @@ __all__ = [
 _S = Suppression.__table__
 #: The same table without type processing, for the bulk paths only: a million rows through
 #: the enum and UTC-datetime converters costs more than the database work itself. Values
-#: are bound and read in the driver's own form (see ``_db_time`` and ``_iso``).
+#: are bound and read in the driver's own form (see ``_db_time`` and ``_iso_sql``).
 _RAW = Table(
     "suppressions",
     MetaData(),
@@ -80,16 +81,18 @@ def _db_time(dt: datetime | None, dialect: str) -> Any:
     return dt.astimezone(UTC)
 
 
-_PG_TIME = "YYYY-MM-DD HH24:MI:SS"  # the SQLite text layout, so ``_iso`` slices both alike
+_PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SS"Z"'  # to_char pattern of the export's form
 
 
-def _iso(value: Any) -> str:
-    """ISO 8601 UTC from a raw column value (SQLite text or a driver datetime)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):  # "2026-01-02 03:04:05.000000"
-        return f"{value[:10]}T{value[11:19]}Z"
-    return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+def _iso_sql(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """ISO 8601 UTC (``2026-01-02T03:04:05Z``) made by the database, "" for NULL: the
+    export then passes rows through untouched (formatting two timestamps per row in Python
+    was a quarter of the export's time)."""
+    if dialect == "postgresql":
+        text = func.to_char(func.timezone("UTC", column), _PG_ISO)
+    else:  # SQLAlchemy's SQLite text form, "2026-01-02 03:04:05.000000"
+        text = func.printf("%sT%sZ", func.substr(column, 1, 10), func.substr(column, 12, 8))
+    return case((column.is_(None), ""), else_=text)
 
 
 def _entry(row: Suppression | AllowEntry) -> ListEntry:
@@ -242,12 +245,8 @@ def iter_export_rows(
     """Stream active entries in id order (see ``ExportRow``), in bounded memory."""
     dialect = session.get_bind().dialect.name
     c = _RAW.c
-    created: ColumnElement[Any] = c.created_at
-    expires: ColumnElement[Any] = c.expires_at
-    if dialect == "postgresql":  # let the server format: 3 µs/row less than strftime here
-        created = func.to_char(func.timezone("UTC", c.created_at), _PG_TIME)
-        expires = func.to_char(func.timezone("UTC", c.expires_at), _PG_TIME)
-    q = select(c.scope, c.value, c.reason, created, expires, c.note)
+    created, expires = _iso_sql(c.created_at, dialect), _iso_sql(c.expires_at, dialect)
+    q = select(c.scope, c.value, c.reason, created, expires, func.coalesce(c.note, ""))
     q = q.where(or_(c.expires_at.is_(None), c.expires_at > _db_time(now, dialect)))
     if reasons:
         q = q.where(c.reason.in_([r.value for r in reasons]))
@@ -257,8 +256,7 @@ def iter_export_rows(
         q = q.where(c.created_at < _db_time(until, dialect))
     result = session.execute(q.order_by(c.id), execution_options={"yield_per": batch})
     for part in result.partitions():
-        for scope, value, reason, created, expires, note in part:
-            yield scope, value, reason, _iso(created), _iso(expires), note or ""
+        yield from map(tuple, part)
 
 
 # --------------------------------------------------------------------------- bulk import

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -233,6 +234,13 @@ def test_export_import_roundtrip(cli, config_file: Path, store, tmp_path: Path, 
     out = tmp_path / f"export.{fmt}"
     r = cli(*c, "suppression", "export", "--format", fmt, "--out", out)
     assert r.code == 0 and "exported 3 entries" in r.err
+    text = out.read_text()
+    # times in ISO 8601 UTC as the database formats them; absent ones empty
+    assert "2099-01-01T00:00:00Z" in text and re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+    if fmt == "csv":
+        assert re.search(
+            r"^a@example\.com,address,complaint,[0-9T:Z-]{20},,\"q\"\"uote,comma\"$", text, re.M
+        )
     before = rows(store)
     with store.session() as s, s.begin():
         s.query(Suppression).delete()
