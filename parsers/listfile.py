@@ -84,6 +84,9 @@ class RowError:
 
 def parse_reason(text: str) -> str:
     """Map a reason spelling to our vocabulary; raise ValueError on anything else."""
+    found = _REASONS.get(text)  # already in our spelling: nearly every row of an export
+    if found is not None:
+        return found
     key = text.strip().lower().replace(" ", "")
     try:
         return _REASONS[key]
@@ -126,14 +129,14 @@ def _entry(
             if domain
             else normalize_address(value, lowercase_local=lowercase_local)
         )
-        return ListRow(
-            line=line,
-            domain=domain,
-            value=value,
-            reason=parse_reason(reason) if reason and reason.strip() else None,
-            expires_at=parse_timestamp(expires) if expires else None,
-            note=note.strip() or None if note else None,
-            created_at=parse_timestamp(created) if created else None,
+        return ListRow(  # positional: the fields in order (keywords cost more per row)
+            line,
+            domain,
+            value,
+            parse_reason(reason) if reason and reason.strip() else None,
+            parse_timestamp(expires) if expires else None,
+            note.strip() or None if note else None,
+            parse_timestamp(created) if created else None,
         )
     except (AddressError, ValueError, OverflowError, OSError) as exc:
         return RowError(line, str(exc))
