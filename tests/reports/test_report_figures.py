@@ -256,3 +256,26 @@ def test_one_click_verdict_follows_the_enclosure_checks(
     v = {x.key: x for x in report_of(store).verdicts}["one-click"]
     assert (v.level, v.value) == (level, value)
     assert "List-Unsubscribe-Post" in v.action or level == "ok"
+
+
+def test_one_click_rows_are_explained_and_escaped(store) -> None:
+    from monitor.enums import CheckCategory, CheckStatus
+    from monitor.store.models import CheckState
+    from reports.render import render_daily
+    from tests.reports.conftest import NOW
+
+    with store.session() as s, s.begin():
+        s.add(
+            CheckState(
+                category=CheckCategory.AUTH,
+                subject="<b>x</b>.example",  # a From domain: it came from an email
+                key="one-click",
+                status=CheckStatus.FAIL,
+                since=NOW,
+                last_checked_at=NOW,
+                detail="list_unsubscribe_missing",
+            )
+        )
+    html = render_daily(report_of(store))
+    assert "ONE-CLICK is not a DNS record" in html and ">ONE-CLICK</th>" in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;.example" in html
