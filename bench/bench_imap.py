@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -37,11 +37,10 @@ from tests.shared_paths import SHARED  # noqa: E402 - ../shared or $DELIVERWATCH
 
 CORPUS = SHARED / "corpus"
 
+from pgschema import pg_schema  # noqa: E402 - bench/, first on sys.path as a script
+
 from tests.servers.dovecot import Dovecot  # noqa: E402
 
-PG_URL = os.environ.get(
-    "DELIVERWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 _DOC_TYPES = {".gz": "application/gzip", ".zip": "application/zip", ".xml": "text/xml"}
 
 
@@ -157,25 +156,13 @@ def drain(config: Path) -> tuple[float, float, float, str]:
     return seconds, peak_main / 1024, peak_tree / 1024, out_path.read_text(errors="replace")
 
 
-def database(backend: str, work: Path) -> tuple[str, str | None]:
+@contextlib.contextmanager
+def database(backend: str, work: Path) -> Iterator[str]:
     if backend == "sqlite":
-        return f"sqlite:///{work / 'bench.db'}", None
-    schema = "bench_" + secrets.token_hex(4)
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "test",
-            "-c",
-            f"CREATE SCHEMA {schema}",
-        ],
-        check=True,
-    )
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+        yield f"sqlite:///{work / 'bench.db'}"
+        return
+    with pg_schema() as url:
+        yield url
 
 
 def main(argv: list[str]) -> int:
@@ -190,9 +177,10 @@ def main(argv: list[str]) -> int:
         help="any: no send log needed, so hard bounces and complaints suppress (more writes)",
     )  # fmt: skip
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp, Dovecot(max_connections=20) as server:
-        work = Path(tmp)
-        url, schema = database(args.backend, work)
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        server = stack.enter_context(Dovecot(max_connections=20))
+        url = stack.enter_context(database(args.backend, work))
         t0 = time.perf_counter()
         (load_append if args.load == "append" else load_maildir)(server, args.messages)
         loaded = time.perf_counter() - t0
@@ -224,12 +212,6 @@ def main(argv: list[str]) -> int:
             f"messages/s; peak RSS {rss_main:.0f} MB poller, {rss_tree:.0f} MB with parse "
             f"workers; {left} left in INBOX"
         )
-        if schema:
-            subprocess.run(
-                ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "test", "-c",
-                 f"SET client_min_messages TO warning; DROP SCHEMA {schema} CASCADE"],
-                check=True,
-            )  # fmt: skip
     return 0
 
 

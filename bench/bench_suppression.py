@@ -13,17 +13,15 @@ import argparse
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from pgschema import pg_schema  # bench/, first on sys.path when run as a script
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-PG_URL = os.environ.get(
-    "DELIVERWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 REASONS = ["hard-bounce", "complaint", "unsubscribe", "manual", "", ""]
 
 
@@ -55,25 +53,6 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float | str | int]
     if result["rc"] != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {result['stderr_tail']}")
     return result
-
-
-def pg_schema_url() -> tuple[str, str]:
-    schema = "bench_" + secrets.token_hex(4)
-    subprocess.run(
-        [
-            "psql",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "test",
-            "-c",
-            f"CREATE SCHEMA {schema}",
-        ],
-        check=True,
-    )
-    return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
 
 
 def run_backend(name: str, url: str, csv_path: Path, rows: int, work: Path) -> None:
@@ -119,24 +98,8 @@ def main() -> int:
         if args.backend in ("sqlite", "both"):
             run_backend("sqlite", f"sqlite:///{work / 'bench.db'}", csv_path, args.rows, work)
         if args.backend in ("postgresql", "both"):
-            url, schema = pg_schema_url()
-            try:
+            with pg_schema() as url:
                 run_backend("postgresql", url, csv_path, args.rows, work)
-            finally:
-                subprocess.run(
-                    [
-                        "psql",
-                        "-q",
-                        "-h",
-                        "127.0.0.1",
-                        "-U",
-                        "postgres",
-                        "test",
-                        "-c",
-                        f"DROP SCHEMA {schema} CASCADE",
-                    ],
-                    check=False,
-                )
     return 0
 
 

@@ -29,3 +29,18 @@ SHARED = _find()
 
 #: CI sets this so that a missing corpus fails the run instead of skipping half of it.
 REQUIRE_SHARED = os.environ.get("DELIVERWATCH_REQUIRE_SHARED") == "1"
+
+
+def eml_samples() -> list[Path]:
+    """Our own ``tests/data`` messages, then every ``.eml`` of the shared corpora.
+
+    Without the corpora that is ours alone, except in CI (``REQUIRE_SHARED``), where a
+    missing corpus is an error rather than a quietly smaller run.
+    """
+    corpus = SHARED / "corpus"
+    if REQUIRE_SHARED and not corpus.is_dir():
+        raise RuntimeError(f"shared corpus not found at {corpus}")
+    samples = sorted((REPO / "tests" / "data").rglob("*.eml"))
+    if corpus.is_dir():
+        samples += sorted(p for p in corpus.rglob("*.eml") if p.is_file())
+    return samples

@@ -28,15 +28,9 @@ from parsers.mimeparse import (
     parse_headers,
     parse_text,
 )
-from tests.shared_paths import REQUIRE_SHARED, SHARED
+from tests.shared_paths import eml_samples
 
-REPO = Path(__file__).parents[2]
-CORPUS = SHARED / "corpus"
-if REQUIRE_SHARED and not CORPUS.is_dir():  # CI: a missing corpus fails, never shrinks the run
-    raise RuntimeError(f"shared corpus not found at {CORPUS}")
-SAMPLES = sorted((REPO / "tests" / "data").rglob("*.eml"))
-if CORPUS.is_dir():
-    SAMPLES += sorted(CORPUS.rglob("*.eml"))
+SAMPLES = eml_samples()
 
 
 _STATUS = re.compile(rb"message/(?:global-)?delivery-status", re.IGNORECASE)

@@ -11,15 +11,9 @@ import pytest
 from parsers.feedback import detect_feedback
 from parsers.mime import message_from_bytes, read_message
 from parsers.mimeparse import MAX_NESTING
-from tests.shared_paths import REQUIRE_SHARED, SHARED
+from tests.shared_paths import eml_samples
 
-REPO = Path(__file__).parents[2]
-CORPUS = SHARED / "corpus"
-if REQUIRE_SHARED and not CORPUS.is_dir():  # CI: a missing corpus fails, never shrinks the run
-    raise RuntimeError(f"shared corpus not found at {CORPUS}")
-SAMPLES = sorted((REPO / "tests" / "data").rglob("*.eml"))
-if CORPUS.is_dir():
-    SAMPLES += sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix == ".eml")
+SAMPLES = eml_samples()
 
 _ENCLOSURE = (
     b"From: staff@hotmail.example\r\n"
