@@ -1,7 +1,8 @@
 """Daily report on 10,000,000 events over 90 days: seconds and peak RSS, SQLite and PostgreSQL.
 
-The month generator of ``deliverwatch demo`` (``monitor.demodata``) is scaled up to the target
-number of events and bulk-loaded (one ``executemany`` transaction per batch on SQLite, ``COPY``
+The month generator of ``deliverwatch demo`` (``monitor.report.demodata``) is scaled up to the
+target number of events and bulk-loaded (one ``executemany`` transaction per batch on SQLite,
+``COPY``
 on PostgreSQL) with every index of the schema in place. Then ``deliverwatch report daily`` for
 the last day runs as a child process: wall seconds, the child's own peak RSS, and its CPU
 seconds (the work done, whatever else the machine runs). Loaded databases are kept under
@@ -30,8 +31,8 @@ REPO = HERE.parent
 OUT = HERE / "out"
 sys.path.insert(0, str(REPO))
 
-from monitor.demo import seed_database  # noqa: E402
-from monitor.demodata import DemoPlan, generate  # noqa: E402
+from monitor.report.demo import seed_database  # noqa: E402
+from monitor.report.demodata import DemoPlan, generate  # noqa: E402
 from monitor.store.db import make_engine, upgrade  # noqa: E402
 
 PG_URL = os.environ.get(

@@ -5,13 +5,13 @@ daily by default) and what ``deliverwatch check`` does when it stores. Each run:
 
 1. asks DNS (one :class:`~monitor.checks.resolver.DnsClient` per run, closed after);
 2. in one transaction stores every result, updates the current states and records the alerts
-   for the transitions (:mod:`monitor.store.checks_repo`, :mod:`monitor.alerts`), so a
-   change is alerted once whatever crashes when;
+   for the transitions (:mod:`monitor.checks.history`), so a change is alerted once
+   whatever crashes when;
 3. logs each new alert, then delivers every pending alert — this run's and those a channel
-   refused before — through the configured channels (:func:`deliver_pending`).
+   refused before — through the configured channels (``monitor.alerts.deliver_pending``).
 
-Everything here takes plain arguments (STYLE.md 5); the ``*_from_config`` helpers are the
-one place that reads :class:`~monitor.config.Config`, for the CLI and the scheduler.
+Everything here takes plain arguments (STYLE.md 5); ``monitor.daemon.wiring`` builds them
+from the config, for the CLI and the scheduler.
 """
 
 from __future__ import annotations
@@ -19,50 +19,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from monitor.alerts import (
-    Alert,
-    AlertChannels,
-    DeliveryError,
-    SmtpTarget,
-    deliver,
-    detect_auth_changes,
-    detect_listing_changes,
-    log_alerts,
-)
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitor.alerts import AlertChannels, deliver_pending
 from monitor.checks.auth import AuthPlan, run_auth_checks
 from monitor.checks.dnsbl import BlocklistReport, DnsblKeys, check_blocklists, select_zones
+from monitor.checks.history import save_auth, save_blocklists
 from monitor.checks.resolver import DnsClient
 from monitor.checks.result import AuthResult
 from monitor.checks.zones import load_catalogue
-from monitor.store import checks_repo
-from monitor.store.db import session_scope
-from parsers.dnsrec.dmarc import DmarcSpec
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from monitor.config import Config
 
 __all__ = [
     "BlocklistPlan",
     "DnsSettings",
-    "alert_channels_from_config",
     "auth_job",
-    "auth_plan_from_config",
     "blocklist_job",
-    "blocklist_plan_from_config",
-    "deliver_pending",
-    "dns_from_config",
     "run_auth",
     "run_blocklists",
-    "save_auth",
-    "save_blocklists",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,68 +72,6 @@ class BlocklistPlan:
     keys: DnsblKeys = field(default_factory=DnsblKeys)
 
 
-# --------------------------------------------------------------------------- from config
-
-
-def dns_from_config(cfg: Config) -> DnsSettings:
-    c = cfg.checks
-    return DnsSettings(
-        nameservers=c.nameservers, timeout=c.timeout_seconds, concurrency=c.concurrency
-    )
-
-
-def blocklist_plan_from_config(cfg: Config) -> BlocklistPlan:
-    """Sending IPs, then every domain we send as, bounce to or link to (issue 6, point 1)."""
-    s, c = cfg.sending, cfg.checks
-    targets = [*s.ips, *s.domains, *(d.lower().rstrip(".") for d in s.link_domains)]
-    return BlocklistPlan(
-        targets=tuple(dict.fromkeys(targets)),
-        zones=c.zones,
-        exclude_zones=c.exclude_zones,
-        keys=DnsblKeys(
-            spamhaus_dqs=c.dqs_key.reveal() if c.dqs_key else None,
-            zone_keys={zone: key.reveal() for zone, key in c.zone_keys.items()},
-        ),
-    )
-
-
-def auth_plan_from_config(cfg: Config) -> AuthPlan:
-    """SPF for the envelope domain (else the From domains, which then are the envelope)."""
-    s = cfg.sending
-    envelope = s.envelope_domain.lower().rstrip(".")
-    from_domains = tuple(d.lower().rstrip(".") for d in s.from_domains)
-    return AuthPlan(
-        spf_domains=(envelope,) if envelope else from_domains,
-        from_domains=from_domains,
-        ips=s.ips,
-        helo=dict(s.helo),
-        dkim=tuple((d.lower(), sel) for d, dk in s.dkim.items() for sel in dk.selectors),
-        signing_key_files={
-            (d.lower(), dk.selectors[0]): dk.key_file
-            for d, dk in s.dkim.items()
-            if dk.key_file is not None
-        },
-        dmarc_spec=DmarcSpec(cfg.checks.dmarc_spec),
-    )
-
-
-def alert_channels_from_config(cfg: Config) -> AlertChannels:
-    a = cfg.alerts
-    smtp = None
-    if a.email_to:
-        smtp = SmtpTarget(
-            host=a.smtp_host,
-            port=a.smtp_port,
-            sender=a.sender,
-            recipients=a.email_to,
-            starttls=a.starttls,
-            username=a.username or None,
-            password=a.password.reveal() if a.password else None,
-            timeout=a.timeout_seconds,
-        )
-    return AlertChannels(webhook_url=a.webhook_url or None, smtp=smtp, timeout=a.timeout_seconds)
-
-
 # --------------------------------------------------------------------------- checking
 
 
@@ -180,74 +96,6 @@ async def run_auth(
         context.load_verify_locations(cafile=str(sts_ca_file))
     async with dns.client() as client:
         return await run_auth_checks(client, plan, sts_context=context)
-
-
-# --------------------------------------------------------------------------- storing
-
-
-def save_blocklists(
-    factory: sessionmaker[Session], report: BlocklistReport, *, now: datetime
-) -> list[Alert]:
-    """Store the run and its alerts in one transaction; log each new alert."""
-    with session_scope(factory, "storing blocklist results") as session:
-        previous = checks_repo.record_blocklist(session, report.results, now=now)
-        alerts = checks_repo.add_alerts(
-            session, detect_listing_changes(previous, report.results), now=now
-        )
-    log_alerts(alerts)
-    return alerts
-
-
-def save_auth(
-    factory: sessionmaker[Session], results: Sequence[AuthResult], *, now: datetime
-) -> list[Alert]:
-    """Store the run and its alerts in one transaction; log each new alert."""
-    with session_scope(factory, "storing authentication results") as session:
-        previous = checks_repo.record_auth(session, results, now=now)
-        alerts = checks_repo.add_alerts(session, detect_auth_changes(previous, results), now=now)
-    log_alerts(alerts)
-    return alerts
-
-
-def deliver_pending(
-    factory: sessionmaker[Session], channels: AlertChannels, *, now: Clock, max_attempts: int
-) -> str:
-    """Send every undelivered alert through each channel that has not taken it yet.
-
-    A channel failure is recorded on the alerts (``last_error``) and they stay pending for
-    the next run, up to ``max_attempts`` runs; the other channel still goes ahead.
-    """
-    needed = channels.names
-    with session_scope(factory, "delivering alerts") as session:
-        if not needed:
-            closed = checks_repo.mark_logged(session, now=now())
-            return f"{closed} alert(s) logged (no webhook or mail configured)"
-        attempted = []
-        outcome = []
-        for channel in needed:
-            pending = checks_repo.pending_alerts(session, channel, max_attempts=max_attempts)
-            if not pending:
-                continue
-            alerts, rows = [a for a, _ in pending], [r for _, r in pending]
-            attempted += rows
-            try:
-                deliver(channel, channels, alerts)
-            except DeliveryError as exc:
-                log.error(
-                    "%d alert(s) not delivered by %s, will retry: %s", len(rows), channel, exc
-                )
-                checks_repo.mark_failed(rows, channel, str(exc))
-                outcome.append(f"{channel} failed for {len(rows)}")
-            else:
-                checks_repo.mark_delivered(rows, channel, needed=needed, now=now())
-                outcome.append(f"{len(rows)} by {channel}")
-        checks_repo.count_attempt(attempted)
-        for row in {id(r): r for r in attempted}.values():
-            if row.delivered_at is None and row.attempts >= max_attempts:
-                log.error(
-                    "alert %d given up after %d attempts: %s", row.id, row.attempts, row.message
-                )
-    return "alerts: " + (", ".join(outcome) or "none pending")
 
 
 # --------------------------------------------------------------------------- jobs

@@ -114,9 +114,9 @@ def _dns(
     cfg: Any, nameservers: Sequence[str], timeout: float | None, concurrency: int | None
 ) -> Any:
     """``[checks]`` resolver settings with the flags that were given on top."""
-    from monitor.checks.watch import dns_from_config
+    from monitor.daemon.wiring import dns_settings
 
-    dns = dns_from_config(cfg)
+    dns = dns_settings(cfg)
     return dataclasses.replace(
         dns,
         nameservers=tuple(nameservers) or dns.nameservers,
@@ -127,13 +127,14 @@ def _dns(
 
 def _store(app: Any, save: Callable[..., list[Any]], found: Any) -> list[Any]:
     """Store like a daemon run: history, states, alerts (logged, then delivered)."""
-    from monitor.checks.watch import alert_channels_from_config, deliver_pending
+    from monitor.alerts import deliver_pending
+    from monitor.daemon.wiring import alert_channels
 
     factory = app.sessions()
     alerts = save(factory, found, now=app.now())
     summary = deliver_pending(
         factory,
-        alert_channels_from_config(app.config),
+        alert_channels(app.config),
         now=app.now,
         max_attempts=app.config.alerts.max_attempts,
     )
@@ -192,10 +193,11 @@ def blocklists_cmd(
     no_store: bool,
 ) -> int:
     """Is any IP or domain listed? Error codes and timeouts are never read as clean."""
-    from monitor.checks import watch
+    from monitor.checks import history, watch
+    from monitor.daemon import wiring
 
     app = loaded_app(ctx)
-    plan = watch.blocklist_plan_from_config(app.config)
+    plan = wiring.blocklist_plan(app.config)
     if ips or domains:
         plan = dataclasses.replace(plan, targets=tuple(dict.fromkeys([*ips, *domains])))
     if zones:
@@ -207,7 +209,7 @@ def blocklists_cmd(
     if not no_store:
         app.sessions()  # refuse an unmigrated database before spending time on DNS
     report = _run(watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan))
-    alerts = [] if no_store else _store(app, watch.save_blocklists, report)
+    alerts = [] if no_store else _store(app, history.save_blocklists, report)
     if fmt == "json":
         out = {"results": _jsonable(report.results), "probes": _jsonable(report.probes)}
         if not no_store:
@@ -259,8 +261,9 @@ def auth_cmd(
     no_store: bool,
 ) -> int:
     """SPF, DKIM, DMARC, PTR/FCrDNS, MX, MTA-STS and TLS-RPT."""
-    from monitor.checks import watch
+    from monitor.checks import history, watch
     from monitor.checks.auth import AuthPlan
+    from monitor.daemon import wiring
     from parsers.dnsrec.dmarc import DmarcSpec
 
     app = loaded_app(ctx)
@@ -271,14 +274,14 @@ def auth_cmd(
             domains, ips=ips, helo=helo, selectors=selectors, dmarc_spec=spec
         )
     else:
-        plan = dataclasses.replace(watch.auth_plan_from_config(cfg), dmarc_spec=spec)
+        plan = dataclasses.replace(wiring.auth_plan(cfg), dmarc_spec=spec)
     if plan.empty:
         raise click.UsageError("nothing to check: give --domain, or fill in [sending]")
     if not no_store:
         app.sessions()
     dns = _dns(cfg, nameservers, timeout, concurrency)
     results = _run(watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file))
-    alerts = [] if no_store else _store(app, watch.save_auth, results)
+    alerts = [] if no_store else _store(app, history.save_auth, results)
     if fmt == "json":
         out: dict[str, Any] = {"results": _jsonable(results)}
         if not no_store:

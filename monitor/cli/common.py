@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from monitor.app import App
-from monitor.logsetup import configure
+from monitor.cli.logsetup import configure
 
 __all__ = ["import_source", "loaded_app", "parse_when"]
 

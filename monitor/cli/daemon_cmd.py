@@ -11,6 +11,6 @@ from monitor.cli.common import loaded_app
 @click.pass_context
 def daemon_cmd(ctx: click.Context) -> int:
     """Run the background daemon (scheduled jobs); stops cleanly on SIGTERM/SIGINT."""
-    from monitor.daemon import run_daemon
+    from monitor.daemon.run import run_daemon
 
     return run_daemon(loaded_app(ctx))

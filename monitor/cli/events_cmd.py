@@ -114,9 +114,9 @@ def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> in
 @click.pass_context
 def events_export(ctx: click.Context, /, fmt: str, out: str, **kw: Any) -> int:
     """Stream matching events, oldest first, as CSV, JSON Lines or Parquet."""
+    from monitor.output import open_output
     from monitor.store.db import session_scope
     from monitor.store.events_query import iter_events
-    from monitor.suppression import open_output
     from reports.events_export import write_events
 
     app = loaded_app(ctx)

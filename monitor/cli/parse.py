@@ -32,7 +32,7 @@ def _print_table(results: Iterable[tuple[str, int]]) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from monitor.parsefiles import is_unreadable
+    from monitor.ingest.files import is_unreadable
 
     table = Table(show_lines=False)
     for column in ("file", "kind", "address", "reason", "status", "hard", "diagnostic"):
@@ -85,7 +85,7 @@ def parse_cmd(paths: tuple[str, ...], fmt: str, jobs: int, with_records: bool) -
     Exit status 1 if some input could not be read; unparseable messages are reported with
     kind "unknown" and an error, and do not change the exit status.
     """
-    from monitor.parsefiles import parse_paths
+    from monitor.ingest.files import parse_paths
 
     # flufl.bounce logs the exceptions of its detectors (with tracebacks) at ERROR and
     # carries on; so do we (parsers.bounce.fluflbounce), so they are noise on a terminal.

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from monitor.app import App
     from monitor.config import MailboxConfig
-    from monitor.ingest import PollSummary
+    from monitor.ingest.drain import PollSummary
 
 __all__ = ["poll_cmd", "reprocess_cmd"]
 
@@ -90,9 +90,10 @@ def _print(summary: PollSummary) -> None:
 
 
 def _run(app: App, names: tuple[str, ...], *, dry_run: bool, reprocess: bool) -> int:
+    from monitor.daemon.wiring import event_context
     from monitor.errors import MonitorError
-    from monitor.ingest import IngestOptions, drain_mailbox
-    from monitor.poller import apply_context, default_workers
+    from monitor.ingest.drain import IngestOptions, drain_mailbox
+    from monitor.ingest.poller import default_workers
 
     status = 0
     factory = app.sessions()
@@ -106,7 +107,7 @@ def _run(app: App, names: tuple[str, ...], *, dry_run: bool, reprocess: bool) ->
                 name,
                 cfg,
                 factory=factory,
-                ctx=apply_context(app.config, name),
+                ctx=event_context(app.config),
                 now=app.now,
                 options=options,
             )

@@ -15,7 +15,7 @@ from monitor.cli.common import loaded_app
 
 
 def _day(app: App, text: str | None) -> date:
-    from monitor.reportjob import previous_local_day
+    from monitor.report.daily import previous_local_day
 
     if not text:
         return previous_local_day(app.now(), app.config.daemon.timezone)
@@ -44,8 +44,9 @@ def report_group() -> None:
 @click.pass_context
 def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bool) -> int:
     """Build the report for one day; by default into the reports folder with its index."""
-    from monitor.reportjob import build_report, email_report, write_report
-    from monitor.suppression import open_output
+    from monitor.daemon.wiring import smtp_target
+    from monitor.output import open_output
+    from monitor.report.daily import build_report, email_report, write_report
     from reports.render import render_daily
 
     app = loaded_app(ctx)
@@ -61,10 +62,14 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
         target = out
     else:
         target = str(write_report(report, html, cfg.output_dir, keep=cfg.keep))
-    if email:
-        email_report(report, html, cfg.email)
     if target != "-":
         click.echo(f"wrote {target}", err=True)
+    if email:
+        if not cfg.email.to:
+            click.echo("not mailed: [report.email] to names no recipient", err=True)
+            return 1
+        email_report(report, html, smtp_target(cfg.email, cfg.email.to))
+        click.echo(f"mailed to {', '.join(cfg.email.to)}", err=True)
     return 0
 
 
@@ -74,8 +79,8 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
 @click.pass_context
 def report_json_cmd(ctx: click.Context, day: str | None, out: str) -> int:
     """The same figures and verdicts as JSON (rates in percent, null when not available)."""
-    from monitor.reportjob import build_report
-    from monitor.suppression import open_output
+    from monitor.output import open_output
+    from monitor.report.daily import build_report
     from reports.render import report_json
 
     app = loaded_app(ctx)
@@ -113,9 +118,9 @@ def demo_cmd(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from monitor.config import ReportConfig
-    from monitor.demo import seed_database
-    from monitor.demodata import DemoPlan
-    from monitor.reportjob import build_report, write_report
+    from monitor.report.daily import build_report, write_report
+    from monitor.report.demo import seed_database
+    from monitor.report.demodata import DemoPlan
     from monitor.store.db import make_engine, make_session_factory, upgrade
     from reports.render import render_daily
 

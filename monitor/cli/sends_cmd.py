@@ -29,7 +29,7 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
 
     Bad rows are reported with their line and skipped; importing a file twice adds nothing.
     """
-    from monitor.sendlog import import_sends
+    from monitor.ingest.sendlog import import_sends
 
     app = loaded_app(ctx)
     factory = app.sessions()

@@ -13,7 +13,7 @@ from parsers.listfile import FORMATS as IMPORT_FORMATS
 
 if TYPE_CHECKING:
     from monitor.app import App
-    from monitor.suppression import ImportReport
+    from monitor.suppression.files import ImportReport
 
 REASONS = [r.value for r in SuppressionReason]
 EXPORT_FORMATS = ["csv", "jsonl", "parquet", "sendgrid", "mailchimp", "ses"]
@@ -102,7 +102,7 @@ def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: b
 def suppression_check(ctx: click.Context, address: str) -> int:
     """Say whether ADDRESS may be mailed and why; exit 1 when suppressed, 0 when not."""
     from monitor.store.db import session_scope
-    from monitor.store.suppressions import verdict_for
+    from monitor.suppression import verdict_for
 
     app = loaded_app(ctx)
     _scope, value = _target(app, address, False)
@@ -191,7 +191,7 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
 @click.pass_context
 def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
     """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
-    from monitor.suppression import import_suppressions
+    from monitor.suppression.files import import_suppressions
 
     app = loaded_app(ctx)
     factory = app.sessions()
@@ -237,7 +237,8 @@ def suppression_export(
     until: str | None,
 ) -> int:
     """Stream the active list as CSV, JSON Lines or an ESP's import shape."""
-    from monitor.suppression import export_suppressions, open_output
+    from monitor.output import open_output
+    from monitor.suppression.files import export_suppressions
 
     app = loaded_app(ctx)
     now = app.now()
@@ -265,9 +266,9 @@ def _export_parquet(
     app: App, out: str, reasons: tuple[str, ...], since: str | None, until: str | None
 ) -> int:
     """Parquet needs typed columns, so it reads the same rows and hands them to pyarrow."""
+    from monitor.output import open_output
     from monitor.store.db import session_scope
     from monitor.store.suppressions import iter_export_rows
-    from monitor.suppression import open_output
     from reports.parquet import write_suppressions_parquet
 
     now = app.now()

@@ -33,6 +33,7 @@ from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret
+from monitor.config.smtp import SmtpSettings
 
 __all__ = [
     "ENV_VAR",
@@ -49,6 +50,7 @@ __all__ = [
     "ReportThresholds",
     "Secret",
     "SendingConfig",
+    "SmtpSettings",
     "SuppressionConfig",
     "config_from_dict",
     "config_to_dict",

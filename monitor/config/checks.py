@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.config.secret import Secret
+from monitor.config.smtp import SmtpSettings
 
 __all__ = ["AlertsConfig", "ChecksConfig", "DkimDomain", "SendingConfig"]
 
@@ -134,31 +135,19 @@ class ChecksConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AlertsConfig:
+class AlertsConfig(SmtpSettings):
     """Where change alerts (newly listed, delisted, SPF failing...) go; always to the log."""
 
     #: POST each batch of alerts as JSON here (http or https); "" for none.
     webhook_url: str = ""
-    #: Mail alerts to these addresses through the SMTP server below; empty for none.
+    #: Mail alerts to these addresses through the SMTP server (``SmtpSettings``); empty for none.
     email_to: tuple[str, ...] = ()
-    #: From address of alert mail.
-    sender: str = "deliverwatch@localhost"
-    smtp_host: str = "localhost"
-    smtp_port: int = 587
-    #: Upgrade with STARTTLS (RFC 3207) before logging in.
-    starttls: bool = True
-    username: str = ""
-    password: Secret | None = None
-    timeout_seconds: float = 10.0
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
 
     def __post_init__(self) -> None:
+        SmtpSettings.__post_init__(self)
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
             raise ValueError(f"webhook_url: expected an http(s) URL, got {self.webhook_url!r}")
-        if not 0 < self.smtp_port < 65536:
-            raise ValueError(f"smtp_port must be 1..65535, got {self.smtp_port}")
-        if self.username and self.password is None:
-            raise ValueError("username is set but password is not")
-        if self.max_attempts < 1 or self.timeout_seconds <= 0:
-            raise ValueError("need max_attempts >= 1 and timeout_seconds > 0")
+        if self.max_attempts < 1:
+            raise ValueError("need max_attempts >= 1")

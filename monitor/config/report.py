@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.config.secret import Secret
+from monitor.config.smtp import SmtpSettings
 from reports.model import Thresholds
 
 __all__ = ["ReportConfig", "ReportEmail", "ReportThresholds"]
@@ -26,15 +26,9 @@ class ReportThresholds(Thresholds):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReportEmail:
+class ReportEmail(SmtpSettings):
     #: Recipients of the daily report; empty: the report is only written to disk.
     to: tuple[str, ...] = ()
-    sender: str = "deliverwatch@localhost"
-    smtp_host: str = "localhost"
-    smtp_port: int = 587
-    starttls: bool = True
-    username: str = ""
-    password: Secret | None = None
     timeout_seconds: float = 30.0
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "cut",
     "known_items",
     "ledger_key",
+    "lock_cursor",
     "mark_moved",
     "processed_hashes",
     "record_items",
@@ -179,6 +180,33 @@ def touch_cursor(
     cursor.last_poll_at = now
     cursor.last_error = cut(error, 2000)
     cursor.updated_at = now
+
+
+def lock_cursor(
+    session: Session,
+    mailbox: str,
+    *,
+    uidvalidity: int,
+    last_uid: int | None,
+    now: datetime,
+    move_cursor: bool,
+) -> None:
+    """The first write of a batch: it serialises pollers of ``mailbox`` (a row lock on
+    PostgreSQL, the write lock on SQLite) before the ledger is read, and opens the
+    transaction the SAVEPOINTs need (pysqlite begins one only at the first DML)."""
+    hit = session.execute(
+        update(MailboxCursor)
+        .where(MailboxCursor.mailbox == mailbox)
+        .values(last_poll_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not hit.rowcount:  # type: ignore[attr-defined]
+        session.add(MailboxCursor(mailbox=mailbox, last_uid=0, last_poll_at=now))
+        session.flush()
+    if move_cursor:
+        touch_cursor(
+            session, mailbox, uidvalidity=uidvalidity, last_uid=last_uid, now=now, error=None
+        )
 
 
 # --------------------------------------------------------------------------- reports

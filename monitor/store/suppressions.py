@@ -31,24 +31,24 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from monitor.enums import ListScope, SuppressionReason
-from monitor.policy import ListEntry, Verdict, decide_verdict
 from monitor.store.models import AllowEntry, Suppression
 
 __all__ = [
     "BatchCounts",
     "ExportRow",
+    "ListEntry",
     "UpsertRow",
     "add_allow",
     "add_suppression",
     "count_suppressions",
     "delete_expired",
+    "entries_for",
     "iter_export_rows",
     "list_allows",
     "list_suppressions",
     "remove_allow",
     "remove_suppression",
     "upsert_batch",
-    "verdict_for",
 ]
 
 _S = Suppression.__table__
@@ -92,6 +92,21 @@ def _pg_iso(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((column.is_(None), ""), else_=func.to_char(func.timezone("UTC", column), _PG_ISO))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListEntry:
+    """A suppression or allowlist entry as the rules (``monitor.suppression.policy``) see it."""
+
+    scope: ListScope
+    value: str
+    reason: SuppressionReason | None = None  # None for allowlist entries
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+    note: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
 def _entry(row: Suppression | AllowEntry) -> ListEntry:
     if isinstance(row, Suppression):
         return ListEntry(
@@ -109,19 +124,31 @@ def _domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1]
 
 
-def verdict_for(session: Session, address: str, *, now: datetime) -> Verdict:
-    """Look up every entry that could apply to ``address`` and let the policy decide."""
-    keys = [(ListScope.ADDRESS, address), (ListScope.DOMAIN, _domain_of(address))]
-    conds = [(Suppression.scope == s) & (Suppression.value == v) for s, v in keys]
-    sups = session.scalars(select(Suppression).where(or_(*conds))).all()
-    aconds = [(AllowEntry.scope == s) & (AllowEntry.value == v) for s, v in keys]
-    allows = session.scalars(select(AllowEntry).where(or_(*aconds))).all()
-    return decide_verdict(
-        address,
-        suppressions=[_entry(s) for s in sups],
-        allows=[_entry(a) for a in allows],
-        now=now,
-    )
+_IN_CHUNK = 500  # values per IN (...) list: well under SQLite's 32,766 bound parameters
+
+
+def entries_for(
+    session: Session, addresses: Iterable[str]
+) -> tuple[dict[tuple[ListScope, str], ListEntry], dict[tuple[ListScope, str], ListEntry]]:
+    """Every suppression and allowlist entry that could apply to ``addresses`` (the address
+    itself or its domain), keyed by (scope, value): a few ``IN`` queries for a whole batch."""
+    addresses = set(addresses)
+    wanted = {
+        ListScope.ADDRESS: sorted(addresses),
+        ListScope.DOMAIN: sorted({_domain_of(a) for a in addresses}),
+    }
+    entries: dict[tuple[ListScope, str], ListEntry] = {}
+    allows: dict[tuple[ListScope, str], ListEntry] = {}
+    for scope, values in wanted.items():
+        for i in range(0, len(values), _IN_CHUNK):
+            part = values[i : i + _IN_CHUNK]
+            sups = select(Suppression).where(
+                Suppression.scope == scope, Suppression.value.in_(part)
+            )
+            entries.update({(r.scope, r.value): _entry(r) for r in session.scalars(sups)})
+            allow = select(AllowEntry).where(AllowEntry.scope == scope, AllowEntry.value.in_(part))
+            allows.update({(r.scope, r.value): _entry(r) for r in session.scalars(allow)})
+    return entries, allows
 
 
 def add_suppression(

@@ -14,11 +14,11 @@ import signal
 import sys
 from pathlib import Path
 
-from monitor.apply import ApplyContext
 from monitor.config import MailboxConfig, Secret
-from monitor.ingest import Hooks, IngestOptions, drain_mailbox
-from monitor.policy import Rules
+from monitor.events import EventContext
+from monitor.ingest.drain import Hooks, IngestOptions, drain_mailbox
 from monitor.store.db import make_engine, make_session_factory
+from monitor.suppression.policy import Rules
 
 
 def main(argv: list[str]) -> int:
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         "bounces",
         cfg,
         factory=factory,
-        ctx=ApplyContext(rules=Rules(), source="imap:bounces", verp_key=args["key"].encode()),
+        ctx=EventContext(rules=Rules(), verp_key=args["key"].encode()),
         now=lambda: dt.datetime.now(dt.UTC),
         options=IngestOptions(hooks=Hooks(after_commit=die)),
     )

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from monitor.apply import ApplyContext
 from monitor.config import MailboxConfig, Secret
 from monitor.enums import ListScope, MessageState
-from monitor.ingest import IngestOptions, PollSummary, drain_mailbox
-from monitor.policy import Rules
+from monitor.events import EventContext
+from monitor.ingest.drain import IngestOptions, PollSummary, drain_mailbox
 from monitor.store.models import (
     AllowEntry,
     Event,
@@ -26,6 +25,7 @@ from monitor.store.models import (
     SentMessage,
     Suppression,
 )
+from monitor.suppression.policy import Rules
 from tests.conftest import Store
 from tests.servers.dovecot import Dovecot
 
@@ -63,8 +63,8 @@ class Rig:
         values.update(self.cfg_overrides)
         return MailboxConfig(**values)
 
-    def ctx(self) -> ApplyContext:
-        return ApplyContext(rules=self.rules, source="imap:bounces", verp_key=self.verp_key)
+    def ctx(self) -> EventContext:
+        return EventContext(rules=self.rules, verp_key=self.verp_key)
 
     def append(
         self, *messages: bytes, when: dt.datetime | None = None, folder: str = "INBOX"

@@ -18,7 +18,7 @@ def dsn(
     status: str = "5.1.1",
     diagnostic: str | None = None,
     action: str = "failed",
-    message_id: str = "<newsletter-1@sender.example>",
+    message_id: str | None = "<newsletter-1@sender.example>",
     return_path: str = "bounces@sender.example",
     campaign: str = "spring",
 ) -> bytes:
@@ -54,8 +54,8 @@ def dsn(
         "From: News <news@sender.example>\r\n"
         f"To: {recipient}\r\n"
         "Subject: Spring news\r\n"
-        f"Message-ID: {message_id}\r\n"
-        f"X-Campaign-ID: {campaign}\r\n\r\n"
+        + (f"Message-ID: {message_id}\r\n" if message_id else "")
+        + f"X-Campaign-ID: {campaign}\r\n\r\n"
         "--b1--\r\n"
     ).encode()
 

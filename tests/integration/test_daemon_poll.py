@@ -11,7 +11,7 @@ import pytest
 
 from monitor.app import App
 from monitor.config import load_config
-from monitor.scheduler import job_specs
+from monitor.daemon.jobs import job_specs
 from monitor.store.db import make_engine, make_session_factory, upgrade
 from tests.conftest import Store, write_config
 from tests.integration.rig import PROCESSED, Rig

@@ -15,8 +15,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App
 from monitor.config import load_config
-from monitor.daemon import run_daemon
-from monitor.scheduler import JobSpec
+from monitor.daemon.run import run_daemon
+from monitor.daemon.scheduler import JobSpec
 from tests.conftest import write_config
 
 CLI = [sys.executable, "-m", "monitor"]

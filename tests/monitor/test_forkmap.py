@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.forkmap import WorkerError, ordered_map
+from monitor.ingest.forkmap import WorkerError, ordered_map
 
 
 def _slow_square(n: int) -> tuple[int, int]:

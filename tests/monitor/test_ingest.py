@@ -194,10 +194,9 @@ def test_recipient_in_the_send_log_before_the_report_verifies(rig: Rig) -> None:
     rig.sent("old@example.org", message_id="other@sender.example", when=days_ago(20))
     rig.sent("old@example.org", message_id="later@sender.example", when=days_ago(2))
     rig.sent("new@example.org", message_id="later@sender.example", when=days_ago(2))
-    unknown = "<not-in-the-log@sender.example>"
     rig.append(
-        dsn("old@example.org", message_id=unknown),
-        dsn("new@example.org", message_id=unknown),
+        dsn("old@example.org", message_id=None),  # the bounce enclosed no Message-ID
+        dsn("new@example.org", message_id=None),
         when=days_ago(10),
     )
     rig.poll()
@@ -207,6 +206,29 @@ def test_recipient_in_the_send_log_before_the_report_verifies(rig: Rig) -> None:
     assert by_address["new@example.org"].trust is Trust.UNVERIFIED  # mailed only afterwards
     assert rig.suppression("old@example.org") and not rig.suppression("new@example.org")
 
+
+
+def test_an_enclosed_message_id_the_log_contradicts_is_not_ours(rig: Rig) -> None:
+    """Issue 11, point 11: the recipient is in our log, but the enclosed original carries a
+    Message-ID we never sent to them: the bounce is about somebody else's mail."""
+    rig.sent("old@example.org", message_id="ours@sender.example", when=days_ago(20))
+    rig.append(dsn("old@example.org", message_id="<theirs@other.example>"), when=days_ago(10))
+    rig.poll()
+    [event] = rig.events()
+    assert event.trust is Trust.UNVERIFIED
+    assert "not one we sent" in event.details["match_note"]
+    assert rig.suppression("old@example.org") is None
+
+
+def test_a_log_without_message_ids_cannot_be_contradicted(rig: Rig) -> None:
+    """A send log imported without Message-IDs says nothing about the enclosed one: the
+    recipient fallback still applies."""
+    rig.sent("old@example.org", message_id=None, when=days_ago(20))
+    rig.append(dsn("old@example.org", message_id="<any@sender.example>"), when=days_ago(10))
+    rig.poll()
+    [event] = rig.events()
+    assert event.trust is Trust.VERIFIED and event.details["matched_by"] == "recipient"
+    assert rig.suppression("old@example.org")
 
 def test_trust_any_acts_without_a_send_log(rig: Rig) -> None:
     rig = rig.with_rules(trust_any=True)

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import event, select, text
 
 from monitor.errors import StoreError
-from monitor.ingest import Hooks, IngestOptions
-from monitor.poller import MailboxPoller
+from monitor.ingest.drain import Hooks, IngestOptions
+from monitor.ingest.poller import MailboxPoller
 from monitor.store.db import make_engine, make_session_factory
 from monitor.store.models import DmarcReport, MailboxCursor, Suppression
 from tests.builders.reports import aggregate_xml, attachment_mail, gz

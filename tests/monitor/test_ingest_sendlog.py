@@ -1,4 +1,4 @@
-"""Send-log import (``monitor.sendlog``): CSV and JSON Lines, bad rows named, idempotent."""
+"""Send-log import (``monitor.ingest.sendlog``): CSV and JSON Lines, bad rows named, idempotent."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import io
 from sqlalchemy import select
 
 from monitor.enums import MessageState
-from monitor.sendlog import import_sends, iter_send_rows
+from monitor.ingest.sendlog import import_sends, iter_send_rows
 from monitor.store.models import SentMessage
 from parsers import verp
 

@@ -14,7 +14,7 @@ import pytest
 
 from monitor.config import MailboxConfig, Secret, config_from_dict
 from monitor.errors import ConfigError, MailboxError
-from monitor.mailbox import ConnectionLost, Mailbox
+from monitor.ingest.mailbox import ConnectionLost, Mailbox
 from tests.servers.dovecot import NO_MOVE_CAPABILITIES, Dovecot, dovecot_available
 from tests.servers.net import closed_port
 
@@ -86,7 +86,7 @@ _RESOLVE_IN_NETNS = """
 import sys
 from monitor.config import MailboxConfig, Secret
 from monitor.errors import MailboxError
-from monitor.mailbox import Mailbox
+from monitor.ingest.mailbox import Mailbox
 cfg = MailboxConfig(host="imap.deliverwatch-test.invalid", port=993, tls="implicit",
                     username="u", password=Secret("p"), timeout_seconds=5)
 try:

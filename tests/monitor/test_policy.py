@@ -1,11 +1,11 @@
-"""The event rules of ``monitor.policy``, one table row per rule (pure: no database, no clock)."""
+"""The event rules of ``monitor.suppression.policy``, one table row per rule (pure, no clock)."""
 
 from __future__ import annotations
 
 import pytest
 
 from monitor.enums import EventKind, SuppressionReason, Trust
-from monitor.policy import (
+from monitor.suppression.policy import (
     SENDER_REASONS,
     SOFT_REASONS,
     BounceClass,

@@ -14,8 +14,8 @@ from aiosmtpd.controller import Controller
 
 from monitor.app import App
 from monitor.config import load_config
-from monitor.reportjob import daily_report_job
-from monitor.scheduler import job_specs
+from monitor.daemon.jobs import job_specs
+from monitor.report.daily import daily_report_job
 from tests.builders.events import build_month
 from tests.conftest import write_config
 

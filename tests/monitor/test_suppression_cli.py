@@ -103,8 +103,8 @@ def test_expiry(cli, config_file: Path, store) -> None:
 
 
 def test_expired_entries_do_not_suppress_and_are_swept(store) -> None:
-    from monitor.jobs import expire_suppressions
-    from monitor.store.suppressions import verdict_for
+    from monitor.suppression import verdict_for
+    from monitor.suppression.jobs import expire_suppressions
 
     now = datetime(2026, 6, 1, tzinfo=UTC)
     with store.session() as s, s.begin():
@@ -327,9 +327,9 @@ def test_commands_refuse_an_unmigrated_database(cli, tmp_path: Path) -> None:
 
 
 def test_nightly_export_job_writes_and_prunes(store, tmp_path: Path) -> None:
-    from monitor.jobs import export_suppression_files
     from monitor.store.db import session_scope
     from monitor.store.suppressions import add_suppression
+    from monitor.suppression.jobs import export_suppression_files
 
     day = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
     with session_scope(store.factory) as s:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from monitor.config import ReportConfig
-from monitor.reportjob import build_report
+from monitor.report.daily import build_report
 from monitor.store.db import make_engine, make_session_factory, upgrade
 from reports.model import DailyReport
 from tests.builders.events import DAY, TZ, build_month

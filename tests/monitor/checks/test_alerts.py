@@ -13,10 +13,9 @@ from monitor.alerts import (
     Severity,
     SmtpTarget,
     deliver,
-    detect_auth_changes,
-    detect_listing_changes,
     log_alerts,
 )
+from monitor.checks.changes import detect_auth_changes, detect_listing_changes
 from monitor.checks.dnsbl import ListingResult
 from monitor.checks.result import AuthResult, CheckKind, Status
 from monitor.checks.zones import ListingStatus

@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.checks.watch import (
-    alert_channels_from_config,
-    auth_plan_from_config,
-    blocklist_plan_from_config,
-    dns_from_config,
-)
 from monitor.config import load_config
+from monitor.daemon.wiring import alert_channels, auth_plan, blocklist_plan, dns_settings
 from monitor.errors import ConfigError
 from parsers.dnsrec.dmarc import DmarcSpec
 
@@ -50,9 +45,9 @@ def test_sections_default_to_nothing_to_check(tmp_path: Path) -> None:
     cfg = load_config(_write(tmp_path, ""))
     assert cfg.sending.ips == () and cfg.sending.domains == ()
     assert cfg.checks.blocklist_every_minutes == 60 and cfg.checks.auth_at == "04:00"
-    assert cfg.alerts.webhook_url == "" and alert_channels_from_config(cfg).names == ()
-    assert blocklist_plan_from_config(cfg).targets == ()
-    assert auth_plan_from_config(cfg).empty
+    assert cfg.alerts.webhook_url == "" and alert_channels(cfg).names == ()
+    assert blocklist_plan(cfg).targets == ()
+    assert auth_plan(cfg).empty
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -66,7 +61,7 @@ def test_full_sections_build_the_plans(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "pw")
     (tmp_path / "abusix.key").write_text("abx\n", encoding="utf-8")
     cfg = load_config(_write(tmp_path, FULL))
-    plan = blocklist_plan_from_config(cfg)
+    plan = blocklist_plan(cfg)
     assert plan.targets == (
         "192.0.2.10",
         "2001:db8::10",
@@ -76,15 +71,15 @@ def test_full_sections_build_the_plans(tmp_path: Path, monkeypatch: pytest.Monke
     )
     assert plan.keys.spamhaus_dqs == "dqs123"
     assert plan.keys.zone_keys == {"{key}.combined.mail.abusix.zone": "abx"}
-    auth = auth_plan_from_config(cfg)
+    auth = auth_plan(cfg)
     assert auth.spf_domains == ("bounces.example.com",)
     assert auth.from_domains == ("example.com",)
     assert auth.dkim == (("example.com", "s2026"), ("example.com", "s2025"))
     assert auth.signing_key_files == {("example.com", "s2026"): tmp_path / "keys" / "s2026.pem"}
     assert auth.helo == {"192.0.2.10": "mta1.example.com"}
     assert auth.dmarc_spec is DmarcSpec.RFC9989
-    assert dns_from_config(cfg).nameservers == ("127.0.0.1:5353", "[::1]:53")
-    channels = alert_channels_from_config(cfg)
+    assert dns_settings(cfg).nameservers == ("127.0.0.1:5353", "[::1]:53")
+    channels = alert_channels(cfg)
     assert channels.smtp is not None and channels.smtp.password == "pw"
     assert [c.value for c in channels.names] == ["webhook", "email"]
     assert "dqs123" not in repr(cfg) and "pw'" not in repr(cfg)

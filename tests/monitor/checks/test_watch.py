@@ -17,18 +17,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from monitor.alerts import AlertChannels, AlertKind, SmtpTarget
+from monitor.alerts import AlertChannels, AlertKind, SmtpTarget, deliver_pending
 from monitor.checks.auth import AuthPlan
+from monitor.checks.history import save_auth, save_blocklists
 from monitor.checks.watch import (
     BlocklistPlan,
     DnsSettings,
     auth_job,
     blocklist_job,
-    deliver_pending,
     run_auth,
     run_blocklists,
-    save_auth,
-    save_blocklists,
 )
 from monitor.enums import CheckCategory, CheckStatus
 from monitor.store import checks_repo
@@ -254,7 +252,7 @@ def test_blocklist_job_runs_end_to_end(store: Store) -> None:
 def _specs(store: Store, path: Path, extra: str) -> dict[str, Any]:
     from monitor.app import App
     from monitor.config import load_config
-    from monitor.scheduler import job_specs
+    from monitor.daemon.jobs import job_specs
 
     app = App.from_config(load_config(write_config(path, store.url, extra)))
     try:

@@ -2,7 +2,7 @@
 
 A newcomer should see a full report before wiring up a relay or a mailbox: sending,
 deliveries, bounces, complaints, unsubscribes, a blocklist listing, DNS-auth results and DMARC
-aggregate data, all generated (``monitor.demodata``) into a fresh SQLite database under a
+aggregate data, all generated (``monitor.report.demodata``) into a fresh SQLite database under a
 temporary folder, then reported exactly as the daemon would report real data.
 """
 
@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
-from monitor.demodata import (
+from monitor.enums import CheckCategory, CheckStatus
+from monitor.report.demodata import (
     BLOCKED_IP,
     EVENT_COLUMNS,
     IPS,
@@ -22,7 +23,6 @@ from monitor.demodata import (
     DemoPlan,
     generate,
 )
-from monitor.enums import CheckCategory, CheckStatus
 from monitor.store.bulkload import bulk_insert, fix_sequences
 from monitor.store.db import make_session_factory, session_scope
 from monitor.store.models import (

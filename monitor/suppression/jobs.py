@@ -1,28 +1,19 @@
-"""Scheduled jobs. Each takes plain arguments (no config object) and returns a summary.
-
-Jobs run inside APScheduler worker threads. A failing job must never take the daemon down:
-``run_guarded`` is the one broad ``except Exception`` boundary at job level (STYLE.md 4);
-it logs the failure with the job name and lets the scheduler try again at the next run.
-"""
+"""The suppression list's scheduled work: expiry of timed entries, nightly export files."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.output import open_output
 from monitor.store.db import session_scope
 from monitor.store.suppressions import delete_expired
-from monitor.suppression import export_suppressions, open_output
+from monitor.suppression.files import export_suppressions
 
-__all__ = ["expire_suppressions", "export_suppression_files", "run_guarded"]
-
-log = logging.getLogger(__name__)
+__all__ = ["expire_suppressions", "export_suppression_files"]
 
 _EXTENSIONS = {
     "csv": "csv",
@@ -31,22 +22,6 @@ _EXTENSIONS = {
     "mailchimp": "mailchimp.csv",
     "ses": "ses.csv",
 }
-
-
-def run_guarded(name: str, func: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Run one job, logging its outcome; exceptions are logged and swallowed."""
-    started = time.monotonic()
-    try:
-        result = func(**kwargs)
-    except Exception:
-        log.exception(
-            "job %s failed after %.1fs; will retry at its next run",
-            name,
-            time.monotonic() - started,
-        )
-        return None
-    log.info("job %s done in %.1fs: %s", name, time.monotonic() - started, result)
-    return result
 
 
 def expire_suppressions(*, factory: sessionmaker[Session], now: Callable[[], datetime]) -> str:

@@ -7,7 +7,7 @@ written anywhere; results come back as JSON lines, in input order.
 
 The walk over the given paths only lists files (``Source``); reading a file, deciding
 whether it is an mbox, parsing and JSON encoding all happen where the parsing happens. With
-``--jobs N`` the workers are forked once the parsers are imported (``monitor.forkmap``),
+``--jobs N`` the workers are forked once the parsers are imported (``monitor.ingest.forkmap``),
 take chunks of files and send back one string of JSON lines per chunk: the parent only
 walks directories and writes, so it never becomes the bottleneck that reading every file
 itself, pickling their bytes and unpickling per-message results made it.
@@ -292,6 +292,6 @@ def parse_paths(
         return
     # Everything the workers need is imported by now (module level above), so forked
     # workers start parsing at once.
-    from monitor.forkmap import ordered_map
+    from monitor.ingest.forkmap import ordered_map
 
     yield from ordered_map(_parse_chunk, tasks, jobs)

@@ -1,7 +1,7 @@
 """One fetched message, parsed: what storing it needs, and nothing else.
 
-Kept apart from ``monitor.apply`` so that parse workers (``monitor.ingest`` runs
-``parse_job`` in a process pool for big backlogs) import only ``parsers``, not SQLAlchemy:
+Kept apart from the rest of ``monitor.ingest`` so that parse workers (``drain`` runs
+``parse_jobs`` in a process pool for big backlogs) import only ``parsers``, not SQLAlchemy:
 each worker stays small, and parsing, the slowest step, runs on every core.
 """
 

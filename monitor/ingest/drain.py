@@ -7,7 +7,7 @@ A batch (``batch_size`` UIDs) goes through four steps, and their order is the gu
    of at most ``fetch_bytes``. Each body is parsed and dropped, so memory is bounded by a
    chunk plus the batch's small parse results, never by the mailbox. Big backlogs are
    parsed by a pool of worker processes while the poller stores the previous batch;
-2. **commit** (``monitor.commit``): one transaction per batch, one SAVEPOINT per message;
+2. **commit** (``monitor.ingest.commit``): one transaction per batch, one SAVEPOINT per message;
 3. **move**, only after the commit: processed mail to ``processed_folder`` (or deleted),
    failed mail to ``failed_folder``, the reason kept in ``processed_items.error``; moves of
    several batches are gathered into one MOVE per ``MOVE_EVERY`` messages;
@@ -33,12 +33,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.apply import ApplyContext, Effects
-from monitor.commit import BatchItem, commit_batch
 from monitor.config import MailboxConfig
 from monitor.enums import ItemOutcome
-from monitor.mailbox import ConnectionLost, Mailbox
-from monitor.parsed import ParsedItem, oversize_hash, parse_jobs
+from monitor.events import Effects, EventContext
+from monitor.ingest.commit import BatchItem, commit_batch
+from monitor.ingest.mailbox import ConnectionLost, Mailbox
+from monitor.ingest.parse import ParsedItem, oversize_hash, parse_jobs
 from monitor.store.db import session_scope
 from monitor.store.ingest_repo import known_items, ledger_key, mark_moved
 
@@ -153,7 +153,7 @@ class _Drain:
         name: str,
         cfg: MailboxConfig,
         factory: sessionmaker[Session],
-        ctx: ApplyContext,
+        ctx: EventContext,
         now: Callable[[], datetime],
         options: IngestOptions,
     ) -> None:
@@ -357,7 +357,7 @@ def drain_mailbox(
     cfg: MailboxConfig,
     *,
     factory: sessionmaker[Session],
-    ctx: ApplyContext,
+    ctx: EventContext,
     now: Callable[[], datetime],
     options: IngestOptions | None = None,
 ) -> PollSummary:

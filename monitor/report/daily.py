@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import smtplib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -19,10 +18,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.config import ReportConfig, ReportEmail
+from monitor.alerts import DeliveryError, SmtpTarget, send_mail
+from monitor.config import ReportConfig
 from monitor.errors import MonitorError
+from monitor.output import open_output
 from monitor.store.reporting import load_report_input
-from monitor.suppression import open_output
 from reports.aggregate import build_daily
 from reports.model import DailyReport, Thresholds
 from reports.providers import load_providers
@@ -108,30 +108,21 @@ def _summary_text(report: DailyReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def email_report(report: DailyReport, html: str, cfg: ReportEmail) -> None:
+def email_report(report: DailyReport, html: str, target: SmtpTarget) -> None:
     """Send the report (text summary + the HTML, attached and as the HTML alternative)."""
-    if not cfg.to:
-        return
     level = worst_level([v.level for v in report.verdicts])
     msg = EmailMessage()
     msg["Subject"] = f"Deliverability report {report.day}: {level.upper()}"
-    msg["From"] = cfg.sender
-    msg["To"] = ", ".join(cfg.to)
     msg.set_content(_summary_text(report))
     msg.add_alternative(html, subtype="html")
     msg.add_attachment(
         html.encode("utf-8"), maintype="text", subtype="html", filename=f"report-{report.day}.html"
     )
     try:
-        with smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds) as smtp:
-            if cfg.starttls:
-                smtp.starttls()
-            if cfg.username:
-                smtp.login(cfg.username, cfg.password.reveal() if cfg.password else "")
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
+        send_mail(target, msg)
+    except DeliveryError as exc:
         raise ReportError(
-            f"could not email the report via {cfg.smtp_host}:{cfg.smtp_port}: {exc}"
+            f"could not email the report via {target.host}:{target.port}: {exc}"
         ) from exc
 
 
@@ -141,14 +132,21 @@ def previous_local_day(now: datetime, timezone: str) -> date:
 
 
 def daily_report_job(
-    *, factory: sessionmaker[Session], now: Callable[[], datetime], cfg: ReportConfig, timezone: str
+    *,
+    factory: sessionmaker[Session],
+    now: Callable[[], datetime],
+    cfg: ReportConfig,
+    timezone: str,
+    mail: SmtpTarget | None = None,
 ) -> str:
-    """The daemon's job: yesterday's report into ``cfg.output_dir``, mailed when configured."""
+    """The daemon's job: yesterday's report into ``cfg.output_dir``, mailed to ``mail``'s
+    recipients when configured."""
     at = now()
     day = previous_local_day(at, timezone)
     report = build_report(factory, day=day, cfg=cfg, timezone=timezone, now=at)
     html = render_daily(report)
     path = write_report(report, html, cfg.output_dir, keep=cfg.keep)
-    email_report(report, html, cfg.email)
-    mailed = f", mailed to {len(cfg.email.to)}" if cfg.email.to else ""
-    return f"wrote {path}{mailed}"
+    if mail is None or not mail.recipients:
+        return f"wrote {path}"
+    email_report(report, html, mail)
+    return f"wrote {path}, mailed to {len(mail.recipients)}"

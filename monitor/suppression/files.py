@@ -7,14 +7,9 @@ half-way leaves every committed batch in place (re-running is idempotent).
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import IO
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +20,7 @@ from monitor.store.suppressions import UpsertRow, iter_export_rows, upsert_batch
 from parsers.listfile import ListRow, RowError, iter_list_rows
 from reports.export import write_suppressions
 
-__all__ = ["ImportReport", "export_suppressions", "import_suppressions", "open_output"]
+__all__ = ["ImportReport", "export_suppressions", "import_suppressions"]
 
 BATCH = 5_000
 MAX_REJECTS_KEPT = 1_000  # keep the first rejects with line numbers; count the rest
@@ -107,28 +102,6 @@ def import_suppressions(
     if batch:
         flush()
     return report
-
-
-@contextlib.contextmanager
-def open_output(path: str | os.PathLike[str] | None) -> Iterator[IO[bytes]]:
-    """Binary output: a file written atomically (temp + rename), or stdout for None/'-'."""
-    if path is None or str(path) == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part")
-    try:
-        with tmp.open("wb") as fh:
-            buffered = io.BufferedWriter(fh, buffer_size=1 << 20)
-            yield buffered
-            buffered.flush()
-            buffered.detach()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_suppressions(

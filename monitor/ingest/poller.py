@@ -21,45 +21,25 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from monitor.apply import ApplyContext
-from monitor.config import Config, MailboxConfig
+from monitor.config import MailboxConfig
 from monitor.errors import MonitorError
-from monitor.ingest import IngestOptions, PollSummary, drain_mailbox
-from monitor.mailbox import ConnectionLost, Mailbox
-from monitor.policy import Rules
+from monitor.events import EventContext
+from monitor.ingest.drain import IngestOptions, PollSummary, drain_mailbox
+from monitor.ingest.mailbox import ConnectionLost, Mailbox
 from monitor.store.db import session_scope
 from monitor.store.ingest_repo import touch_cursor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from monitor.app import App
-    from monitor.scheduler import JobSpec
-
-__all__ = ["MailboxPoller", "apply_context", "default_workers", "poll_specs"]
+__all__ = ["IDLE_MARGIN_SECONDS", "MailboxPoller", "default_workers"]
 
 log = logging.getLogger(__name__)
 
 #: An IDLE run ends this much before the next scheduled run, so runs never overlap.
 IDLE_MARGIN_SECONDS = 5
-
-
-def apply_context(config: Config, mailbox: str) -> ApplyContext:
-    """The rules and keys of ``[suppression]`` for events from ``mailbox``."""
-    sup = config.suppression
-    return ApplyContext(
-        rules=Rules(
-            soft_bounce_threshold=sup.soft_bounce_threshold,
-            soft_bounce_window_days=sup.soft_bounce_window_days,
-            trust_any=sup.trust == "any",
-            complaint_types=frozenset(sup.complaint_feedback_types),
-        ),
-        source=f"imap:{mailbox}",
-        verp_key=sup.verp_key.reveal().encode("utf-8") if sup.verp_key else None,
-        lowercase_local=sup.lowercase_local_part,
-    )
 
 
 def default_workers(cfg: MailboxConfig) -> int:
@@ -78,7 +58,7 @@ class MailboxPoller:
         cfg: MailboxConfig,
         *,
         factory: sessionmaker[Session],
-        ctx: ApplyContext,
+        ctx: EventContext,
         now: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
         options: IngestOptions | None = None,
@@ -175,21 +155,3 @@ class MailboxPoller:
         end = time.monotonic() + seconds
         while not stopping() and time.monotonic() < end:
             self.sleep(min(1.0, end - time.monotonic()))
-
-
-def poll_specs(app: App) -> list[JobSpec]:
-    """One scheduled job per ``[mailboxes.<name>]``; the first run two seconds after start."""
-    from apscheduler.triggers.interval import IntervalTrigger
-
-    from monitor.scheduler import JobSpec
-
-    factory = app.sessions()
-    specs = []
-    for index, (name, cfg) in enumerate(sorted(app.config.mailboxes.items())):
-        poller = MailboxPoller(
-            name, cfg, factory=factory, ctx=apply_context(app.config, name), now=app.now
-        )
-        first = app.now() + timedelta(seconds=2 + index)
-        trigger: Any = IntervalTrigger(seconds=cfg.poll_every_seconds, start_date=first)
-        specs.append(JobSpec(f"poll-{name}", poller, trigger, {}, stoppable=cfg.idle))
-    return specs

@@ -23,6 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
+from monitor.store.suppressions import ListEntry
 
 __all__ = [
     "SENDER_REASONS",
@@ -37,21 +38,6 @@ __all__ = [
     "decide_event",
     "decide_verdict",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ListEntry:
-    """A suppression or allowlist entry as the rules see it."""
-
-    scope: ListScope
-    value: str
-    reason: SuppressionReason | None = None  # None for allowlist entries
-    created_at: datetime | None = None
-    expires_at: datetime | None = None
-    note: str | None = None
-
-    def active(self, now: datetime) -> bool:
-        return self.expires_at is None or self.expires_at > now
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

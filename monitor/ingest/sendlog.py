@@ -19,15 +19,14 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.enums import MessageState
 from monitor.store.db import session_scope
 from monitor.store.events import bare_message_id
-from monitor.store.models import SentMessage
+from monitor.store.sent import insert_sends, known_message_recipients, known_untimed_sends
 from parsers.address import AddressError, normalize_address
 from parsers.verp import find_verp_token
 
@@ -35,7 +34,6 @@ __all__ = ["BATCH", "SendImportReport", "SendRow", "import_sends", "iter_send_ro
 
 BATCH = 5_000
 MAX_REJECTS_KEPT = 1_000
-_SENT = cast(Table, SentMessage.__table__)
 _ALIASES = {
     "email": "recipient",
     "to": "recipient",
@@ -145,21 +143,12 @@ def _identity(row: SendRow) -> tuple[str, str]:
 
 def _known(session: Session, rows: list[SendRow]) -> set[tuple[str, str]]:
     """Identities of ``rows`` already in the log (one query per kind of key)."""
-    found: set[tuple[str, str]] = set()
-    by_msgid = [(r.message_id, r.recipient) for r in rows if r.message_id]
-    for i in range(0, len(by_msgid), 500):
-        part = by_msgid[i : i + 500]
-        q = select(SentMessage.message_id, SentMessage.recipient).where(
-            tuple_(SentMessage.message_id, SentMessage.recipient).in_(part)
-        )
-        found.update(("m", f"{m}\0{r}") for m, r in session.execute(q))
-    timed = [r for r in rows if not r.message_id]
-    for i in range(0, len(timed), 500):
-        recipients = sorted({r.recipient for r in timed[i : i + 500]})
-        q2 = select(SentMessage.recipient, SentMessage.sent_at).where(
-            SentMessage.message_id.is_(None), SentMessage.recipient.in_(recipients)
-        )
-        found.update(("t", f"{r}\0{t.isoformat() if t else ''}") for r, t in session.execute(q2))
+    pairs = [(r.message_id, r.recipient) for r in rows if r.message_id is not None]
+    found = {("m", f"{m}\0{r}") for m, r in known_message_recipients(session, pairs)}
+    timed = {r.recipient for r in rows if not r.message_id}
+    found.update(
+        ("t", f"{r}\0{t.isoformat() if t else ''}") for r, t in known_untimed_sends(session, timed)
+    )
     return found
 
 
@@ -186,8 +175,7 @@ def _flush(session: Session, rows: list[SendRow], now: datetime, report: SendImp
                 "updated_at": now,
             }
         )
-    if fresh:
-        session.execute(_SENT.insert(), fresh)
+    insert_sends(session, fresh)
     report.added += len(fresh)
 
 

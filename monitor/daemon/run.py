@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import logging
 import os
 import signal
@@ -28,13 +27,14 @@ from apscheduler.events import (
     EVENT_SCHEDULER_STARTED,
     JobExecutionEvent,
 )
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from monitor.app import App
+from monitor.daemon.jobs import job_specs
+from monitor.daemon.scheduler import JobSpec, build_scheduler
 from monitor.errors import DaemonError
-from monitor.scheduler import JobSpec, build_scheduler, job_specs
 from monitor.store.db import session_scope
-from monitor.store.models import DaemonLease
+from monitor.store.lease import advisory_lock, record_lease
 
 __all__ = ["daemon_lock", "run_daemon"]
 
@@ -66,21 +66,13 @@ def _sqlite_lock(db_path: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _pg_lock(engine: Engine) -> Iterator[None]:
-    with engine.connect() as conn:
-        where = conn.execute(text("SELECT current_database() || '.' || current_schema()")).scalar()
-        digest = hashlib.sha256(f"deliverwatch-daemon:{where}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        conn.commit()
-        if not got:
+    with advisory_lock(engine, "deliverwatch-daemon") as held_elsewhere:
+        if held_elsewhere is not None:
             raise DaemonError(
-                f"another deliverwatch daemon is already running on database {where}; stop it first"
+                f"another deliverwatch daemon is already running on database {held_elsewhere}; "
+                "stop it first"
             )
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+        yield
 
 
 @contextlib.contextmanager
@@ -110,14 +102,9 @@ def _pid_file(path: Path) -> Iterator[None]:
 
 
 def _record_lease(app: App) -> None:
-    now = app.now()
+    holder = f"{socket.gethostname()}:{os.getpid()}"
     with session_scope(app.sessions(), "recording the daemon lease") as session:
-        lease = session.get(DaemonLease, "daemon")
-        holder = f"{socket.gethostname()}:{os.getpid()}"
-        if lease is None:
-            session.add(DaemonLease(name="daemon", holder=holder, started_at=now, heartbeat_at=now))
-        else:
-            lease.holder, lease.started_at, lease.heartbeat_at = holder, now, now
+        record_lease(session, "daemon", holder=holder, now=app.now())
 
 
 def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
