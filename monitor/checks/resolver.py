@@ -16,7 +16,6 @@ Concurrency is bounded by a semaphore so a blocklist run of 20,000 queries keeps
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -37,6 +36,7 @@ from monitor.checks.transport import (
     encode_name,
     plain_records,
 )
+from monitor.config.checks import nameserver_address
 from monitor.errors import CheckError
 
 __all__ = [
@@ -317,25 +317,12 @@ _RDTYPES = {t: int(dns.rdatatype.from_text(t)) for t in ("A", "AAAA", "TXT", "MX
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
-    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address -> (ip, port).
-
-    A resolver must be given by address: its own name could only be found through DNS.
-    """
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, "53"
+    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address -> (ip, port)
+    (``monitor.config.checks.nameserver_address``, raising ``CheckError``)."""
     try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise CheckError(f"bad nameserver {text!r}: expected IP[:PORT]") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise CheckError(f"bad nameserver {text!r}: expected IP[:PORT]")
-    return host, int(port)
+        return nameserver_address(text)
+    except ValueError as exc:
+        raise CheckError(str(exc)) from None
 
 
 def system_nameservers() -> list[tuple[str, int]]:

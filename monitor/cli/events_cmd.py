@@ -126,3 +126,78 @@ def events_export(ctx: click.Context, /, fmt: str, out: str, **kw: Any) -> int:
     if out != "-":
         click.echo(f"exported {n} events to {out}", err=True)
     return 0
+
+
+RECORDABLE = ["bounced", "deferred", "delivered", "complained", "unsubscribed"]
+
+
+@events_group.command("record")
+@click.argument("addresses", nargs=-1, required=True)
+@click.option("--kind", type=click.Choice(RECORDABLE), required=True, help="What happened.")
+@click.option(
+    "--reply",
+    default="",
+    help="The remote server's reply, for bounced/deferred (e.g. '550 5.1.1 user unknown'): "
+    "classified like a mailbox bounce.",
+)
+@click.option("--campaign", default=None, help="The campaign the message belonged to.")
+@click.option("--at", "at", default=None, help="When it happened (default: now).")
+@click.pass_context
+def events_record(
+    ctx: click.Context,
+    addresses: tuple[str, ...],
+    kind: str,
+    reply: str,
+    campaign: str | None,
+    at: str | None,
+) -> int:
+    """Record what happened to mail for ADDRESSES, learnt outside deliverwatch (a bounce
+    your MTA logged, an unsubscribe request by phone): the suppression rules act on it as
+    on any other source. Exit 1 when the database refused an address's event."""
+    from monitor.daemon.wiring import event_context
+    from monitor.events import Observation, event_key, normalize_recipient, record_events
+    from parsers.reply import classify_reply
+
+    app = loaded_app(ctx)
+    lowercase = app.config.suppression.lowercase_local_part
+    bad = [a for a in addresses if normalize_recipient(a, lowercase)[0] is None]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not an email address", param_hint="ADDRESSES")
+    now = app.now()
+    when = parse_when(at, now=now) or now
+    event = EventKind(kind)
+    code = 250 if event is EventKind.DELIVERED else None
+    observations = []
+    for address in addresses:
+        rcpt = classify_reply(code, reply, address=address) if reply or code else None
+        observations.append(
+            Observation(
+                kind=event,
+                key=event_key("cli", kind, address, when.isoformat(), reply),
+                source="cli",
+                occurred_at=when,
+                recipient=address,
+                trust=Trust.LOCAL,
+                reason=rcpt.reason.value if rcpt else "undefined",
+                hard=rcpt.hard if rcpt else None,
+                status=rcpt.status if rcpt else None,
+                reply_code=rcpt.reply_code if rcpt else None,
+                diagnostic=rcpt.diagnostic if rcpt else None,
+                feedback_type={"complained": "abuse", "unsubscribed": "opt-out"}.get(kind),
+                campaign=campaign,
+            )
+        )
+    results = record_events(
+        app.sessions(), [[o] for o in observations], event_context(app.config), now=now
+    )
+    status = 0
+    for address, result in zip(addresses, results, strict=True):
+        decided = result.decided[0] if result.decided else None
+        if result.error or decided is None:
+            click.echo(f"{address}: not recorded ({result.error})", err=True)
+            status = 1
+            continue
+        done = "recorded" if decided.stored else "already recorded"
+        verdict = "suppressed" if decided.suppressed else "not suppressed"
+        click.echo(f"{decided.address}: {kind} {done}; {verdict}: {decided.why}")
+    return status

@@ -25,10 +25,13 @@ def sends_group() -> None:
 )
 @click.pass_context
 def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
-    """Import PATH ('-' for stdin): message_id, recipient, campaign, sent_at, token.
+    """Import PATH ('-' for stdin): message_id, recipient, campaign, sent_at, token, and
+    the delivery result when the MTA logged it: result (delivered, deferred, bounced,
+    expired) with the remote server's reply.
 
     Bad rows are reported with their line and skipped; importing a file twice adds nothing.
     """
+    from monitor.daemon.wiring import event_context
     from monitor.ingest.sendlog import import_sends
 
     app = loaded_app(ctx)
@@ -41,10 +44,14 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
             lines,
             fmt=fmt,
             now=app.now(),
-            lowercase_local=app.config.suppression.lowercase_local_part,
+            ctx=event_context(app.config),
             on_batch=advance,
         )
     click.echo(f"added {report.added}, already known {report.known}, rejected {report.rejected}")
+    if report.results:
+        click.echo(
+            f"delivery results recorded {report.results}, addresses suppressed {report.suppressed}"
+        )
     for line, why in report.rejects[:50]:
         click.echo(f"  line {line}: {why}")
     if report.rejected > 50:

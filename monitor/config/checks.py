@@ -10,9 +10,53 @@ from typing import Literal
 from monitor.config.secret import Secret
 from monitor.config.smtp import SmtpSettings
 
-__all__ = ["AlertsConfig", "ChecksConfig", "DkimDomain", "SendingConfig"]
+__all__ = [
+    "AlertsConfig",
+    "ChecksConfig",
+    "DkimDomain",
+    "SendingConfig",
+    "catalogue_zones",
+    "nameserver_address",
+]
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+def nameserver_address(text: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address -> (ip, port); ValueError
+    otherwise. A resolver must be given by address: its own name could only be found
+    through DNS."""
+    import ipaddress
+
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "53"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]")
+    return host, int(port)
+
+
+def catalogue_zones() -> frozenset[str]:
+    """Zone names of the shipped DNSBL catalogue (``monitor/checks/data/dnsbl_zones.json``),
+    read as data so that the config can name a bad zone at load time."""
+    import json
+    from importlib import resources
+
+    text = (
+        resources.files("monitor.checks")
+        .joinpath("data/dnsbl_zones.json")
+        .read_text(encoding="utf-8")
+    )
+    return frozenset(str(z["zone"]) for z in json.loads(text)["zones"])
 
 
 def _domain_ok(name: str) -> bool:
@@ -108,22 +152,18 @@ class ChecksConfig:
     mta_sts_ca_file: Path | None = None
 
     def __post_init__(self) -> None:
-        from monitor.checks.resolver import parse_nameserver
-        from monitor.checks.zones import load_catalogue
-        from monitor.errors import CheckError
-
-        try:
-            for server in self.nameservers:
-                parse_nameserver(server)
-        except CheckError as exc:
-            raise ValueError(f"nameservers: {exc}") from None
+        for server in self.nameservers:
+            try:
+                nameserver_address(server)
+            except ValueError as exc:
+                raise ValueError(f"nameservers: {exc}") from None
         if self.timeout_seconds <= 0 or self.concurrency < 1 or self.blocklist_every_minutes < 0:
             raise ValueError(
                 "need timeout_seconds > 0, concurrency >= 1 and blocklist_every_minutes >= 0"
             )
         if self.auth_at and not _HHMM.fullmatch(self.auth_at):
             raise ValueError(f'auth_at: expected "HH:MM" or "", got "{self.auth_at}"')
-        known = load_catalogue()
+        known = catalogue_zones()
         for key, names in (
             ("zones", self.zones),
             ("exclude_zones", self.exclude_zones),

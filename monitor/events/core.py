@@ -87,15 +87,33 @@ class _Plan:
         return not self.suppress
 
 
-def _prepare(groups: Sequence[Sequence[Observation]], ctx: EventContext) -> list[list[_Obs]]:
-    out = []
-    for group in groups:
-        prepared = []
+def _invalid(obs: Observation) -> str | None:
+    """Why a source's observation cannot be recorded at all (a bug of the source)."""
+    if obs.occurred_at.tzinfo is None:
+        return "observation time has no time zone"
+    if not obs.key or len(obs.key) > 128:
+        return "observation key must be 1 to 128 characters"
+    return None
+
+
+def _prepare(
+    groups: Sequence[Sequence[Observation]], ctx: EventContext
+) -> tuple[list[list[_Obs]], dict[int, str]]:
+    """Normalised observations per group, and why the groups that cannot be used fail."""
+    out: list[list[_Obs]] = []
+    invalid: dict[int, str] = {}
+    for index, group in enumerate(groups):
+        prepared: list[_Obs] = []
         for obs in group:
+            why = _invalid(obs)
+            if why is not None:
+                invalid[index] = why
+                prepared = []
+                break
             address, unreadable = normalize_recipient(obs.recipient, ctx.lowercase_local)
             prepared.append(_Obs(obs, address, unreadable, bare_message_id(obs.message_id)))
         out.append(prepared)
-    return out
+    return out, invalid
 
 
 def _load(session: Session, groups: list[list[_Obs]], ctx: EventContext) -> Lookups:
@@ -211,11 +229,19 @@ def _row(p: _Obs, address: str | None, match: SentMatch, why: str, now: datetime
 
 def _match(p: _Obs, lookups: Lookups) -> SentMatch:
     obs = p.obs
-    if obs.trust is Trust.LOCAL:
+    if obs.trust is Trust.LOCAL and obs.sent_id is not None:
         return lookups.local(obs.sent_id, p.address)
-    return lookups.match(
+    found = lookups.match(
         address=p.address, token=obs.verp_token, message_id=p.message_id, when=obs.occurred_at
     )
+    if obs.trust is Trust.LOCAL:  # the source vouches; the match only names the sent row
+        return SentMatch(
+            via="local",
+            sent_id=found.sent_id,
+            recipient=found.recipient or p.address,
+            campaign=found.campaign,
+        )
+    return found
 
 
 def _plan(group: list[_Obs], lookups: Lookups, ctx: EventContext, now: datetime) -> _Plan:
@@ -284,6 +310,9 @@ def _guarded(plan: _Plan, action: Callable[[], T]) -> T | None:
         if is_infrastructure(exc):
             raise
         plan.result.error = f"database refused it: {str(exc).splitlines()[0][:300]}"
+    except Exception as exc:  # the per-item boundary: the SAVEPOINT rolled this group back
+        log.exception("events could not be written")
+        plan.result.error = f"internal error: {type(exc).__name__}: {exc}"
     return None
 
 
@@ -304,7 +333,7 @@ def _write_simple(session: Session, simple: list[_Plan], now: datetime) -> None:
         with session.begin_nested():
             insert_events(session, rows)
         return
-    except SQLAlchemyError as exc:
+    except Exception as exc:  # refused data somewhere in the lot: find it group by group
         if is_infrastructure(exc):
             raise
         log.warning(
@@ -324,11 +353,14 @@ def record(
 ) -> list[Recorded]:
     """Record ``groups`` of observations in the caller's transaction (module docstring);
     one ``Recorded`` per group, in order."""
-    prepared = _prepare(groups, ctx)
+    prepared, invalid = _prepare(groups, ctx)
     lookups = _load(session, prepared, ctx)
     plans: list[_Plan] = []
     simple: list[_Plan] = []
-    for group in prepared:
+    for index, group in enumerate(prepared):
+        if index in invalid:
+            plans.append(_Plan(result=Recorded(error=invalid[index])))
+            continue
         try:
             plan = _plan(group, lookups, ctx, now)
         except Exception as exc:  # the per-item boundary: this group fails, the batch goes on

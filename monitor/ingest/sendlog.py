@@ -7,6 +7,16 @@ too. Columns (CSV header or JSON keys): ``recipient`` (required), ``message_id``
 ``campaign``, ``sent_at`` (ISO 8601, a date, or Unix seconds; no zone means UTC) and
 ``token`` (the deliverwatch VERP token, or the whole ``bounce+TOKEN@...`` return path).
 
+When the MTA's log says what became of the message, ``result`` (or ``status``:
+``delivered``/``sent``, ``deferred``, ``bounced``, ``expired``) and ``reply`` (the remote
+server's answer, e.g. ``550 5.1.1 <a@example.org>: user unknown``) make each such row an
+observation for the events core (``monitor.events``): the reply is classified like a
+mailbox bounce (``parsers.reply``), and a hard bounce suppresses exactly as it would had it
+come back by mail. These observations carry ``Trust.LOCAL``: the sender's own MTA log is
+the proof. Their idempotency key is the row's identity and result, so importing the same
+file again records nothing twice, and a later file with results for rows imported before
+without them adds the results.
+
 The file is streamed and applied in batches of ``BATCH`` rows per transaction; bad rows are
 counted and named by line, never fatal; re-importing the same file adds nothing (a row is
 known by its Message-ID and recipient, or by recipient and time when it has no Message-ID).
@@ -23,11 +33,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.enums import MessageState
+from monitor.enums import EventKind, MessageState, Trust
+from monitor.events import EventContext, Observation, event_key, record
 from monitor.store.db import session_scope
 from monitor.store.events import bare_message_id
 from monitor.store.sent import insert_sends, known_message_recipients, known_untimed_sends
 from parsers.address import AddressError, normalize_address
+from parsers.reply import classify_reply, expired
 from parsers.verp import find_verp_token
 
 __all__ = ["BATCH", "SendImportReport", "SendRow", "import_sends", "iter_send_rows"]
@@ -43,8 +55,29 @@ _ALIASES = {
     "verp_token": "token",
     "timestamp": "sent_at",
     "date": "sent_at",
+    "status": "result",
+    "outcome": "result",
+    "response": "reply",
+    "remote_reply": "reply",
+    "diagnostic": "reply",
 }
-_KNOWN = {"recipient", "message_id", "campaign", "sent_at", "token"}
+_KNOWN = {"recipient", "message_id", "campaign", "sent_at", "token", "result", "reply"}
+#: What a send log may say became of a message -> the event it is.
+_RESULTS = {
+    "delivered": EventKind.DELIVERED,
+    "sent": EventKind.DELIVERED,
+    "deferred": EventKind.DEFERRED,
+    "delayed": EventKind.DEFERRED,
+    "bounced": EventKind.BOUNCED,
+    "failed": EventKind.BOUNCED,
+    "rejected": EventKind.BOUNCED,
+    "expired": EventKind.BOUNCED,
+}
+_STATES = {
+    EventKind.DELIVERED: MessageState.DELIVERED,
+    EventKind.DEFERRED: MessageState.DEFERRED,
+    EventKind.BOUNCED: MessageState.BOUNCED,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +88,8 @@ class SendRow:
     campaign: str | None
     sent_at: datetime | None
     token: str | None
+    result: str | None = None  # a key of _RESULTS
+    reply: str | None = None
 
 
 @dataclass
@@ -62,6 +97,8 @@ class SendImportReport:
     added: int = 0
     known: int = 0  # already in the log (or twice in the file)
     rejected: int = 0
+    results: int = 0  # delivery results recorded as events (new ones only)
+    suppressed: int = 0  # addresses those results put on the suppression list
     rejects: list[tuple[int, str]] = field(default_factory=list)
 
     def reject(self, line: int, why: str) -> None:
@@ -102,7 +139,11 @@ def _row(line: int, data: dict[str, Any], lowercase: bool) -> SendRow | str:
         return f"token {token_text[:40]!r} is not a deliverwatch VERP token"
     campaign = str(fields.get("campaign") or "").strip()[:200] or None
     message_id = bare_message_id(str(fields.get("message_id") or ""))
-    return SendRow(line, recipient, message_id, campaign, sent_at, token)
+    result = str(fields.get("result") or "").strip().lower() or None
+    if result is not None and result not in _RESULTS:
+        return f"result {result[:40]!r} is not one of {', '.join(sorted(_RESULTS))}"
+    reply = str(fields.get("reply") or "").strip()[:4000] or None
+    return SendRow(line, recipient, message_id, campaign, sent_at, token, result, reply)
 
 
 def iter_send_rows(
@@ -152,31 +193,85 @@ def _known(session: Session, rows: list[SendRow]) -> set[tuple[str, str]]:
     return found
 
 
-def _flush(session: Session, rows: list[SendRow], now: datetime, report: SendImportReport) -> None:
+def _observation(row: SendRow, sent_id: int | None, now: datetime) -> Observation | None:
+    """The delivery result of ``row`` as an observation (None: the log gave none)."""
+    if row.result is None:
+        return None
+    kind = _RESULTS[row.result]
+    if row.result == "expired":
+        rcpt = expired(row.recipient, row.reply or "")
+    elif kind is EventKind.DELIVERED:
+        rcpt = classify_reply(250, row.reply or "", address=row.recipient)
+    else:
+        rcpt = classify_reply(None, row.reply or "", address=row.recipient)
+    return Observation(
+        kind=kind,
+        key=event_key("sendlog", *_identity(row), row.result, row.reply),
+        source="sendlog",
+        occurred_at=row.sent_at or now,
+        recipient=row.recipient,
+        sent_id=sent_id,
+        verp_token=row.token,
+        message_id=row.message_id,
+        trust=Trust.LOCAL,
+        reason=rcpt.reason.value,
+        hard=rcpt.hard,
+        status=rcpt.status,
+        reply_code=rcpt.reply_code,
+        diagnostic=rcpt.diagnostic,
+        campaign=row.campaign,
+        source_ref=f"line {row.line}",
+    )
+
+
+def _flush(
+    session: Session,
+    rows: list[SendRow],
+    ctx: EventContext,
+    now: datetime,
+    report: SendImportReport,
+) -> None:
     known = _known(session, rows)
-    fresh = []
+    fresh: list[SendRow] = []
+    seen: list[SendRow] = []  # rows already in the log: their results may still be new
     for row in rows:
         ident = _identity(row)
         if ident in known:
             report.known += 1
+            seen.append(row)
             continue
         known.add(ident)
-        fresh.append(
+        fresh.append(row)
+    ids = insert_sends(
+        session,
+        [
             {
                 "message_id": row.message_id,
                 "verp_token": row.token,
                 "campaign": row.campaign,
                 "recipient": row.recipient,
                 "recipient_domain": row.recipient.rsplit("@", 1)[-1],
-                "state": MessageState.IMPORTED,
+                "state": _STATES[_RESULTS[row.result]] if row.result else MessageState.IMPORTED,
+                "last_reply": row.reply,
                 "attempts": 0,
                 "created_at": now,
                 "sent_at": row.sent_at,
                 "updated_at": now,
             }
-        )
-    insert_sends(session, fresh)
+            for row in fresh
+        ],
+    )
     report.added += len(fresh)
+    pairs = [*zip(fresh, ids, strict=True), *((row, None) for row in seen)]
+    observed = [
+        (row, o) for row, sent_id in pairs if (o := _observation(row, sent_id, now)) is not None
+    ]
+    results = record(session, [[o] for _row, o in observed], ctx, now=now)
+    for (row, _o), result in zip(observed, results, strict=True):
+        if result.error is not None:
+            report.reject(row.line, f"result not recorded: {result.error}")
+        report.results += sum(d.stored for d in result.decided)
+        report.suppressed += result.effects.suppressed
 
 
 def import_sends(
@@ -185,16 +280,19 @@ def import_sends(
     *,
     fmt: str,
     now: datetime,
-    lowercase_local: bool = True,
+    ctx: EventContext | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> SendImportReport:
-    """Apply every valid row of ``lines``; see the module docstring."""
+    """Apply every valid row of ``lines``; see the module docstring. ``ctx`` holds the
+    suppression rules the delivery results are judged by (default: the default rules)."""
+    ctx = ctx or EventContext()
     report = SendImportReport()
     batch: list[SendRow] = []
+    lowercase_local = ctx.lowercase_local
 
     def flush() -> None:
         with session_scope(factory, "importing the send log") as session:
-            _flush(session, batch, now, report)
+            _flush(session, batch, ctx, now, report)
         if on_batch is not None:
             on_batch(len(batch))
         batch.clear()

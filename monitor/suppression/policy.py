@@ -12,7 +12,8 @@ exhaustively with plain values and read in one place by a postmaster. Two questi
   ``soft_bounce_window_days``; reasons that are about *us* (``SENDER_REASONS``: blocked,
   spam detected, reputation, PTR, authentication, rate...) never suppress, because the
   recipient would receive mail once we fix our side; complaints of the configured
-  Feedback-Types (RFC 5965 7.3) suppress at once, ``not-spam`` never; deliveries, delays
+  Feedback-Types (RFC 5965 7.3) suppress at once, ``not-spam`` never; an unsubscribe that
+  is not an ARF report (one-click, mailto, operator) always suppresses; deliveries, delays
   and auto-replies (RFC 3834) are recorded only.
 """
 
@@ -206,6 +207,10 @@ def _bounce_decision(facts: EventFacts, rules: Rules) -> Decision:
 
 
 def _complaint_decision(facts: EventFacts, rules: Rules) -> Decision:
+    if facts.kind is EventKind.UNSUBSCRIBED and facts.feedback_type is None:
+        # our own one-click endpoint, an unsub+TOKEN mail, the operator: always honoured
+        # (RFC 8058; Gmail and Yahoo require it within two days)
+        return Decision(True, "unsubscribe request", SuppressionReason.UNSUBSCRIBE)
     ftype = facts.feedback_type or "abuse"  # an FBL mail without Feedback-Type is a complaint
     if ftype == "not-spam":
         return Decision(False, "not-spam feedback: no action")

@@ -207,7 +207,6 @@ def test_recipient_in_the_send_log_before_the_report_verifies(rig: Rig) -> None:
     assert rig.suppression("old@example.org") and not rig.suppression("new@example.org")
 
 
-
 def test_an_enclosed_message_id_the_log_contradicts_is_not_ours(rig: Rig) -> None:
     """Issue 11, point 11: the recipient is in our log, but the enclosed original carries a
     Message-ID we never sent to them: the bounce is about somebody else's mail."""
@@ -229,6 +228,7 @@ def test_a_log_without_message_ids_cannot_be_contradicted(rig: Rig) -> None:
     [event] = rig.events()
     assert event.trust is Trust.VERIFIED and event.details["matched_by"] == "recipient"
     assert rig.suppression("old@example.org")
+
 
 def test_trust_any_acts_without_a_send_log(rig: Rig) -> None:
     rig = rig.with_rules(trust_any=True)

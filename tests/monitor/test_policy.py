@@ -94,6 +94,8 @@ def test_bounce_classes(reason: str | None, hard: bool | None, expected: BounceC
         (facts(C, feedback_type="fraud"), True, SuppressionReason.COMPLAINT, "fraud"),
         (facts(C, feedback_type="virus"), True, SuppressionReason.COMPLAINT, "virus"),
         (facts(UNSUB, feedback_type="opt-out"), True, SuppressionReason.UNSUBSCRIBE, "opt-out"),
+        # one-click, unsub+TOKEN mail, the operator: no ARF type, always honoured
+        (facts(UNSUB, feedback_type=None), True, SuppressionReason.UNSUBSCRIBE, "unsubscribe"),
         (facts(C, feedback_type=None), True, SuppressionReason.COMPLAINT, "abuse"),
         (facts(C, feedback_type="not-spam"), False, None, "not-spam"),
         (facts(C, feedback_type="other"), False, None, "not configured"),
