@@ -1,4 +1,5 @@
-"""Shared fixtures: the ``store`` over SQLite *and* PostgreSQL, configs, the CLI runner.
+"""Shared fixtures: the ``store`` over SQLite *and* PostgreSQL, the real servers (Dovecot;
+the others in ``tests/servers``), configs, the CLI runner.
 
 PostgreSQL: ``DELIVERWATCH_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
 Each test gets its own schema (``search_path``), so tests never see each other's rows and
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.cli import main
 from monitor.store.db import make_engine, make_session_factory, upgrade
+from tests.servers.dovecot import Dovecot, dovecot_available
+from tests.servers.require import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(
@@ -94,6 +97,29 @@ def store(db_url: str) -> Iterator[Store]:
         yield Store(db_url, engine, make_session_factory(engine))
     finally:
         engine.dispose()
+
+
+# --------------------------------------------------------------------------- real servers
+
+
+def _dovecot(**kw: Any) -> Dovecot:
+    if not dovecot_available():
+        skip_or_fail("dovecot", "dovecot-imapd is not installed (.ci/run installs it)")
+    return Dovecot(**kw)
+
+
+@pytest.fixture(scope="session")
+def imap() -> Iterator[Dovecot]:
+    """One real Dovecot for the whole run; each test makes its own user (``add_user``)."""
+    with _dovecot(spare_users=2000, max_connections=200) as server:
+        yield server
+
+
+@pytest.fixture
+def own_imap() -> Iterator[Dovecot]:
+    """A Dovecot of the test's own, for tests that kill or restart the server."""
+    with _dovecot() as server:
+        yield server
 
 
 def write_config(path: Path, db_url: str, extra: str = "") -> Path:

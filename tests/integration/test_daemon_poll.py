@@ -17,16 +17,8 @@ from tests.conftest import Store, write_config
 from tests.integration.rig import PROCESSED, Rig
 from tests.integration.samples import dsn
 from tests.integration.test_poll_cli import mailbox_toml
-from tests.monitor.test_daemon import Daemon
-from tests.servers.dovecot import Dovecot, dovecot_available
-
-pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
-
-
-@pytest.fixture(scope="module")
-def imap() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
+from tests.monitor.daemon.test_daemon import Daemon
+from tests.servers.dovecot import Dovecot
 
 
 @pytest.fixture

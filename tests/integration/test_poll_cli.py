@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,7 @@ from monitor.store.models import Event, Suppression
 from tests.conftest import write_config
 from tests.integration.rig import FAILED, PROCESSED, Rig
 from tests.integration.samples import dsn, garbage
-from tests.servers.dovecot import Dovecot, dovecot_available
-
-pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
-
-
-@pytest.fixture(scope="module")
-def imap() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
+from tests.servers.dovecot import Dovecot
 
 
 def mailbox_toml(server: Dovecot, user: str, name: str = "bounces", **extra: object) -> str:

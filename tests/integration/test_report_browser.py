@@ -27,6 +27,7 @@ from reports.model import DailyReport
 from reports.render import render_daily
 from tests.builders.events import build_month
 from tests.reports.conftest import report_of, shared_store
+from tests.servers.require import skip_or_fail
 
 try:
     import websocket  # websocket-client: the DevTools protocol runs over a websocket
@@ -34,8 +35,6 @@ except ImportError:  # pragma: no cover - reported by the fixture below
     websocket = None
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: In CI (``.ci/run`` installs chromium) a missing browser or client fails instead of skipping.
-REQUIRE = os.environ.get("CI") == "true" or os.environ.get("DELIVERWATCH_REQUIRE_PG") == "1"
 SCREENSHOTS = os.environ.get("DELIVERWATCH_SCREENSHOT_DIR")
 
 
@@ -103,9 +102,7 @@ def chromium(tmp_path: Path) -> Iterator[str]:
     elif not Path(CHROMIUM).exists():
         missing = "chromium is not installed (.ci/run installs it)"
     if missing:
-        if REQUIRE:
-            pytest.fail(missing)
-        pytest.skip(missing)
+        skip_or_fail("chromium", missing)
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
         [

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Awaitable, Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, TypeVar
-
-from aiosmtpd.controller import Controller
 
 from monitor.checks.resolver import DnsClient
 from tests.servers.dns import DNSServer
@@ -65,25 +62,3 @@ class Webhook:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-class SmtpSink:
-    """An aiosmtpd ``Controller`` on a free loopback port recording every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-        with socket.socket() as probe:  # aiosmtpd wants a concrete port: pick a free one
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-    def __enter__(self) -> SmtpSink:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()

@@ -32,8 +32,9 @@ from monitor.enums import CheckCategory, CheckStatus
 from monitor.store import checks_repo
 from monitor.store.models import AlertRecord, BlocklistResult
 from tests.conftest import Store, write_config
-from tests.monitor.checks.helpers import SmtpSink, Webhook
+from tests.monitor.checks.helpers import Webhook
 from tests.servers.dns import DNSServer, Zone
+from tests.servers.smtp import SmtpSink
 
 IP = "192.0.2.10"
 ZONE = "bl.spamcop.net"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,10 @@ import pytest
 from monitor.config import MailboxConfig, Secret, config_from_dict
 from monitor.errors import ConfigError, MailboxError
 from monitor.ingest.mailbox import ConnectionLost, Mailbox
-from tests.servers.dovecot import NO_MOVE_CAPABILITIES, Dovecot, dovecot_available
+from tests.servers.dovecot import NO_MOVE_CAPABILITIES, Dovecot
 from tests.servers.net import closed_port
 
-pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
-
 MSG = b"From: a@example.org\r\nSubject: hi\r\nMessage-ID: <m%d@example.org>\r\n\r\nbody %d\r\n"
-
-
-@pytest.fixture(scope="module")
-def imap() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
 
 
 def box_config(server: Dovecot, user: str, **kw: object) -> MailboxConfig:

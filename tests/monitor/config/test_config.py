@@ -10,7 +10,7 @@ import pytest
 from monitor.config import Secret, config_to_dict, load_config
 from monitor.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -6,8 +6,6 @@ by a send log: a forged bounce naming an address we never mailed must not suppre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from monitor.enums import EventKind, ItemOutcome, SuppressionReason, Trust
@@ -26,18 +24,10 @@ from parsers import verp
 from tests.builders.reports import Arf, aggregate_xml, attachment_mail, gz, tls_json
 from tests.integration.rig import FAILED, PROCESSED, VERP_KEY, Rig, days_ago, kinds
 from tests.integration.samples import auto_reply, dsn, garbage
-from tests.servers.dovecot import Dovecot, dovecot_available
-
-pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
+from tests.servers.dovecot import Dovecot
 
 FULL = "smtp; 552 5.2.2 <{a}>: Mailbox full, quota exceeded"
 BLOCKED = "smtp; 550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org"
-
-
-@pytest.fixture(scope="module")
-def imap() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from monitor.app import App
 from monitor.config import load_config
@@ -18,25 +14,9 @@ from monitor.daemon.jobs import job_specs
 from monitor.report.daily import daily_report_job
 from tests.builders.events import build_month
 from tests.conftest import write_config
+from tests.servers.smtp import SmtpSink, free_port
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            (envelope.mail_from, envelope.rcpt_tos, message_from_bytes(envelope.content))
-        )
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_daily_into_folder_with_index_and_json(cli, store, tmp_path: Path) -> None:
@@ -82,10 +62,8 @@ def test_keep_prunes_old_reports(cli, store, tmp_path: Path) -> None:
 @sqlite_only
 def test_report_is_mailed_through_the_configured_smtp_server(cli, store, tmp_path: Path) -> None:
     build_month(store.factory)
-    sink, port = Sink(), free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with SmtpSink() as sink:
+        port = sink.port
         cfg = write_config(
             tmp_path / "c.toml", store.url,
             f'[daemon]\ntimezone = "Europe/Berlin"\n\n[report]\noutput_dir = "{tmp_path / "r"}"\n\n'
@@ -95,10 +73,10 @@ def test_report_is_mailed_through_the_configured_smtp_server(cli, store, tmp_pat
         )  # fmt: skip
         r = cli("--config", cfg, "report", "daily", "--date", "2026-03-31", "--email")
         assert r.code == 0, r.err
-    finally:
-        controller.stop()
-    [(sender, rcpts, msg)] = sink.messages
-    assert sender == "dw@example.com" and rcpts == ["ops@example.com", "cto@example.com"]
+    [received] = sink.messages
+    msg = received.message
+    assert received.mail_from == "dw@example.com"
+    assert received.rcpt_tos == ["ops@example.com", "cto@example.com"]
     assert msg["Subject"] == "Deliverability report 2026-03-31: CRITICAL"
     parts = {p.get_content_type(): p for p in msg.walk() if not p.is_multipart()}
     assert "[CRITICAL] Complaint rate" in parts["text/plain"].get_payload(decode=True).decode()

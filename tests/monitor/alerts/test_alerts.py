@@ -19,7 +19,8 @@ from monitor.checks.changes import detect_auth_changes, detect_listing_changes
 from monitor.checks.dnsbl import ListingResult
 from monitor.checks.result import AuthResult, CheckKind, Status
 from monitor.checks.zones import ListingStatus
-from tests.monitor.checks.helpers import SmtpSink, Webhook
+from tests.monitor.checks.helpers import Webhook
+from tests.servers.smtp import SmtpSink
 
 
 def _listing(status: ListingStatus) -> ListingResult:

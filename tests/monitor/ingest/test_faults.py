@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import event, select, text
@@ -29,24 +28,9 @@ from tests.builders.reports import aggregate_xml, attachment_mail, gz
 from tests.conftest import REPO
 from tests.integration.rig import FAILED, PROCESSED, VERP_KEY, Rig, utcnow
 from tests.integration.samples import dsn
-from tests.servers.dovecot import Dovecot, dovecot_available
-
-pytestmark = pytest.mark.skipif(not dovecot_available(), reason="dovecot-imapd not installed")
+from tests.servers.dovecot import Dovecot
 
 N = 12  # messages per test; batches of 5 make three batches
-
-
-@pytest.fixture(scope="module")
-def imap() -> Iterator[Dovecot]:
-    with Dovecot() as server:
-        yield server
-
-
-@pytest.fixture
-def own_imap() -> Iterator[Dovecot]:
-    """A server of the test's own, for tests that kill or restart it."""
-    with Dovecot() as server:
-        yield server
 
 
 def load(rig: Rig, n: int = N) -> list[str]:
