@@ -1,18 +1,28 @@
 """Errors raised by the application shell.
 
-Hierarchy::
+Hierarchy (the roots live here; the leaves beside the code that raises them)::
 
     Exception
-     └── MonitorError          anything the shell reports to an operator
-          ├── ConfigError      config.toml is missing, unreadable or invalid (names the key path)
-          ├── StoreError       the database refused or is unreachable
-          ├── MailboxError     IMAP login/TLS/network/protocol failure
-          ├── CheckError       a DNS or HTTPS check could not be carried out
-          ├── RelayError       the SMTP relay could not accept or deliver
-          └── DaemonError      the daemon cannot start (e.g. another one holds the lock)
+     └── MonitorError              anything the shell reports to an operator
+          ├── ConfigError          config.toml is missing, unreadable or invalid (names the key)
+          ├── StoreError           the database refused or is unreachable
+          ├── MailboxError         IMAP login/TLS/network/protocol failure
+          │    └── ConnectionLost      monitor.ingest.mailbox: dropped; the drain reconnects
+          ├── CheckError           a DNS or HTTPS check could not be carried out
+          │    ├── TransportError      monitor.checks.transport: no DNS answer
+          │    │    └── TransportTimeout
+          │    ├── PolicyFetchError    monitor.checks.mtasts: no MTA-STS policy (finding code)
+          │    └── Abort               monitor.checks.spf_terms: ends check_host() early
+          ├── RelayError           the SMTP relay could not accept, queue or deliver
+          ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
+          ├── DeliveryError        monitor.alerts.channels: a channel refused an alert or mail
+          ├── ReportError          monitor.report.daily: the report could not be written/sent
+          ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
+          └── WorkerError          monitor.ingest.forkmap: a parse worker died
 
 Adapters wrap library exceptions (``raise StoreError(...) from exc``) so that no sqlalchemy,
-imapclient or dnspython exception leaks past them; the CLI prints ``str(exc)`` and exits.
+imapclient or dnspython exception leaks past them; the CLI prints ``str(exc)`` and exits 2.
+Errors of the pure parsers hang from ``parsers.errors.ParseError``.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def _dimension(inp: ReportInput, dim: str) -> list[Figures]:
 
 
 def _top_figures(rows: list[Figures], n: int) -> list[Figures]:
-    """The n biggest by sent, then by recorded activity (as ``_top`` does for frames)."""
+    """The n biggest by sent, then by recorded activity (deliveries, bounces, complaints...)."""
 
     def activity(f: Figures) -> int:
         return f.delivered + f.deferred + f.bounced + f.complaints + f.unsubscribes + f.auto_replies

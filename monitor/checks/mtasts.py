@@ -16,6 +16,7 @@ import ssl
 
 from monitor.checks.resolver import Lookup
 from monitor.checks.result import AuthResult, CheckKind, Status
+from monitor.errors import CheckError
 from parsers.dnsrec.sts import parse_sts_policy, parse_sts_record
 
 __all__ = ["check_mta_sts", "fetch_policy"]
@@ -24,7 +25,7 @@ MAX_POLICY = 64 * 1024  # RFC 8461 3.3 suggests a small limit; policies are a fe
 POLICY_PATH = "/.well-known/mta-sts.txt"
 
 
-class PolicyFetchError(Exception):
+class PolicyFetchError(CheckError):
     """The policy could not be fetched; ``code`` is a finding code."""
 
     def __init__(self, code: str, detail: str = "") -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from monitor.checks.resolver import DnsAnswer, Lookup
+from monitor.errors import CheckError
 from parsers.dnsrec.spf import MacroContext, Mechanism, MechanismKind, expand_macros
 
 __all__ = [
@@ -68,7 +69,7 @@ class SpfWarning(StrEnum):
     TEMPORARY_ERROR = "temporary_error"
 
 
-class Abort(Exception):
+class Abort(CheckError):
     """Ends a check_host() run with ``result`` (temperror/permerror) and a warning."""
 
     def __init__(self, result: SpfResult, problem: str, warning: SpfWarning | None) -> None:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
+from monitor.errors import MonitorError
+
 __all__ = ["WorkerError", "ordered_map"]
 
 _T = TypeVar("_T")
@@ -32,7 +34,7 @@ IN_FLIGHT = 3
 _END = object()
 
 
-class WorkerError(RuntimeError):
+class WorkerError(MonitorError):
     """A worker process exited before returning all its results."""
 
 

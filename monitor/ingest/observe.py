@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from monitor.enums import EventKind
+from monitor.errors import MonitorError
 from monitor.events import Observation, event_key, normalize_recipient
 from monitor.ingest.parse import ParsedItem
 from monitor.store.events import bare_message_id
@@ -28,7 +29,7 @@ __all__ = ["REPORT_KINDS", "ItemRejected", "observations", "one_click", "store_r
 REPORT_KINDS = frozenset({Kind.DMARC_AGGREGATE, Kind.TLS_REPORT, Kind.AUTH_FAILURE})
 
 
-class ItemRejected(Exception):
+class ItemRejected(MonitorError):
     """The message cannot be used (not a report we understand); ``reason`` says why."""
 
     def __init__(self, reason: str) -> None:
