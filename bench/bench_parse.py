@@ -1,6 +1,6 @@
 """Benchmark ``deliverwatch parse`` against Sisimai: messages/s and peak RSS.
 
-Prints figures, asserts nothing (DEVELOPERS.md: speed lives in benchmarks, not tests).
+Prints figures, asserts nothing (CONTRIBUTING.md: speed lives in benchmarks, not tests).
 
 The DEV bounce corpus (``../shared/corpus/bounces``) is replicated to 10,000 messages in a
 temporary directory, and each tool parses the whole directory once, end to end, from a cold

@@ -1,6 +1,6 @@
 """Benchmark the report parsers against parsedmarc: records/s, peak RSS, files/s.
 
-Prints figures, asserts nothing (DEVELOPERS.md: speed lives in benchmarks, not tests).
+Prints figures, asserts nothing (CONTRIBUTING.md: speed lives in benchmarks, not tests).
 
 * Aggregate: a generated 1,000,000-record gzip'd report (``tests/builders``), parsed by
   ``parsers.dmarc.parse_dmarc_aggregate`` in a child process so peak RSS is the parse alone.

@@ -3,7 +3,7 @@
 An event acts on the suppression list only when it is tied to a row of ``sent_messages``
 (the relay's queue or an imported send log), or when its source vouches for it
 (``Trust.LOCAL``: the relay's own delivery, the operator). Tried from the strongest proof
-to the weakest (DEVELOPERS.md, Security: a forged bounce must not suppress an address we
+to the weakest (CONTRIBUTING.md, Security: a forged bounce must not suppress an address we
 never mailed):
 
 1. the VERP token of the return path: found verbatim in the send log, or its HMAC verifies
