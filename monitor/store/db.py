@@ -4,11 +4,19 @@ SQLite is the embedded default: WAL journal (readers never block the writer, so 
 daemon's jobs and a CLI export can run side by side), foreign keys on (SQLite leaves them
 off unless asked), and a busy timeout so short write overlaps wait instead of failing.
 PostgreSQL is reached through psycopg 3.
+
+A SQLite file deleted or replaced under a running process is a silent data-loss trap: the
+open connection goes on committing into the unlinked inode, the poller then moves the mail it
+"stored" to the processed folder, and both are gone when the process ends (issue 11, point
+4). Every connection therefore remembers the identity (device, inode) of the file it opened,
+and every commit first checks that the path still names that file; if not, the commit is
+refused with a ``StoreError`` and the caller (a poll, an import) keeps its input.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +55,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _file_identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _guard_sqlite_file(engine: Engine, path: str) -> None:
+    """Refuse commits once ``path`` no longer names the file a connection opened."""
+
+    def remember(_dbapi_conn: Any, record: Any) -> None:
+        record.info["deliverwatch_file"] = _file_identity(path)
+
+    def check(conn: Any) -> None:
+        opened = conn.info.get("deliverwatch_file")
+        if opened is not None and _file_identity(path) != opened:
+            raise StoreError(
+                f"the database file {path} was deleted or replaced while in use; nothing "
+                "was committed (restart deliverwatch once the right file is in place)"
+            )
+
+    event.listen(engine, "connect", remember)
+    event.listen(engine, "commit", check)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for ``url``; for SQLite also create the database's folder."""
     try:
@@ -60,6 +94,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, echo=echo)
             event.listen(engine, "connect", _sqlite_pragmas)
+            if db and db != ":memory:":
+                _guard_sqlite_file(engine, db)
             return engine
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
     except (NoSuchModuleError, SQLAlchemyError) as exc:

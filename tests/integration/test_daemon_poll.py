@@ -108,3 +108,31 @@ def test_idle_mailbox_gets_new_mail_at_once_and_stops_promptly(
 def _idling(server: Dovecot, user: str) -> bool:
     """True once Dovecot's log shows the user's session (the daemon's first drain ran)."""
     return f"Login: user=<{user}>" in server.log_path.read_text(errors="replace")
+
+
+def test_database_file_deleted_under_the_daemon_keeps_the_mail(
+    imap: Dovecot, store, tmp_path: Path
+) -> None:
+    """Issue 11, point 4: the SQLite file is deleted while the daemon runs. Nothing may be
+    committed into the unlinked file, so the mail must stay in the inbox and the job must
+    say why, loudly."""
+    rig = Rig(imap, store, imap.add_user())
+    rig.append(dsn("first@example.org"))
+    extra = mailbox_toml(imap, rig.user, name="box", poll_every_seconds=1)
+    config = write_config(tmp_path / "config.toml", store.url, extra)
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_for("box: fetched 1, bounces 1")
+        db = Path(store.url.removeprefix("sqlite:///"))
+        store.engine.dispose()
+        db.unlink()
+        rig.append(dsn("second@example.org"))
+        text = daemon.wait_for("was deleted or replaced while in use")
+        assert "ERROR" in text and f"mailbox box: the database file {db}" in text
+        time.sleep(2)  # more poll attempts: each must fail the same way
+        assert rig.count() == 1 and rig.count(PROCESSED) == 1
+        assert "Traceback" not in daemon.log.read_text()
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=15) == 0
+    finally:
+        daemon.kill()

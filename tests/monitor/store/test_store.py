@@ -142,3 +142,33 @@ def test_unreachable_database_is_a_store_error() -> None:
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="invalid database URL"):
         make_engine("not a url")
+
+
+@pytest.mark.parametrize("what", ["deleted", "replaced"])
+def test_commits_into_a_deleted_or_replaced_sqlite_file_are_refused(tmp_path, what) -> None:
+    """Issue 11, point 4: a connection must not go on committing into a file that is no
+    longer the database (unlinked, or a backup restored over it)."""
+    import os
+
+    from sqlalchemy import text
+
+    from monitor.errors import StoreError
+    from monitor.store.db import make_engine
+
+    path = tmp_path / "dw.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER)"))
+    with engine.connect() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        conn.commit()
+        if what == "deleted":
+            path.unlink()
+        else:
+            other = tmp_path / "restored.db"
+            other.write_bytes(b"")
+            os.replace(other, path)
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        with pytest.raises(StoreError, match="deleted or replaced"):
+            conn.commit()
+    engine.dispose()
