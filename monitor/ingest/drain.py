@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -37,6 +37,7 @@ from monitor.config import MailboxConfig
 from monitor.enums import ItemOutcome
 from monitor.events import Effects, EventContext
 from monitor.ingest.commit import BatchItem, commit_batch
+from monitor.ingest.lifeline import worker_init
 from monitor.ingest.mailbox import ConnectionLost, Mailbox
 from monitor.ingest.parse import ParsedItem, oversize_hash, parse_jobs
 from monitor.store.db import session_scope
@@ -135,11 +136,6 @@ class _Pending:
     futures: list[tuple[list[BatchItem], Future[list[ParsedItem]]]]
 
 
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group: the poller stops its workers itself."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _chunks(uids: Sequence[int], size: int) -> Iterator[list[int]]:
     for i in range(0, len(uids), size):
         yield list(uids[i : i + size])
@@ -211,7 +207,7 @@ class _Drain:
             return
         ctx = multiprocessing.get_context("forkserver")  # no fork() of a threaded daemon
         self.executor = ProcessPoolExecutor(
-            self.options.workers, mp_context=ctx, initializer=_ignore_interrupts
+            self.options.workers, mp_context=ctx, initializer=worker_init, initargs=(os.getpid(),)
         )
 
     def _expunge_leftovers(self, box: Mailbox) -> None:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from monitor.errors import MonitorError
+from monitor.ingest.lifeline import exit_with
 
 __all__ = ["WorkerError", "ordered_map"]
 
@@ -38,8 +40,13 @@ class WorkerError(MonitorError):
     """A worker process exited before returning all its results."""
 
 
-def _serve(func: Callable[[Any], Any], tasks: Connection, lock: Any, results: Connection) -> None:
-    """Worker loop: take (index, task) until None; send (index, ok, result or exception)."""
+def _serve(
+    func: Callable[[Any], Any], tasks: Connection, lock: Any, results: Connection, parent: int
+) -> None:
+    """Worker loop: take (index, task) until None; send (index, ok, result or exception).
+    A worker holds the task pipe's write end too, so it would never see the parent die:
+    ``exit_with`` ends it when the parent ends."""
+    exit_with(parent)
     while True:
         with lock:  # one reader at a time on the shared pipe
             item = tasks.recv()
@@ -68,7 +75,9 @@ def ordered_map(func: Callable[[_T], _R], tasks: Iterable[_T], jobs: int) -> Ite
         for _ in range(jobs):
             result_reader, result_writer = context.Pipe(duplex=False)
             process = context.Process(
-                target=_serve, args=(func, task_reader, lock, result_writer), daemon=True
+                target=_serve,
+                args=(func, task_reader, lock, result_writer, os.getpid()),
+                daemon=True,
             )
             process.start()
             result_writer.close()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select, text
@@ -251,3 +252,72 @@ def test_unreachable_mailbox_backs_off_and_records_the_error(
     poller.cfg = dataclasses.replace(cfg, port=imap.tls_port)  # the server is back
     clock[0] += dt.timedelta(seconds=11)
     assert "fetched 0" in poller() and poller.failures == 0 and poller.retry_at is None
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; its new parent reaps it
+
+
+def test_parse_workers_exit_when_the_poller_is_killed(imap: Dovecot, store) -> None:
+    """Issue 11, point 7: after ``kill -9`` of a poll, its forkserver and parse workers
+    (~75 MB each) must not live on."""
+    rig = Rig(imap, store, imap.add_user())
+    load(rig)
+    args = {
+        "host": imap.host,
+        "port": imap.tls_port,
+        "ca_file": str(imap.ca_file),
+        "user": rig.user,
+        "password": imap.users[rig.user],
+        "batch_size": 5,
+        "db": store.url,
+        "key": VERP_KEY.decode(),
+        "hang": True,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.killed_poller", json.dumps(args)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"READY"
+        helpers = _descendants(proc.pid)
+        assert len(helpers) >= 3  # the forkserver and two parse workers
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in helpers):
+            time.sleep(0.05)
+        assert not [p for p in helpers if _running(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert rig.count() == N  # killed before any commit: everything is still there
