@@ -64,6 +64,7 @@ class MessageState(StrEnum):
     EXPIRED = "expired"
     SUPPRESSED = "suppressed"
     IMPORTED = "imported"  # from a send log: we know it was sent, not its fate
+    HELD = "held"  # the relay keeps it, undelivered, until an operator releases or deletes it
 
 
 class ItemOutcome(StrEnum):

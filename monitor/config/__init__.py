@@ -31,6 +31,7 @@ from monitor.config.loader import (
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
+from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret
 from monitor.config.smtp import SmtpSettings
@@ -45,6 +46,8 @@ __all__ = [
     "DkimDomain",
     "LoggingConfig",
     "MailboxConfig",
+    "RelayConfig",
+    "RelayUser",
     "ReportConfig",
     "ReportEmail",
     "ReportThresholds",
@@ -57,4 +60,5 @@ __all__ = [
     "default_config_path",
     "is_loopback_host",
     "load_config",
+    "parse_listen",
 ]

@@ -129,6 +129,8 @@ class _Loader:
         args = typing.get_args(tp)
         if origin in (typing.Union, types.UnionType):
             options = [a for a in args if a is not type(None)]
+            if options[0] is Path and value == "" and type(None) in args:
+                return None  # an optional path left empty: not set
             return self.convert(options[0], value, path)
         if origin is Literal:
             if value not in args:

@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.config.checks import AlertsConfig, ChecksConfig, SendingConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
 from monitor.config.mailbox import MAILBOX_NAME, MailboxConfig
+from monitor.config.relay import RelayConfig
 from monitor.config.report import ReportConfig
 
 __all__ = ["Config"]
@@ -25,6 +26,7 @@ class Config:
     sending: SendingConfig = field(default_factory=SendingConfig)
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
 

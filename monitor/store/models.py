@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -55,6 +56,7 @@ __all__ = [
     "Event",
     "MailboxCursor",
     "ProcessedItem",
+    "RelayMessage",
     "SentMessage",
     "Suppression",
     "TlsReportRow",
@@ -82,6 +84,34 @@ class Base(DeclarativeBase):
 
 
 # --------------------------------------------------------------------------- sending
+
+
+class RelayMessage(Base):
+    """One message accepted by the relay: its envelope, what it says about itself, its body.
+
+    Each of its recipients is a ``sent_messages`` row (state, attempts, next attempt); the
+    body is dropped (set NULL) once every recipient is final, the row stays as history.
+    """
+
+    __tablename__ = "relay_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    queue_id: Mapped[str] = mapped_column(String(32), unique=True)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    envelope_sender: Mapped[str] = mapped_column(String(ADDR))  # "": the null reverse-path
+    header_from: Mapped[str | None] = mapped_column(String(ADDR))
+    message_id: Mapped[str | None] = mapped_column(String(998))
+    campaign: Mapped[str | None] = mapped_column(String(200), index=True)
+    stream: Mapped[str] = mapped_column(String(16), default="bulk")  # bulk, transactional
+    size: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    smtputf8: Mapped[bool] = mapped_column(Boolean, default=False)
+    body_8bit: Mapped[bool] = mapped_column(Boolean, default=False)
+    dsn_ret: Mapped[str | None] = mapped_column(String(8))  # RFC 3461 RET=FULL|HDRS
+    dsn_envid: Mapped[str | None] = mapped_column(String(100))  # RFC 3461 ENVID
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class SentMessage(Base):
@@ -112,6 +142,17 @@ class SentMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The relay's queue (revision 0004); NULL for send-log rows.
+    relay_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("relay_messages.id", ondelete="SET NULL"), index=True
+    )
+    notify: Mapped[str | None] = mapped_column(String(32))  # RFC 3461 NOTIFY
+    orcpt: Mapped[str | None] = mapped_column(String(ADDR))  # RFC 3461 ORCPT
+    expires_at: Mapped[datetime | None]  # end of the queue lifetime
+    remote_mx: Mapped[str | None] = mapped_column(String(255))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # relay process delivering it
+    lease_until: Mapped[datetime | None]
+    final_at: Mapped[datetime | None]  # delivered, bounced or expired
 
 
 # --------------------------------------------------------------------------- events
@@ -166,7 +207,11 @@ class Suppression(Base):
     """An address (or a whole domain) that must not be mailed."""
 
     __tablename__ = "suppressions"
-    __table_args__ = (UniqueConstraint("scope", "value"),)
+    __table_args__ = (
+        UniqueConstraint("scope", "value"),
+        # the relay's RCPT index polls for what changed since its last look (revision 0004)
+        Index("ix_suppressions_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     scope: Mapped[ListScope] = mapped_column(StrEnumType(ListScope))

@@ -1,0 +1,139 @@
+"""``[relay]`` and ``[relay.users.NAME]``: the built-in sending relay (``deliverwatch relay``).
+
+Defaults follow Postfix where the issue is silent: a 5-day queue lifetime
+(``maximal_queue_lifetime``), retries from 5 minutes doubling to about an hour
+(``minimal_backoff_time`` 300 s, ``maximal_backoff_time`` 4000 s), RFC 5321 4.5.3.2 command
+timeouts (5 minutes), 20 connections per destination (``default_destination_concurrency_limit``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from monitor.config.mailbox import is_loopback_host
+
+__all__ = ["RelayConfig", "RelayUser", "parse_listen"]
+
+_USER = re.compile(r"[A-Za-z0-9._@+-]{1,100}")
+_HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$scrypt$")
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port); ValueError otherwise."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayUser:
+    """One submission account (``[relay.users.NAME]``)."""
+
+    #: What ``deliverwatch relay passwd NAME`` prints (argon2id, or scrypt in PHC form).
+    password_hash: str
+    #: Sender domains this account may use, in the envelope (MAIL FROM) and in the header
+    #: From (a subdomain of one counts); empty: it may send nothing.
+    domains: tuple[str, ...] = ()
+    #: Messages per minute this account may submit; 0: no limit.
+    messages_per_minute: int = 0
+    #: ``transactional`` mail goes ahead of ``bulk`` mail (traffic shaping).
+    stream: Literal["bulk", "transactional"] = "bulk"
+
+    def __post_init__(self) -> None:
+        if not self.password_hash.startswith(_HASH_PREFIXES):
+            raise ValueError(
+                "password_hash: expected what `deliverwatch relay passwd USER` prints "
+                "($argon2id$... or $scrypt$...)"
+            )
+        for domain in self.domains:
+            labels = domain.rstrip(".").split(".")
+            if len(labels) < 2 or not all(0 < len(x) <= 63 for x in labels):
+                raise ValueError(f"domains: {domain!r} is not a domain name")
+        if self.messages_per_minute < 0:
+            raise ValueError("messages_per_minute must be >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayConfig:
+    """The submission listeners, the queue and outbound delivery."""
+
+    #: Submission listeners with STARTTLS (RFC 3207, RFC 6409), ``HOST:PORT``.
+    listen: tuple[str, ...] = ("127.0.0.1:2587",)
+    #: Listeners with implicit TLS (RFC 8314), e.g. ``0.0.0.0:465``.
+    tls_listen: tuple[str, ...] = ()
+    #: PEM certificate and key of the listeners; both empty: a self-signed pair is made
+    #: under ``var/relay/`` on first start.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: The name in the banner and EHLO replies; "": this host's name.
+    hostname: str = ""
+    #: Allow AUTH without TLS on loopback listeners only (as ``tls = "none"`` for mailboxes).
+    plain_auth_on_loopback: bool = False
+    max_message_bytes: int = 25 * 1024 * 1024
+    max_recipients: int = 1000
+    #: Port of the recipients' MX hosts (25; tests point it at their sinks).
+    outbound_port: int = 25
+    connect_timeout_seconds: float = 30.0
+    command_timeout_seconds: float = 300.0
+    #: How long a message is retried before it expires as a bounce (reason ``expired``).
+    queue_lifetime_hours: float = 120.0
+    retry_initial_seconds: float = 300.0
+    retry_max_seconds: float = 4000.0
+    #: Outbound SMTP connections at once, in all and per destination domain.
+    max_connections: int = 100
+    max_connections_per_domain: int = 20
+    #: Messages one outbound connection carries before it is closed.
+    messages_per_connection: int = 100
+    #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
+    verp_local_part: str = "bounce"
+    users: dict[str, RelayUser] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):
+            for value in values:
+                try:
+                    parse_listen(value)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (or leave both empty)")
+        for name in self.users:
+            if not _USER.fullmatch(name):
+                raise ValueError(f"users.{name}: a user name is 1-100 of A-Z a-z 0-9 . _ @ + -")
+        numbers = {
+            "max_message_bytes": self.max_message_bytes,
+            "max_recipients": self.max_recipients,
+            "max_connections": self.max_connections,
+            "max_connections_per_domain": self.max_connections_per_domain,
+            "messages_per_connection": self.messages_per_connection,
+        }
+        for key, number in numbers.items():
+            if number < 1:
+                raise ValueError(f"{key} must be at least 1")
+        if not 0 < self.outbound_port < 65536:
+            raise ValueError(f"outbound_port must be 1..65535, got {self.outbound_port}")
+        timings = (
+            self.connect_timeout_seconds,
+            self.command_timeout_seconds,
+            self.queue_lifetime_hours,
+            self.retry_initial_seconds,
+            self.retry_max_seconds,
+        )
+        if min(timings) <= 0:
+            raise ValueError("timeouts, queue_lifetime_hours and retry times must be > 0")
+        if not self.verp_local_part or set(self.verp_local_part) & set('+@ "\\'):
+            raise ValueError("verp_local_part must be a plain local part without '+' or '@'")
+
+    @property
+    def loopback_only(self) -> bool:
+        """Every listener is on a loopback address (plain AUTH may then be allowed)."""
+        return all(is_loopback_host(parse_listen(x)[0]) for x in (*self.listen, *self.tls_listen))

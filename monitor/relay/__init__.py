@@ -1,0 +1,1 @@
+"""The built-in sending relay (``deliverwatch relay``): submission, queue, delivery."""
