@@ -68,9 +68,9 @@ def events_group() -> None:
 def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> int:
     """Show matching events, newest first."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
+    from monitor.cli.term import cell
     from monitor.store.db import session_scope
     from monitor.store.events_query import list_events
     from reports.events_export import EVENT_EXPORT_COLUMNS as COLS
@@ -94,7 +94,7 @@ def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> in
     for row in rows:
         cells = [row[i] for i in idx]
         cells[0] = f"{cells[0]:%Y-%m-%d %H:%M:%S}"
-        table.add_row(*(escape("" if c is None else str(c))[:120] for c in cells))
+        table.add_row(*(cell(c, 120) for c in cells))
     # piped output (grep, less) gets full rows instead of 80 wrapped columns
     Console(width=None if sys.stdout.isatty() else 240).print(table)
     click.echo(f"{len(rows)} events shown", err=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.common import import_source, loaded_app
+from monitor.cli.term import text
 
 __all__ = ["sends_group"]
 
@@ -46,7 +47,7 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
         )
     click.echo(f"added {report.added}, already known {report.known}, rejected {report.rejected}")
     for line, why in report.rejects[:50]:
-        click.echo(f"  line {line}: {why}")
+        click.echo(f"  line {line}: {text(why)}")
     if report.rejected > 50:
         click.echo(f"  ... and {report.rejected - 50} more rejected rows")
     return 0
