@@ -29,11 +29,12 @@ from apscheduler.events import (
     JobExecutionEvent,
 )
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.app import App
 from monitor.errors import DaemonError
 from monitor.scheduler import JobSpec, build_scheduler, job_specs
-from monitor.store.db import session_scope
+from monitor.store.db import session_scope, store_errors
 from monitor.store.models import DaemonLease
 
 __all__ = ["daemon_lock", "run_daemon"]
@@ -66,12 +67,19 @@ def _sqlite_lock(db_path: str) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _pg_lock(engine: Engine) -> Iterator[None]:
-    with engine.connect() as conn:
-        where = conn.execute(text("SELECT current_database() || '.' || current_schema()")).scalar()
-        digest = hashlib.sha256(f"deliverwatch-daemon:{where}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        conn.commit()
+    # driver errors become one StoreError line, as in every other command (issue 11: an
+    # unreachable server gave two chained tracebacks here)
+    with store_errors("connecting to the database for the daemon lock"):
+        conn = engine.connect()
+    with conn:
+        with store_errors("taking the daemon lock"):
+            where = conn.execute(
+                text("SELECT current_database() || '.' || current_schema()")
+            ).scalar()
+            digest = hashlib.sha256(f"deliverwatch-daemon:{where}".encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
         if not got:
             raise DaemonError(
                 f"another deliverwatch daemon is already running on database {where}; stop it first"
@@ -79,8 +87,11 @@ def _pg_lock(engine: Engine) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+            except SQLAlchemyError as exc:  # the lock ends with the session anyway
+                log.warning("could not release the daemon lock: %s", exc)
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.cli.common import loaded_app
+from monitor.cli.common import Seconds, loaded_app
 from monitor.cli.term import text
 from monitor.errors import CheckError
 
@@ -96,9 +96,17 @@ common = [
         "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
     ),
     click.option(
-        "--timeout", type=float, default=None, help="Seconds per DNS lookup, retries included."
+        "--timeout",
+        type=Seconds(600),
+        default=None,
+        help="Seconds per DNS lookup, retries included.",
     ),
-    click.option("--concurrency", type=int, default=None, help="DNS queries in flight at once."),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 10_000),
+        default=None,
+        help="DNS queries in flight at once.",
+    ),
     click.option(
         "--no-store",
         is_flag=True,

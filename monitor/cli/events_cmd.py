@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli.common import loaded_app, parse_when
+from monitor.cli.common import LIMIT, OFFSET, loaded_app, parse_when
 from monitor.enums import EventKind, Trust
 
 if TYPE_CHECKING:
@@ -33,21 +32,14 @@ def _filters(fn: Any) -> Any:
     return fn
 
 
-def _since_until(text: str | None, now: datetime) -> datetime | None:
-    """A duration means *ago* in a filter (``--since 7d`` is the last seven days)."""
-    when = parse_when(text, now=now)
-    if when is not None and text and text.strip()[-1:] in "mhdw":
-        return now - (when - now)
-    return when
-
-
 def _filter(ctx: click.Context, kw: dict[str, Any]) -> EventFilter:
     from monitor.store.events_query import EventFilter
 
     now = loaded_app(ctx).now()
+    # a duration means *ago* in a filter (``--since 7d`` is the last seven days)
     return EventFilter(
-        since=_since_until(kw["since"], now),
-        until=_since_until(kw["until"], now),
+        since=parse_when(kw["since"], now=now, ago=True, param_hint="--since"),
+        until=parse_when(kw["until"], now=now, ago=True, param_hint="--until"),
         kinds=[EventKind(k) for k in kw["kinds"]],
         campaign=kw["campaign"],
         domain=kw["domain"],
@@ -62,8 +54,8 @@ def events_group() -> None:
 
 @events_group.command("list")
 @_filters
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=LIMIT, default=50, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
 @click.pass_context
 def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> int:
     """Show matching events, newest first."""

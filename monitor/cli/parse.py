@@ -75,7 +75,11 @@ def _print_table(results: Iterable[tuple[str, int]]) -> int:
     help="One JSON object per message, or a readable table.",
 )
 @click.option(
-    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Worker processes.",
 )
 @click.option(
     "--records", "with_records", is_flag=True, help="Keep every DMARC aggregate row in the output."

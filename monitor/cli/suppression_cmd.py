@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.common import import_source, loaded_app, parse_when
+from monitor.cli.common import LIMIT, OFFSET, import_source, loaded_app, parse_when
 from monitor.cli.term import cell, text
 from monitor.enums import ListScope, SuppressionReason
 from parsers.address import AddressError, normalize_address, normalize_domain
@@ -57,7 +57,7 @@ def suppression_add(
 
     app = loaded_app(ctx)
     now = app.now()
-    expires_at = parse_when(expires, now=now)
+    expires_at = parse_when(expires, now=now, param_hint="--expires")
     if expires_at is not None and expires_at <= now:
         raise click.BadParameter("expiry is in the past", param_hint="--expires")
     targets = [_target(app, a, domain) for a in addresses]
@@ -118,8 +118,8 @@ def suppression_check(ctx: click.Context, address: str) -> int:
 @click.option("--reason", type=click.Choice(REASONS))
 @click.option("--domains", "domains_only", is_flag=True, help="Only whole-domain entries.")
 @click.option("--contains", help="Only entries containing this text.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=LIMIT, default=100, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
 @click.pass_context
 def suppression_list(
     ctx: click.Context,
@@ -266,8 +266,8 @@ def suppression_export(
             fmt=fmt,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
-            since=parse_when(since, now=now),
-            until=parse_when(until, now=now),
+            since=parse_when(since, now=now, param_hint="--since"),
+            until=parse_when(until, now=now, param_hint="--until"),
         )
     if out != "-":
         click.echo(f"exported {n} entries to {out}", err=True)
@@ -292,8 +292,8 @@ def _export_parquet(
             session,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
-            since=parse_when(since, now=now),
-            until=parse_when(until, now=now),
+            since=parse_when(since, now=now, param_hint="--since"),
+            until=parse_when(until, now=now, param_hint="--until"),
         )
         return write_suppressions_parquet(rows, stream)
 
