@@ -33,6 +33,7 @@ from typing import Any
 from monitor.checks.dnsbl import ListingResult
 from monitor.checks.result import AuthResult, CheckKind, Status
 from monitor.checks.zones import ListingStatus
+from monitor.config.secret import mask_url
 from monitor.errors import MonitorError
 from parsers.dnsrec.dmarc import policy_rank
 
@@ -271,7 +272,7 @@ class AlertChannels:
 
 def _post(url: str, alerts: Sequence[Alert], timeout: float) -> None:
     if not url.startswith(("http://", "https://")):
-        raise DeliveryError(f"webhook URL must be http(s): {url!r}")
+        raise DeliveryError(f"webhook URL must be http(s): {mask_url(url)!r}")
     body = json.dumps({"alerts": [a.as_json() for a in alerts]}).encode()
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=body, method="POST", headers={"Content-Type": "application/json"}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from monitor.config.secret import Secret
+from monitor.config.secret import Secret, mask_url
 
 __all__ = ["AlertsConfig", "ChecksConfig", "DkimDomain", "SendingConfig"]
 
@@ -155,7 +155,9 @@ class AlertsConfig:
 
     def __post_init__(self) -> None:
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook_url: expected an http(s) URL, got {self.webhook_url!r}")
+            raise ValueError(  # not the URL itself: its path is the credential
+                f"webhook_url: expected an http(s) URL, got {mask_url(self.webhook_url)!r}"
+            )
         if not 0 < self.smtp_port < 65536:
             raise ValueError(f"smtp_port must be 1..65535, got {self.smtp_port}")
         if self.username and self.password is None:
