@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import io
 import math
 import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from monitor.app import App
 from monitor.logsetup import configure
+from parsers.listfile import LINE_TOO_LONG, MAX_LINE, undecodable_encoding
 
 __all__ = [
     "EARLIEST",
@@ -22,6 +25,7 @@ __all__ = [
     "LIMIT",
     "OFFSET",
     "ROWS_MAX",
+    "Refused",
     "Seconds",
     "import_source",
     "loaded_app",
@@ -118,22 +122,52 @@ def _out_of_range(text: str, param_hint: str | None) -> click.BadParameter:
     )
 
 
+class Refused(click.ClickException):
+    """An input refused as a whole before any of it was used: one line, exit status 2."""
+
+    exit_code = 2
+
+
 @contextlib.contextmanager
-def import_source(path: str, what: str) -> Iterator[tuple[Iterator[str], Callable[[int], None]]]:
+def import_source(
+    path: str, what: str, *, encoding: str | None = None
+) -> Iterator[tuple[Iterator[str], Callable[[int], None]]]:
     """Open PATH ('-' = stdin) as text lines, with a row counter on a terminal's stderr.
 
     Yields the lines and an ``advance(n)`` callback for the importer's batches; the file is
-    read lazily so a million-row import stays in bounded memory.
+    read lazily so a million-row import stays in bounded memory. Lines are decoded as
+    ``encoding`` (default UTF-8, a BOM skipped) with ``surrogateescape``, so a byte that is
+    not UTF-8 rejects its row, not the import (``parsers.listfile.text_problem``), and are
+    at most ``MAX_LINE`` characters (``LINE_TOO_LONG`` stands in for a longer one). Without
+    a declared encoding, a UTF-16/UTF-32 file is refused before anything is imported.
     """
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise click.BadParameter(
+                f"unknown encoding {encoding!r}", param_hint="--encoding"
+            ) from None
     try:
-        source = (
-            sys.stdin if path == "-" else Path(path).open(encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
-        )
+        opened = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise click.FileError(path, hint=exc.strerror) from exc
+    # peek() needs a buffered reader (stdin may be any binary stream)
+    raw = opened if isinstance(opened, io.BufferedReader) else io.BufferedReader(opened)  # type: ignore[type-var]
+    if encoding is None:
+        found = undecodable_encoding(raw.peek(4096))
+        if found is not None:
+            raw.close()
+            raise Refused(
+                f"{path}: the file looks like {found}; convert it to UTF-8 or declare it "
+                "with --encoding"
+            )
+    source = io.TextIOWrapper(
+        raw, encoding=encoding or "utf-8-sig", errors="surrogateescape", newline=""
+    )
     progress = Progress(
         SpinnerColumn(),
         TextColumn(f"importing {{task.completed:,}} {what}"),
@@ -144,4 +178,18 @@ def import_source(path: str, what: str) -> Iterator[tuple[Iterator[str], Callabl
     )
     with source, progress:
         task = progress.add_task("import", total=None)
-        yield iter(source), lambda n: progress.advance(task, n)
+        yield _bounded_lines(source), lambda n: progress.advance(task, n)
+
+
+def _bounded_lines(source: IO[str]) -> Iterator[str]:
+    """The lines of ``source``, each at most ``MAX_LINE`` characters: the rest of a longer
+    line is skipped and ``LINE_TOO_LONG`` handed on in its place (a 1 GB line without a
+    newline must not become a 1 GB string)."""
+    readline = source.readline
+    while line := readline(MAX_LINE):
+        if len(line) == MAX_LINE and not line.endswith(("\n", "\r")):
+            while (rest := readline(MAX_LINE)) and not rest.endswith(("\n", "\r")):
+                pass
+            yield LINE_TOO_LONG
+        else:
+            yield line

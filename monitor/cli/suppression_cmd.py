@@ -201,14 +201,21 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
     type=click.Choice(REASONS),
     help="Reason for rows that give none (default: keep existing, or 'import').",
 )
+@click.option(
+    "--encoding",
+    default=None,
+    help="The file's encoding (e.g. utf-16, cp1252); default UTF-8, a BOM allowed.",
+)
 @click.pass_context
-def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
+def suppression_import(
+    ctx: click.Context, path: str, fmt: str, reason: str | None, encoding: str | None
+) -> int:
     """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
     from monitor.suppression import import_suppressions
 
     app = loaded_app(ctx)
     factory = app.sessions()
-    with import_source(path, "rows") as (lines, advance):
+    with import_source(path, "rows", encoding=encoding) as (lines, advance):
         report = import_suppressions(
             factory,
             lines,
