@@ -107,9 +107,10 @@ def _check_section(s: str, pos: int, end: int) -> None:
 def check_header_section(text: str) -> None:
     """Apply the header caps to the section at the start of ``text``, whatever its line
     endings, before a stdlib parser (which has no bound) reads it."""
-    head = text[: MAX_HEADER_BYTES + 4]
+    head = text[: 2 * MAX_HEADER_BYTES + 8]  # CRLF line ends: up to twice as long
     if "\r" in head:
         head = head.replace("\r\n", "\n").replace("\r", "\n")
+    head = head[: MAX_HEADER_BYTES + 4]
     end = 0 if head.startswith("\n") else head.find("\n\n") + 1
     _check_section(head, 0, end if end > 0 else len(head))
 
