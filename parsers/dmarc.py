@@ -21,8 +21,8 @@ Tolerance, each forced by a sample in ``shared/corpus/reports/dmarc_aggregate``:
 
 Hostile documents are bounded by construction (issue 11): elements nested deeper than
 ``MAX_DEPTH`` are refused (the schema needs seven levels, a ``<xs:schema>`` wrapper
-included), which also bounds the handlers' stack of open paths (its memory grows with the
-square of the depth: 100,000 levels took 9.8 GB); an element keeps at most
+included) and the handlers keep one integer per open element, not its path (memory grew
+with the square of the depth: 100,000 levels took 9.8 GB); an element keeps at most
 ``MAX_TEXT`` characters of text; and the lenient re-read gives up after ``MAX_REPAIRS``
 repaired characters (plus one in ``REPAIR_SHARE``): a document that is mostly NUL bytes or
 invalid UTF-8 is junk with an XML prologue, not a report with a few stray characters. The
@@ -173,9 +173,10 @@ class _Handlers:
 
     def __init__(self, skip: int) -> None:
         self.skip = skip  # records already streamed by an earlier (strict) pass
-        # per open element, ``path`` before it opened (a string per level: quadratic in the
-        # depth, which is why the depth is capped at MAX_DEPTH)
-        self.stack: list[str] = []
+        # per open element, the length of ``path`` before it opened: an int per level. A copy
+        # of the path per level made memory grow with the square of the depth, and even under
+        # MAX_DEPTH with the square of the depth times a hostile element name's length.
+        self.stack: list[int] = []
         self.path = ""  # "/"-joined local names below <feedback> ("" = outside or at it)
         self.depth = -1  # stack depth of <feedback>, -1 until seen
         self.text: list[str] = []
@@ -190,7 +191,7 @@ class _Handlers:
 
     def start(self, tag: str, _attrs: Any) -> None:
         name = tag.rpartition("}")[2]
-        self.stack.append(self.path)
+        self.stack.append(len(self.path))
         if len(self.stack) > MAX_DEPTH:
             raise LimitExceeded(
                 f"XML elements nested deeper than {MAX_DEPTH} levels; a DMARC aggregate "
@@ -216,7 +217,7 @@ class _Handlers:
 
     def end(self, _tag: str) -> None:
         path = self.path
-        self.path = self.stack.pop()
+        self.path = path[: self.stack.pop()]
         if self.depth < 0 or not path:
             if len(self.stack) < self.depth:
                 self.depth = -1  # </feedback>: anything after it is not ours
