@@ -26,7 +26,7 @@ with the square of the depth: 100,000 levels took 9.8 GB); an element keeps at m
 ``MAX_TEXT`` characters of text; and the lenient re-read gives up after ``MAX_REPAIRS``
 repaired characters (plus one in ``REPAIR_SHARE``): a document that is mostly NUL bytes or
 invalid UTF-8 is junk with an XML prologue, not a report with a few stray characters. The
-depth and text checks cost about 4 % of the time on a 300,000-record report.
+depth and text checks cost 4 to 5 % of the time on a 300,000-record report.
 """
 
 from __future__ import annotations
