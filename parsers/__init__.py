@@ -21,7 +21,7 @@ from parsers.autoreply import detect_autoreply
 from parsers.bounce import Context, Parsed, dispatch
 from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
-from parsers.mime import flatten, header, read_message
+from parsers.mime import STATUS_TYPES, flatten, header, iter_parts, part_bytes, read_message
 from parsers.original import parse_date, recover_original
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document, kind_of, looks_like_message
@@ -47,12 +47,27 @@ def _reporting_host(msg: Message) -> str:
 
 #: More recipients than this in one report is an attack or a broken MTA, not a bounce.
 MAX_RECIPIENTS = 1000
+# A per-recipient field group's first line (RFC 3464 2.3.2), counted in the raw status parts
+_FINAL_RECIPIENT = re.compile(rb"^final-recipient[ \t]*:", re.IGNORECASE | re.MULTILINE)
+
+
+def _recipients_named(msg: Message, read: int) -> int:
+    """How many recipients the report names: its delivery-status parts' Final-Recipient
+    fields counted in full (the text the families read is cut at ``mime.MAX_TEXT``, so
+    ``read`` undercounts a long report), or ``read`` when that is more."""
+    named = sum(
+        len(_FINAL_RECIPIENT.findall(part_bytes(part)))
+        for part in iter_parts(msg)
+        if part.get_content_type() in STATUS_TYPES
+    )
+    return max(named, read)
 
 
 def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
     warnings: tuple[str, ...] = ()
     if len(parsed.failures) > MAX_RECIPIENTS:
-        warnings = (f"{len(parsed.failures)} recipients; only the first {MAX_RECIPIENTS} kept",)
+        named = _recipients_named(msg, len(parsed.failures))
+        warnings = (f"{named} recipients; only the first {MAX_RECIPIENTS} kept",)
         parsed.failures = parsed.failures[:MAX_RECIPIENTS]
     host = _reporting_host(msg)
     for failure in parsed.failures:

@@ -18,6 +18,15 @@ Tolerance, each forced by a sample in ``shared/corpus/reports/dmarc_aggregate``:
   ``invalid_xml.xml``) trigger one lenient re-read that escapes exactly the offending
   characters; records already streamed are not repeated;
 * an empty ``source_ip`` keeps the record with ``source_ip=None`` and a record warning.
+
+Hostile documents are bounded by construction (issue 11): elements nested deeper than
+``MAX_DEPTH`` are refused (the schema needs seven levels, a ``<xs:schema>`` wrapper
+included) and the handlers keep one integer per open element, not its path (memory grew
+with the square of the depth: 100,000 levels took 9.8 GB); an element keeps at most
+``MAX_TEXT`` characters of text; and the lenient re-read gives up after ``MAX_REPAIRS``
+repaired characters (plus one in ``REPAIR_SHARE``): a document that is mostly NUL bytes or
+invalid UTF-8 is junk with an XML prologue, not a report with a few stray characters. The
+depth and text checks cost 4 to 5 % of the time on a 300,000-record report.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from xml.parsers.expat import ExpatError, errors
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from parsers.errors import NotAReport, ParseError
+from parsers.errors import LimitExceeded, NotAReport, ParseError
 from parsers.records import DmarcAggregate, DmarcRecord
 from parsers.unpack import DEFAULT_LIMIT, unpack
 
@@ -39,6 +48,17 @@ __all__ = ["iter_dmarc_records", "parse_dmarc_aggregate"]
 
 #: Report-level warnings kept at most (one per damaged record would be unbounded).
 MAX_WARNINGS = 50
+#: Deepest element nesting read, the root counted (RFC 7489 Appendix C needs six below the
+#: root, ``feedback/record/row/policy_evaluated/reason/comment``, plus one for a wrapper;
+#: RFC 9990 extensions get the rest).
+MAX_DEPTH = 32
+#: Characters of text kept per element: no field of the schema is longer than a line.
+MAX_TEXT = 64 * 1024
+#: Characters the lenient re-read may repair (or find undecodable) before giving up: this
+#: many, plus one in ``REPAIR_SHARE`` of the characters read (a report with a Latin-1 name in
+#: every record is damaged but readable; one that is all NUL bytes is not a report).
+MAX_REPAIRS = 1000
+REPAIR_SHARE = 100
 _META = {
     "report_metadata/org_name": "org_name",
     "report_metadata/email": "email",
@@ -153,10 +173,14 @@ class _Handlers:
 
     def __init__(self, skip: int) -> None:
         self.skip = skip  # records already streamed by an earlier (strict) pass
-        self.stack: list[str] = []
+        # per open element, the length of ``path`` before it opened: an int per level. A copy
+        # of the path per level made memory grow with the square of the depth, and even under
+        # MAX_DEPTH with the square of the depth times a hostile element name's length.
+        self.stack: list[int] = []
         self.path = ""  # "/"-joined local names below <feedback> ("" = outside or at it)
         self.depth = -1  # stack depth of <feedback>, -1 until seen
         self.text: list[str] = []
+        self.text_size = 0
         self.meta: dict[str, str] = {}
         self.record: _Record | None = None
         self.out: list[DmarcRecord] = []
@@ -167,8 +191,15 @@ class _Handlers:
 
     def start(self, tag: str, _attrs: Any) -> None:
         name = tag.rpartition("}")[2]
-        self.stack.append(self.path)
+        self.stack.append(len(self.path))
+        if len(self.stack) > MAX_DEPTH:
+            raise LimitExceeded(
+                f"XML elements nested deeper than {MAX_DEPTH} levels; a DMARC aggregate "
+                "report (RFC 7489 Appendix C) needs 7",
+                where="dmarc",
+            )
         self.text = []
+        self.text_size = 0
         if self.depth < 0:
             self.root = self.root or name
             if name == "feedback":
@@ -180,11 +211,13 @@ class _Handlers:
         self.path = path
 
     def data(self, text: str) -> None:
-        self.text.append(text)
+        if self.text_size < MAX_TEXT:  # past it, the rest of a hostile text is dropped
+            self.text.append(text)
+            self.text_size += len(text)
 
     def end(self, _tag: str) -> None:
         path = self.path
-        self.path = self.stack.pop()
+        self.path = path[: self.stack.pop()]
         if self.depth < 0 or not path:
             if len(self.stack) < self.depth:
                 self.depth = -1  # </feedback>: anything after it is not ours
@@ -206,6 +239,7 @@ class _Handlers:
             elif not rec.fields.get(sub):
                 rec.fields[sub] = "".join(self.text).strip()
         self.text = []
+        self.text_size = 0
 
     def _finish(self, rec: _Record) -> None:
         self.record = None
@@ -373,6 +407,9 @@ def _repaired(chunks: Iterator[bytes]) -> Iterator[str]:
     """Decode leniently (bad bytes become U+FFFD) and escape stray markup characters.
 
     Text is fed to expat as ``str``, so the declared encoding has been applied here already.
+    More repairs (escapes, dropped controls, undecodable bytes) than ``MAX_REPAIRS`` plus one
+    per ``REPAIR_SHARE`` characters read is not a damaged report but junk: ``ParseError``
+    (issue 11: a gzip of ``<feedback>`` and NUL bytes was repaired for 40 s).
     """
     first = next(chunks, b"")
     found = _ENCODING.match(first[:200])
@@ -381,23 +418,40 @@ def _repaired(chunks: Iterator[bytes]) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(name)(errors="replace")
     except LookupError:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    budget = [MAX_REPAIRS]
     carry = ""
     for chunk in _prepend(first, chunks):
-        buf = carry + decoder.decode(chunk)
+        text = decoder.decode(chunk)
+        budget[0] += len(text) // REPAIR_SHARE
+        _spend(budget, text.count("\ufffd"))
+        buf = carry + text
         cut = max(0, len(buf) - _LOOKAHEAD)
-        yield _escape(buf, cut)
+        yield _escape(buf, cut, budget)
         carry = buf[cut:]
-    buf = carry + decoder.decode(b"", final=True)
-    yield _escape(buf, len(buf))
+    text = decoder.decode(b"", final=True)
+    _spend(budget, text.count("\ufffd"))
+    buf = carry + text
+    yield _escape(buf, len(buf), budget)
 
 
-def _escape(buf: str, cut: int) -> str:
+def _spend(budget: list[int], repairs: int) -> None:
+    budget[0] -= repairs
+    if budget[0] < 0:
+        raise ParseError(
+            "too many characters that are not XML (NUL bytes, controls, invalid UTF-8, stray "
+            f"markup: over {MAX_REPAIRS} and one in {REPAIR_SHARE}): junk, not a damaged report",
+            where="dmarc",
+        )
+
+
+def _escape(buf: str, cut: int, budget: list[int]) -> str:
     """Escape stray characters in ``buf[:cut]``, judging each with lookahead into ``buf``."""
     out: list[str] = []
     last = 0
     for m in _STRAY.finditer(buf, 0, len(buf)):
         if m.start() >= cut:
             break
+        _spend(budget, 1)
         out.append(buf[last : m.start()])
         out.append(_ESCAPE.get(m.group(), "\ufffd"))
         last = m.end()

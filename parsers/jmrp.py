@@ -21,8 +21,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from email.message import Message
-from email.parser import HeaderParser
-from email.policy import compat32
 
 from parsers.arf import (
     PROVIDER_RECIPIENT_HEADERS,
@@ -37,6 +35,7 @@ from parsers.arf import (
     verp_token,
 )
 from parsers.mime import header, part_text
+from parsers.mimeparse import header_message
 from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Recipient, Report
 
 __all__ = ["parse_jmrp", "parse_text_feedback", "parse_unsubscribe"]
@@ -139,7 +138,7 @@ def _exim_report(
     found = _HEADER_START.search(text)
     enclosure = None
     if found:
-        enclosure = HeaderParser(policy=compat32).parsestr(text[found.start() :], headersonly=True)
+        enclosure = header_message(text[found.start() :])  # header caps applied (issue 11)
     feedback = Feedback(
         feedback_type=FeedbackType.AUTH_FAILURE,
         is_arf=False,

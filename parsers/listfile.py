@@ -15,6 +15,21 @@ Formats
   ``ses``        Amazon SES bulk suppression import: ``address,BOUNCE|COMPLAINT`` rows, with
                  or without an ``EmailAddress,Reason`` header.
 An address written ``@example.com`` (or with ``scope`` = ``domain``) is a whole-domain entry.
+
+Hostile or broken files (issue 11) cost a rejected row each, never the rest of the import,
+and the same on SQLite and PostgreSQL. The caller decodes with ``errors="surrogateescape"``
+and reads lines of at most ``MAX_LINE`` characters (``LINE_TOO_LONG`` stands in for a
+longer one); then a row is rejected, with its line number, when it
+
+* breaks the csv module (a field over its 131,072-character limit; reading resumes at the
+  next line, so lines that were inside the broken quoted field are read as rows);
+* holds bytes that are not UTF-8 (a cp1252 "é"), or a NUL, which PostgreSQL refuses in text
+  and SQLite would store: ``text_problem`` says which;
+* is longer than ``MAX_LINE``.
+
+A file whose encoding cannot be read line by line (UTF-16 or UTF-32 without being declared)
+is refused before any row is imported: ``undecodable_encoding``. These helpers are shared
+with the send-log import (``csv_rows``, ``text_problem``, ``undecodable_encoding``).
 """
 
 from __future__ import annotations
@@ -29,9 +44,27 @@ from typing import NamedTuple
 
 from parsers.address import AddressError, normalize_address, normalize_domain
 
-__all__ = ["FORMATS", "ListRow", "RowError", "iter_list_rows", "parse_reason", "parse_timestamp"]
+__all__ = [
+    "FORMATS",
+    "LINE_TOO_LONG",
+    "MAX_LINE",
+    "ListRow",
+    "RowError",
+    "csv_rows",
+    "iter_list_rows",
+    "parse_reason",
+    "parse_timestamp",
+    "text_problem",
+    "undecodable_encoding",
+]
 
 FORMATS = ("csv", "jsonl", "sendgrid", "mailchimp", "ses")
+#: Longest line (in characters) an import reads; see ``LINE_TOO_LONG``.
+MAX_LINE = 1024 * 1024
+#: What the line reader hands on instead of a line longer than ``MAX_LINE`` (whose rest it
+#: skips): NUL bytes make it a line no valid row can be, and its row is rejected as too long.
+LINE_TOO_LONG = "\x00line longer than the limit\x00\n"
+_TOO_LONG_CELL = LINE_TOO_LONG.rstrip("\n")
 
 #: Accepted spellings of our reasons (the values of monitor.enums.SuppressionReason).
 _REASONS = {
@@ -80,6 +113,61 @@ class ListRow(NamedTuple):
 class RowError:
     line: int
     message: str
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` (decoded with ``surrogateescape``) cannot be stored, or None.
+
+    Fast for the common row: an ASCII text without NUL is fine.
+    """
+    if "\x00" in text:
+        if _TOO_LONG_CELL in text:
+            return f"line longer than {MAX_LINE:,} characters"
+        return "contains a NUL byte"
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: a byte that was not UTF-8
+        char = text[exc.start]
+        what = f"byte 0x{ord(char) - 0xDC00:02X}" if "\udc80" <= char <= "\udcff" else "text"
+        return f"{what} is not UTF-8 (a file in another encoding must say so: --encoding)"
+    return None
+
+
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
+
+
+def undecodable_encoding(head: bytes) -> str | None:
+    """Name the encoding of a file that starts with ``head`` when no line of it can be read
+    as UTF-8 (UTF-16/UTF-32: a byte order mark, or every other byte NUL), else None."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return f"{name} (byte order mark)"
+    sample = head[:4096]
+    if len(sample) >= 8 and sample.count(0) * 4 >= len(sample):
+        return "UTF-16 or UTF-32 (NUL bytes between the characters)"
+    return None
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str]] | RowError]:
+    """``csv.reader`` records with the line each ends on; a record the csv module refuses
+    comes back as ``RowError`` and reading goes on at the next line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowError(reader.line_num, f"not CSV: {exc}")
+            continue
+        yield reader.line_num, row
 
 
 def parse_reason(text: str) -> str:
@@ -146,24 +234,39 @@ def _column(header: list[str], *names: str) -> int | None:
     return next((header.index(n) for n in names if n in header), None)
 
 
-def _iter_csv(
-    lines: Iterable[str], fmt: str, lowercase_local: bool
-) -> Iterator[ListRow | RowError]:
-    reader = csv.reader(lines)
-    header: list[str] | None = None
-    first: list[list[str]] = []  # a header-less SES file's first row is data
-    for row in reader:
+_Record = tuple[int, list[str]] | RowError
+
+
+def _find_header(
+    records: Iterator[_Record], fmt: str
+) -> tuple[list[str] | None, list[_Record], list[RowError]]:
+    """The lower-cased header row (or SES's implied one), the rows read ahead that are data,
+    and the rejects met before it; no header and an error when the file has none."""
+    rejects: list[RowError] = []
+    for record in records:
+        if isinstance(record, RowError):
+            rejects.append(record)
+            continue
+        line, row = record
         if not row or all(not c.strip() for c in row):
             continue
         lowered = [c.strip().lstrip("\ufeff").lower() for c in row]
         if any(c in _ADDRESS_COLUMNS for c in lowered):
-            header = lowered
-        elif fmt == "ses":
-            header, first = ["emailaddress", "reason"], [row]
-        else:
-            yield RowError(reader.line_num, "no header row naming an 'email' or 'address' column")
-            return
-        break
+            return lowered, [], rejects
+        if fmt == "ses":  # a header-less SES file's first row is data
+            return ["emailaddress", "reason"], [record], rejects
+        problem = text_problem("".join(row))
+        why = problem or "no header row naming an 'email' or 'address' column"
+        return None, [], [*rejects, RowError(line, why)]
+    return None, [], rejects
+
+
+def _iter_csv(
+    lines: Iterable[str], fmt: str, lowercase_local: bool
+) -> Iterator[ListRow | RowError]:
+    records = csv_rows(lines)
+    header, first, rejects = _find_header(records, fmt)
+    yield from rejects
     if header is None:
         return
     idx = {
@@ -182,11 +285,20 @@ def _iter_csv(
     at = {k: (1 << 30) if i is None else i for k, i in idx.items()}
     i_addr, i_scope, i_reason = at["address"], at["scope"], at["reason"]
     i_expires, i_note, i_created = at["expires"], at["note"], at["created"]
-    for cells in itertools.chain(first, reader):
-        if not "".join(cells).strip():  # an empty line, or only blank cells
+    for record in itertools.chain(first, records):
+        if isinstance(record, RowError):
+            yield record
+            continue
+        line, cells = record
+        joined = "".join(cells)
+        if not joined.strip():  # an empty line, or only blank cells
+            continue
+        problem = text_problem(joined)
+        if problem is not None:
+            yield RowError(line, problem)
             continue
         yield _entry(
-            reader.line_num,
+            line,
             cells[i_addr] if i_addr < len(cells) else "",
             scope=cells[i_scope] if i_scope < len(cells) else None,
             reason=cells[i_reason] if i_reason < len(cells) else None,
@@ -200,6 +312,10 @@ def _iter_csv(
 def _iter_jsonl(lines: Iterable[str], lowercase_local: bool) -> Iterator[ListRow | RowError]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
+            continue
+        problem = text_problem(line) or ("contains a NUL byte" if "\\u0000" in line else None)
+        if problem is not None:
+            yield RowError(number, problem)
             continue
         try:
             obj = json.loads(line)

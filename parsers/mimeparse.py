@@ -17,6 +17,17 @@ makes a Message per field group, which a hostile report can make cost seconds), 
 deeper than ``MAX_NESTING`` is kept as text instead of ending in ``RecursionError``. The rare
 layouts it does not model (an envelope line closing a header section) raise ``Unsupported``
 and the caller uses the stdlib parser.
+
+Header sections are capped (issue 11: 12.5 MB of folded continuation lines cost the poller
+670 MB, because every line became a Python string): a section longer than
+``MAX_HEADER_BYTES`` or holding more than ``MAX_HEADER_FIELDS`` fields raises
+``LimitExceeded`` before it is split, so the message is refused with that reason and kept
+(failed folder) rather than parsed with its headers cut. Why refuse and not truncate: no
+MTA hands on such a section (Exim refuses a header over 1 MiB, ``header_maxsize``; Sendmail
+over 32 KiB, ``MaxHeadersLength``; Postfix keeps 100 KiB, ``header_size_limit``), so it is
+made by hand, and a cut header of a forged bounce is not something to act on. An
+unmodelled layout is noted and parsing goes on, so every section is checked before
+``Unsupported`` sends the text to the stdlib parser, which has no such bound.
 """
 
 from __future__ import annotations
@@ -28,12 +39,27 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 
+from parsers.errors import LimitExceeded
 from parsers.message import IndexedMessage
 
-__all__ = ["MAX_NESTING", "Unsupported", "header_message", "parse_headers", "parse_text"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_HEADER_FIELDS",
+    "MAX_NESTING",
+    "Unsupported",
+    "check_header_section",
+    "header_message",
+    "parse_headers",
+    "parse_text",
+]
 
 #: Parts nested deeper than this (multipart in multipart, or message/rfc822) stay text.
 MAX_NESTING = 64
+#: Longest header section read (Exim's ``header_maxsize`` default).
+MAX_HEADER_BYTES = 1024 * 1024
+#: Most fields in one header section (a 100-hop Received chain and every ARC set are a few
+#: hundred).
+MAX_HEADER_FIELDS = 10_000
 
 # The first line that fails the stdlib's header-line test (email.feedparser.headerRE), as
 # a line at the start of the search and as the line after a newline: the literal "\n" lets
@@ -48,6 +74,45 @@ _TEXT_MESSAGE_TYPES = frozenset({"message/delivery-status", "message/global-deli
 
 class Unsupported(Exception):
     """The input uses a layout this reader does not reproduce; use the stdlib parser."""
+
+
+class _Layout:
+    """Whether a parse met a layout it reads differently from the stdlib (``Unsupported``
+    is raised once the whole text has been read, and so checked against the caps)."""
+
+    __slots__ = ("odd",)
+
+    def __init__(self) -> None:
+        self.odd = False
+
+
+def _check_section(s: str, pos: int, end: int) -> None:
+    """``LimitExceeded`` for a header section ``s[pos:end]`` over the caps (C-speed counts)."""
+    size = end - pos
+    if size > MAX_HEADER_BYTES:
+        raise LimitExceeded(
+            f"header section of {size:,} bytes, over {MAX_HEADER_BYTES:,}: no MTA sends one",
+            where="header",
+        )
+    lines = s.count("\n", pos, end)
+    if lines > MAX_HEADER_FIELDS:
+        fields = lines - s.count("\n ", pos, end) - s.count("\n\t", pos, end)
+        if fields > MAX_HEADER_FIELDS:
+            raise LimitExceeded(
+                f"header section of {fields:,} fields, over {MAX_HEADER_FIELDS:,}",
+                where="header",
+            )
+
+
+def check_header_section(text: str) -> None:
+    """Apply the header caps to the section at the start of ``text``, whatever its line
+    endings, before a stdlib parser (which has no bound) reads it."""
+    head = text[: 2 * MAX_HEADER_BYTES + 8]  # CRLF line ends: up to twice as long
+    if "\r" in head:
+        head = head.replace("\r\n", "\n").replace("\r", "\n")
+    head = head[: MAX_HEADER_BYTES + 4]
+    end = 0 if head.startswith("\n") else head.find("\n\n") + 1
+    _check_section(head, 0, end if end > 0 else len(head))
 
 
 class _Boundary:
@@ -110,9 +175,11 @@ def _header_end(s: str, pos: int, stop: int) -> int:
     return found.start() + 1 if found is not None else stop
 
 
-def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage) -> int:
+def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage, layout: _Layout) -> int:
     """Header lines from ``pos`` into ``msg``; the offset of the body."""
     end = _header_end(s, pos, stop)
+    if end - pos > 2 * MAX_HEADER_FIELDS:  # shorter sections are under both caps
+        _check_section(s, pos, end)
     if end < stop:
         if s.startswith("\n", end):
             stop_line = end + 1  # the separator line is consumed
@@ -138,11 +205,11 @@ def _read_headers(s: str, pos: int, stop: int, msg: IndexedMessage) -> int:
     lines = s[pos:end].split("\n")
     if lines[-1] == "":
         lines.pop()
-    _set_headers(lines, msg)
+    _set_headers(lines, msg, layout)
     return stop_line
 
 
-def _set_headers(lines: list[str], msg: IndexedMessage) -> None:
+def _set_headers(lines: list[str], msg: IndexedMessage, layout: _Layout) -> None:
     # email.feedparser.FeedParser._parse_headers with compat32.header_source_parse, on lines
     # without their newline
     fields: list[tuple[str, str]] = []
@@ -163,7 +230,7 @@ def _set_headers(lines: list[str], msg: IndexedMessage) -> None:
             if lineno == 0:
                 msg.set_unixfrom(line)
             elif lineno == last:
-                raise Unsupported("envelope line at the end of a header section")
+                layout.odd = True  # the stdlib makes it the body's first line
             else:
                 msg.defects.append(errors.MisplacedEnvelopeHeaderDefect(line + "\n"))
             continue
@@ -182,6 +249,7 @@ class _Reader:
 
     def __init__(self, text: str) -> None:
         self.s = text
+        self.layout = _Layout()
         self._index: dict[str, list[int]] | None = None
         # The most recently created message: the one whose trailing newline belongs to the
         # next boundary (email.feedparser's ``_last``).
@@ -219,7 +287,7 @@ class _Reader:
         self.last = msg
         if digest:
             msg.set_default_type("message/rfc822")
-        body = _read_headers(self.s, pos, stop, msg)
+        body = _read_headers(self.s, pos, stop, msg, self.layout)
         maintype = msg.get_content_maintype()
         if depth >= MAX_NESTING or msg.get_content_type() in _TEXT_MESSAGE_TYPES:
             self.deep = self.deep or depth >= MAX_NESTING
@@ -293,6 +361,8 @@ def parse_text(text: str) -> Message:
     surrogateescape, as ``email.message_from_bytes`` does). Raises ``Unsupported``."""
     reader = _Reader(text)
     root = reader.part(0, len(text), (), False, 0)[0]
+    if reader.layout.odd:
+        raise Unsupported("envelope line at the end of a header section")
     if root.get_content_maintype() == "multipart" and not root.is_multipart():
         root.defects.append(errors.MultipartInvariantViolationDefect())  # as FeedParser.close
     if isinstance(root, IndexedMessage):
@@ -304,7 +374,10 @@ def parse_headers(text: str) -> Message:
     """The header section of LF-only ``text`` as a ``Message`` whose payload is the rest,
     like ``email.parser.HeaderParser`` with compat32. Raises ``Unsupported``."""
     msg = IndexedMessage()
-    body = _read_headers(text, 0, len(text), msg)
+    layout = _Layout()
+    body = _read_headers(text, 0, len(text), msg, layout)
+    if layout.odd:
+        raise Unsupported("envelope line at the end of a header section")
     msg.set_payload(text[body:])
     return msg
 
@@ -316,5 +389,7 @@ def header_message(text: str) -> Message:
         try:
             return parse_headers(text)
         except Unsupported:
-            pass
+            pass  # the caps were checked on the way
+    else:
+        check_header_section(text)
     return HeaderParser(policy=compat32).parsestr(text)

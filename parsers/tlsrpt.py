@@ -1,11 +1,14 @@
 """SMTP TLS reports (RFC 8460 section 4) from JSON, bare or gzip'd.
 
 Reports are small (one object per policy, RFC 8460 4.4), so ``json.loads`` on the whole
-payload is right here; the size limit of ``parsers.unpack`` still bounds what a hostile gzip
-can inflate to. RFC 8460 marks many fields optional and reporters omit even required ones
-(no ``failure-details`` when nothing failed, a bare string where the schema has a list), so
-every field is read with a fallback and only a report missing ``policies`` *and*
-``organization-name``/``report-id`` is refused as not a TLS report.
+payload is right here, under bounds of its own (issue 11): at most ``MAX_TLS_BYTES``
+decompressed and ``MAX_CONTAINERS`` objects and arrays, counted before loading (a few MB of
+``[],`` would otherwise become millions of Python lists); nesting past the interpreter's
+recursion limit is refused by ``json`` itself. RFC 8460 marks many fields optional and
+reporters omit even required ones (no ``failure-details`` when nothing failed, a bare string
+where the schema has a list), so every field is read with a fallback and only a report
+missing ``policies`` *and* ``organization-name``/``report-id`` is refused as not a TLS
+report.
 """
 
 from __future__ import annotations
@@ -15,16 +18,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from parsers.errors import NotAReport, ParseError
+from parsers.errors import LimitExceeded, NotAReport, ParseError
 from parsers.records import TlsFailureDetail, TlsPolicy, TlsReport
 from parsers.unpack import DEFAULT_LIMIT, read_all
 
-__all__ = ["parse_tls_report", "parse_tls_report_json"]
+__all__ = ["MAX_CONTAINERS", "MAX_TLS_BYTES", "parse_tls_report", "parse_tls_report_json"]
+
+#: Largest decompressed TLS report read. Reports carry one entry per policy and a failure
+#: detail per (result type, sending IP, MX): Google's and Microsoft's are a few kB.
+MAX_TLS_BYTES = 16 * 1024 * 1024
+#: Most JSON objects and arrays loaded (an over-count: brackets inside strings count too).
+MAX_CONTAINERS = 200_000
 
 
 def parse_tls_report(raw: bytes, *, limit: int = DEFAULT_LIMIT) -> TlsReport:
     """Parse ``application/tlsrpt+json`` or ``+gzip`` bytes (RFC 8460 5.3)."""
-    data, stream = read_all(raw, limit=limit)
+    data, stream = read_all(raw, limit=min(limit, MAX_TLS_BYTES))
     report = parse_tls_report_json(data)
     if stream.warnings:
         report = replace(report, warnings=tuple(stream.warnings) + report.warnings)
@@ -35,6 +44,13 @@ def parse_tls_report_json(data: bytes | str) -> TlsReport:
     """Parse the JSON text of a TLS report; ``NotAReport`` when it is JSON of another kind."""
     if isinstance(data, bytes):
         data = data.decode("utf-8-sig", "replace")
+    containers = data.count("{") + data.count("[")
+    if containers > MAX_CONTAINERS:
+        raise LimitExceeded(
+            f"JSON holds {containers:,} objects and arrays, over {MAX_CONTAINERS:,}: not a TLS "
+            "report (RFC 8460 4.4)",
+            where="tlsrpt",
+        )
     try:
         doc = json.loads(data)
     except (ValueError, RecursionError) as exc:

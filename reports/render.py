@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -20,20 +19,12 @@ from markupsafe import Markup, escape
 from reports.charts import bar_chart, line_chart
 from reports.fmt import NOT_AVAILABLE, num, pct
 from reports.model import DailyReport
+from reports.visible import visible_text
 
 __all__ = ["render_daily", "render_index", "report_json", "visible_text"]
 
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LEVEL_MARK = {"critical": "\u2716 CRITICAL", "warning": "\u26a0 WARNING", "ok": "\u2714 OK"}
 LEVEL_MARK["unknown"] = "? UNKNOWN"
-
-
-def visible_text(value: object) -> str:
-    """Text with bidi overrides and control characters made visible instead of obeyed."""
-    text = "" if value is None else str(value)
-    text = _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
-    return _CONTROL.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def _untrusted(value: object) -> Markup:

@@ -23,6 +23,7 @@ from email.utils import make_msgid
 from enum import StrEnum
 
 from monitor.alerts.model import Alert, Severity
+from monitor.config.secret import mask_url
 from monitor.errors import MonitorError
 
 __all__ = [
@@ -94,7 +95,7 @@ class AlertChannels:
 
 def _post(url: str, alerts: Sequence[Alert], timeout: float) -> None:
     if not url.startswith(("http://", "https://")):
-        raise DeliveryError(f"webhook URL must be http(s): {url!r}")
+        raise DeliveryError(f"webhook URL must be http(s): {mask_url(url)!r}")
     body = json.dumps({"alerts": [a.as_json() for a in alerts]}).encode()
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=body, method="POST", headers={"Content-Type": "application/json"}

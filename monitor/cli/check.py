@@ -27,7 +27,8 @@ from typing import Any, TypeVar
 
 import click
 
-from monitor.cli.common import loaded_app
+from monitor.cli.common import Seconds, loaded_app
+from monitor.cli.term import text
 from monitor.errors import CheckError
 
 __all__ = ["check_group"]
@@ -65,11 +66,13 @@ def _table(title: str, columns: Sequence[str], rows: list[tuple[str, list[str]]]
     from rich.console import Console
     from rich.table import Table
 
+    from monitor.cli.term import cell
+
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
-    for status, cells in rows:
-        table.add_row(*cells, style=_STYLE.get(status, ""))
+    for status, cells in rows:  # DNS answers (TXT reasons, records) are anyone's text
+        table.add_row(*(cell(c) for c in cells), style=_STYLE.get(status, ""))
     # Piped output (files, CI logs) gets a wide table so URLs and records stay whole.
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
@@ -93,9 +96,17 @@ common = [
         "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
     ),
     click.option(
-        "--timeout", type=float, default=None, help="Seconds per DNS lookup, retries included."
+        "--timeout",
+        type=Seconds(600),
+        default=None,
+        help="Seconds per DNS lookup, retries included.",
     ),
-    click.option("--concurrency", type=int, default=None, help="DNS queries in flight at once."),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 10_000),
+        default=None,
+        help="DNS queries in flight at once.",
+    ),
     click.option(
         "--no-store",
         is_flag=True,
@@ -223,7 +234,9 @@ def blocklists_cmd(
         )
         for probe in report.probes:
             if probe.health.value != "healthy":
-                click.echo(f"zone {probe.zone}: {probe.health.value} ({probe.detail})", err=True)
+                click.echo(
+                    f"zone {probe.zone}: {probe.health.value} ({text(probe.detail)})", err=True
+                )
     return _exit_code(bool(report.listed), report.incomplete)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from monitor.cli.common import loaded_app, parse_when
+from monitor.cli.common import LIMIT, OFFSET, loaded_app, parse_when
 from monitor.enums import EventKind, Trust
 
 if TYPE_CHECKING:
@@ -33,21 +32,14 @@ def _filters(fn: Any) -> Any:
     return fn
 
 
-def _since_until(text: str | None, now: datetime) -> datetime | None:
-    """A duration means *ago* in a filter (``--since 7d`` is the last seven days)."""
-    when = parse_when(text, now=now)
-    if when is not None and text and text.strip()[-1:] in "mhdw":
-        return now - (when - now)
-    return when
-
-
 def _filter(ctx: click.Context, kw: dict[str, Any]) -> EventFilter:
     from monitor.store.events_query import EventFilter
 
     now = loaded_app(ctx).now()
+    # a duration means *ago* in a filter (``--since 7d`` is the last seven days)
     return EventFilter(
-        since=_since_until(kw["since"], now),
-        until=_since_until(kw["until"], now),
+        since=parse_when(kw["since"], now=now, ago=True, param_hint="--since"),
+        until=parse_when(kw["until"], now=now, ago=True, param_hint="--until"),
         kinds=[EventKind(k) for k in kw["kinds"]],
         campaign=kw["campaign"],
         domain=kw["domain"],
@@ -62,15 +54,15 @@ def events_group() -> None:
 
 @events_group.command("list")
 @_filters
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=LIMIT, default=50, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
 @click.pass_context
 def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> int:
     """Show matching events, newest first."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
+    from monitor.cli.term import cell
     from monitor.store.db import session_scope
     from monitor.store.events_query import list_events
     from reports.events_export import EVENT_EXPORT_COLUMNS as COLS
@@ -94,7 +86,7 @@ def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> in
     for row in rows:
         cells = [row[i] for i in idx]
         cells[0] = f"{cells[0]:%Y-%m-%d %H:%M:%S}"
-        table.add_row(*(escape("" if c is None else str(c))[:120] for c in cells))
+        table.add_row(*(cell(c, 120) for c in cells))
     # piped output (grep, less) gets full rows instead of 80 wrapped columns
     Console(width=None if sys.stdout.isatty() else 240).print(table)
     click.echo(f"{len(rows)} events shown", err=True)

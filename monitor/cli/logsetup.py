@@ -7,7 +7,23 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from reports.visible import terminal_text
+
 __all__ = ["configure"]
+
+
+class TextFormatter(logging.Formatter):
+    """The text format, with the message's controls and bidi marks made visible (a log line
+    quotes mail: a subject's ESC sequence must not reach the terminal or journal viewer).
+    Tracebacks keep their newlines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = record.message
+        record.message = terminal_text(message)
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +46,7 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

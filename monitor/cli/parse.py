@@ -32,6 +32,7 @@ def _print_table(results: Iterable[tuple[str, int]]) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from monitor.cli.term import cell
     from monitor.ingest.files import is_unreadable
 
     table = Table(show_lines=False)
@@ -44,16 +45,16 @@ def _print_table(results: Iterable[tuple[str, int]]) -> int:
     for record in records:
         rows = record["recipients"] or [{}]
         for index, rcpt in enumerate(rows):
-            diagnostic = (rcpt.get("diagnostic") or record.get("error") or "")[:_TABLE_DIAGNOSTIC]
+            diagnostic = rcpt.get("diagnostic") or record.get("error")
             hard = rcpt.get("hard")
-            table.add_row(
-                record["file"] if index == 0 else "",
-                record["kind"] if index == 0 else "",
-                rcpt.get("address") or "",
-                rcpt.get("reason") or "",
-                rcpt.get("status") or "",
+            table.add_row(  # every value may come from a hostile mail or file name
+                cell(record["file"] if index == 0 else ""),
+                cell(record["kind"] if index == 0 else ""),
+                cell(rcpt.get("address")),
+                cell(rcpt.get("reason")),
+                cell(rcpt.get("status")),
                 "" if hard is None else ("hard" if hard else "soft"),
-                diagnostic,
+                cell(diagnostic, _TABLE_DIAGNOSTIC),
             )
         failures += is_unreadable(record)
     console = Console()
@@ -74,7 +75,11 @@ def _print_table(results: Iterable[tuple[str, int]]) -> int:
     help="One JSON object per message, or a readable table.",
 )
 @click.option(
-    "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes."
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Worker processes.",
 )
 @click.option(
     "--records", "with_records", is_flag=True, help="Keep every DMARC aggregate row in the output."

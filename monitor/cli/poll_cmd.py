@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from monitor.cli.common import loaded_app
+from monitor.cli.term import text
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -86,7 +87,7 @@ def _print(summary: PollSummary) -> None:
     if extra:
         click.echo("  " + ", ".join(extra))
     for uid, why in summary.failures:
-        click.echo(f"  failed UID {uid}: {why}")
+        click.echo(f"  failed UID {uid}: {text(why)}")
 
 
 def _run(app: App, names: tuple[str, ...], *, dry_run: bool, reprocess: bool) -> int:
@@ -179,7 +180,7 @@ def _list_failed(app: App, names: tuple[str, ...]) -> int:
         name, _, folder = item.mailbox.partition(":")
         click.echo(
             f"{item.processed_at:%Y-%m-%d %H:%M}Z  {name}  {folder} uid {item.uid}  "
-            f"{item.size or 0} bytes  {item.error or '(no reason stored)'}"
+            f"{item.size or 0} bytes  {text(item.error or '(no reason stored)')}"
         )
     click.echo(f"{len(items)} failed messages", err=True)
     return 0

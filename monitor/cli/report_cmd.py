@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from monitor.app import App
-from monitor.cli.common import loaded_app
+from monitor.cli.common import loaded_app, parse_day
 
 
 def _day(app: App, text: str | None) -> date:
@@ -19,10 +19,7 @@ def _day(app: App, text: str | None) -> date:
 
     if not text:
         return previous_local_day(app.now(), app.config.daemon.timezone)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: expected YYYY-MM-DD", param_hint="--date") from None
+    return parse_day(text, param_hint="--date")
 
 
 _DATE = click.option("--date", "day", help="Local day to report (default: yesterday).")

@@ -98,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("Aborted!", err=True)
         return 1
     except MonitorError as exc:
-        click.echo(f"error: {exc}", err=True)
+        from monitor.cli.term import text  # a server's reply or a path may be in it
+
+        click.echo(f"error: {text(exc)}", err=True)
         return 2
     except BrokenPipeError:  # `deliverwatch suppression export | head`
         return 0

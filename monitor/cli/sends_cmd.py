@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.common import import_source, loaded_app
+from monitor.cli.term import text
 
 __all__ = ["sends_group"]
 
@@ -53,7 +54,7 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
             f"delivery results recorded {report.results}, addresses suppressed {report.suppressed}"
         )
     for line, why in report.rejects[:50]:
-        click.echo(f"  line {line}: {why}")
+        click.echo(f"  line {line}: {text(why)}")
     if report.rejected > 50:
         click.echo(f"  ... and {report.rejected - 50} more rejected rows")
     return 0

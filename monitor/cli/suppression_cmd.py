@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.common import import_source, loaded_app, parse_when
+from monitor.cli.common import LIMIT, OFFSET, import_source, loaded_app, parse_when
+from monitor.cli.term import cell, text
 from monitor.enums import ListScope, SuppressionReason
 from parsers.address import AddressError, normalize_address, normalize_domain
 from parsers.listfile import FORMATS as IMPORT_FORMATS
@@ -56,7 +57,7 @@ def suppression_add(
 
     app = loaded_app(ctx)
     now = app.now()
-    expires_at = parse_when(expires, now=now)
+    expires_at = parse_when(expires, now=now, param_hint="--expires")
     if expires_at is not None and expires_at <= now:
         raise click.BadParameter("expiry is in the past", param_hint="--expires")
     targets = [_target(app, a, domain) for a in addresses]
@@ -71,7 +72,7 @@ def suppression_add(
                 expires_at=expires_at,
                 note=note,
             )
-            click.echo(f"{'added' if new else 'updated'}: {value} ({scope.value}, {reason})")
+            click.echo(f"{'added' if new else 'updated'}: {text(value)} ({scope.value}, {reason})")
     return 0
 
 
@@ -89,10 +90,10 @@ def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: b
     with session_scope(app.sessions(), "removing suppressions") as session:
         for scope, value in (_target(app, a, domain) for a in addresses):
             if remove_suppression(session, scope=scope, value=value):
-                click.echo(f"removed: {value}")
+                click.echo(f"removed: {text(value)}")
             else:
                 missing += 1
-                click.echo(f"not on the list: {value}", err=True)
+                click.echo(f"not on the list: {text(value)}", err=True)
     return 1 if missing else 0
 
 
@@ -108,7 +109,8 @@ def suppression_check(ctx: click.Context, address: str) -> int:
     _scope, value = _target(app, address, False)
     with session_scope(app.sessions(), "checking an address") as session:
         verdict = verdict_for(session, value, now=app.now())
-    click.echo(f"{value}: {'SUPPRESSED' if verdict.suppressed else 'ok to send'} - {verdict.why}")
+    state = "SUPPRESSED" if verdict.suppressed else "ok to send"
+    click.echo(f"{text(value)}: {state} - {text(verdict.why)}")
     return 1 if verdict.suppressed else 0
 
 
@@ -116,8 +118,8 @@ def suppression_check(ctx: click.Context, address: str) -> int:
 @click.option("--reason", type=click.Choice(REASONS))
 @click.option("--domains", "domains_only", is_flag=True, help="Only whole-domain entries.")
 @click.option("--contains", help="Only entries containing this text.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--offset", type=click.IntRange(min=0), default=0)
+@click.option("--limit", type=LIMIT, default=100, show_default=True)
+@click.option("--offset", type=OFFSET, default=0)
 @click.pass_context
 def suppression_list(
     ctx: click.Context,
@@ -132,34 +134,45 @@ def suppression_list(
     from rich.table import Table
 
     from monitor.store.db import session_scope
-    from monitor.store.suppressions import count_suppressions, list_suppressions
+    from monitor.store.suppressions import count_matching, count_suppressions, list_suppressions
 
     app = loaded_app(ctx)
+    by_reason = SuppressionReason(reason) if reason else None
+    scope = ListScope.DOMAIN if domains_only else None
     with session_scope(app.sessions(), "listing suppressions") as session:
         rows = list_suppressions(
-            session,
-            reason=SuppressionReason(reason) if reason else None,
-            scope=ListScope.DOMAIN if domains_only else None,
-            contains=contains,
-            limit=limit,
-            offset=offset,
+            session, reason=by_reason, scope=scope, contains=contains, limit=limit, offset=offset
         )
+        matching = count_matching(session, reason=by_reason, scope=scope, contains=contains)
         counts = count_suppressions(session)
     table = Table("value", "scope", "reason", "created", "expires", "note")
     for r in rows:
         table.add_row(
-            r.value,
+            cell(r.value),
             r.scope.value,
             r.reason.value,
             f"{r.created_at:%Y-%m-%d %H:%M}",
             f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else "",
-            r.note or "",
+            cell(r.note),
         )
-    console = Console()
-    console.print(table)
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty"
-    console.print(f"{sum(counts.values())} entries ({summary})")
+    Console().print(table)
+    filtered = bool(by_reason or scope or contains)
+    click.echo(_footer(len(rows), offset, matching, counts, filtered=filtered))
     return 0
+
+
+def _footer(shown: int, offset: int, matching: int, counts: dict[str, int], filtered: bool) -> str:
+    """What the table shows, counted as shown (issue 11: a filtered table was footed with
+    the whole list's count), then the whole list by reason."""
+    what = "matching entries" if filtered else "entries"
+    if shown == 0:
+        line = f"no {what} shown (of {matching:,})"
+    elif shown == matching:
+        line = f"{shown:,} {what} shown"
+    else:
+        line = f"{shown:,} of {matching:,} {what} shown (rows {offset + 1:,}-{offset + shown:,})"
+    summary = ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items())) or "empty"
+    return f"{line}; whole list: {sum(counts.values()):,} entries ({summary})"
 
 
 def _print_import(report: ImportReport, shown: int = 50) -> None:
@@ -173,7 +186,7 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
         )
     )
     for err in report.rejects[:shown]:
-        click.echo(f"  line {err.line}: {err.message}", err=True)
+        click.echo(f"  line {err.line}: {text(err.message)}", err=True)
     if report.rejected > shown:
         click.echo(f"  ... and {report.rejected - shown} more rejected rows", err=True)
 
@@ -188,14 +201,21 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
     type=click.Choice(REASONS),
     help="Reason for rows that give none (default: keep existing, or 'import').",
 )
+@click.option(
+    "--encoding",
+    default=None,
+    help="The file's encoding (e.g. utf-16, cp1252); default UTF-8, a BOM allowed.",
+)
 @click.pass_context
-def suppression_import(ctx: click.Context, path: str, fmt: str, reason: str | None) -> int:
+def suppression_import(
+    ctx: click.Context, path: str, fmt: str, reason: str | None, encoding: str | None
+) -> int:
     """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
     from monitor.suppression.files import import_suppressions
 
     app = loaded_app(ctx)
     factory = app.sessions()
-    with import_source(path, "rows") as (lines, advance):
+    with import_source(path, "rows", encoding=encoding) as (lines, advance):
         report = import_suppressions(
             factory,
             lines,
@@ -254,8 +274,8 @@ def suppression_export(
             fmt=fmt,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
-            since=parse_when(since, now=now),
-            until=parse_when(until, now=now),
+            since=parse_when(since, now=now, param_hint="--since"),
+            until=parse_when(until, now=now, param_hint="--until"),
         )
     if out != "-":
         click.echo(f"exported {n} entries to {out}", err=True)
@@ -280,8 +300,8 @@ def _export_parquet(
             session,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
-            since=parse_when(since, now=now),
-            until=parse_when(until, now=now),
+            since=parse_when(since, now=now, param_hint="--since"),
+            until=parse_when(until, now=now, param_hint="--until"),
         )
         return write_suppressions_parquet(rows, stream)
 
@@ -310,7 +330,7 @@ def allowlist_add(
     with session_scope(app.sessions(), "adding to the allowlist") as session:
         for scope, value in (_target(app, a, domain) for a in addresses):
             new = add_allow(session, scope=scope, value=value, now=app.now(), note=note)
-            click.echo(f"{'allowed' if new else 'already allowed'}: {value}")
+            click.echo(f"{'allowed' if new else 'already allowed'}: {text(value)}")
     return 0
 
 
@@ -328,10 +348,10 @@ def allowlist_remove(ctx: click.Context, addresses: tuple[str, ...], domain: boo
     with session_scope(app.sessions(), "removing from the allowlist") as session:
         for scope, value in (_target(app, a, domain) for a in addresses):
             if remove_allow(session, scope=scope, value=value):
-                click.echo(f"removed: {value}")
+                click.echo(f"removed: {text(value)}")
             else:
                 missing += 1
-                click.echo(f"not on the allowlist: {value}", err=True)
+                click.echo(f"not on the allowlist: {text(value)}", err=True)
     return 1 if missing else 0
 
 
@@ -345,5 +365,5 @@ def allowlist_list(ctx: click.Context) -> int:
     app = loaded_app(ctx)
     with session_scope(app.sessions(), "listing the allowlist") as session:
         for entry in list_allows(session):
-            click.echo(f"{entry.value}\t{entry.scope.value}\t{entry.note or ''}")
+            click.echo(f"{text(entry.value)}\t{entry.scope.value}\t{text(entry.note)}")
     return 0

@@ -9,9 +9,12 @@ dotted key path and what was expected::
 
     mailboxes.bounces.port: expected int, got "x"
 
-Secrets (``Secret`` fields) may be written as ``env:NAME`` or ``file:/path``; they are
-resolved at load time so a missing variable is reported before anything starts, and
-``Secret`` never prints its value (``repr``/``str`` are masked).
+Secrets (``Secret`` fields) may be written as ``env:NAME`` or ``file:/path``; they are read
+where they are used, so a missing mailbox password stops ``poll`` (one line naming the key)
+but not ``events list``; the daemon checks them all at start (``unavailable_secrets``), and
+``config check`` warns of each. ``database.url`` is read at load (every command needs it).
+``Secret`` never prints its value (``repr``/``str`` are masked), and ``config check`` shows
+a webhook URL without its path, which is the webhook's credential.
 
 Relative paths (and a relative SQLite database path) are resolved against the directory of
 the config file, so ``deliverwatch --config /etc/deliverwatch/config.toml`` behaves the same
@@ -28,12 +31,13 @@ from monitor.config.loader import (
     config_to_dict,
     default_config_path,
     load_config,
+    unavailable_secrets,
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
 from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
-from monitor.config.secret import Secret
+from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
 
 __all__ = [
@@ -60,5 +64,7 @@ __all__ = [
     "default_config_path",
     "is_loopback_host",
     "load_config",
+    "mask_url",
     "parse_listen",
+    "unavailable_secrets",
 ]

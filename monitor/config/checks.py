@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from monitor.config.secret import Secret
+from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
 
 __all__ = [
@@ -188,6 +188,8 @@ class AlertsConfig(SmtpSettings):
     def __post_init__(self) -> None:
         SmtpSettings.__post_init__(self)
         if self.webhook_url and not self.webhook_url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook_url: expected an http(s) URL, got {self.webhook_url!r}")
+            raise ValueError(  # not the URL itself: its path is the credential
+                f"webhook_url: expected an http(s) URL, got {mask_url(self.webhook_url)!r}"
+            )
         if self.max_attempts < 1:
             raise ValueError("need max_attempts >= 1")

@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from monitor.config.model import Config
-from monitor.config.secret import Secret
+from monitor.config.secret import Secret, mask_url
 from monitor.errors import ConfigError
 
-__all__ = ["ENV_VAR", "config_from_dict", "config_to_dict", "default_config_path", "load_config"]
+__all__ = [
+    "ENV_VAR",
+    "config_from_dict",
+    "config_to_dict",
+    "default_config_path",
+    "load_config",
+    "unavailable_secrets",
+]
 
 ENV_VAR = "DELIVERWATCH_CONFIG"
 
@@ -74,7 +81,7 @@ def _resolve_sqlite_path(cfg: Config, base_dir: Path) -> Config:
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         rel = url[len(prefix) :]
-        resolved = Secret(prefix + str(base_dir / rel), cfg.database.url.source)
+        resolved = Secret(prefix + str(base_dir / rel), cfg.database.url.source, key="database.url")
         return dataclasses.replace(cfg, database=dataclasses.replace(cfg.database, url=resolved))
     return cfg
 
@@ -172,23 +179,18 @@ class _Loader:
         raise ConfigError(path, f"unsupported config type {_type_name(tp)}")  # pragma: no cover
 
     def secret(self, value: Any, path: str) -> Secret:
+        """An inline secret, or an ``env:``/``file:`` one read where it is used (see
+        ``monitor.config.secret``); a relative file path is taken from the config's folder."""
         if not isinstance(value, str):
             raise ConfigError(path, f"expected string, got {_describe(value)}")
         if value.startswith("env:"):
-            name = value[4:]
-            if name not in os.environ:
-                raise ConfigError(path, f"environment variable {name} is not set")
-            return Secret(os.environ[name], f"env:{name}")
+            return Secret.deferred(value, path)
         if value.startswith("file:"):
             fpath = Path(value[5:]).expanduser()
             if not fpath.is_absolute():
                 fpath = self.base_dir / fpath
-            try:
-                text = fpath.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(path, f"cannot read secret file {fpath}: {exc.strerror}") from exc
-            return Secret(text, f"file:{fpath}")
-        return Secret(value, "inline")
+            return Secret.deferred(f"file:{fpath}", path)
+        return Secret(value, "inline", key=path)
 
 
 # --------------------------------------------------------------------------- printing
@@ -205,11 +207,20 @@ def _mask_url(url: str) -> str:
         return "***"
 
 
+def _masked(value: Secret, key: str) -> str:
+    problem = value.problem()
+    if problem is not None:
+        return f"*** ({value.source}: {problem})"
+    if key == "url":
+        return _mask_url(value.reveal())
+    return f"*** ({value.source})"
+
+
 def _plain(value: Any, key: str) -> Any:
     if isinstance(value, Secret):
-        if key == "url":
-            return _mask_url(value.reveal())
-        return f"*** ({value.source})"
+        return _masked(value, key)
+    if key == "webhook_url" and isinstance(value, str) and value:
+        return mask_url(value)  # the path is the credential
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple):
@@ -228,3 +239,27 @@ def _plain(value: Any, key: str) -> Any:
 def config_to_dict(cfg: Config) -> dict[str, Any]:
     """The effective config as plain data with every secret masked (for ``config check``)."""
     return typing.cast(dict[str, Any], _plain(cfg, ""))
+
+
+def unavailable_secrets(cfg: Any) -> list[ConfigError]:
+    """Every ``env:``/``file:`` secret of ``cfg`` that cannot be read, as the error its use
+    would raise (``config check`` warns of them; the daemon refuses to start)."""
+    found: list[ConfigError] = []
+    _walk_secrets(cfg, found)
+    return found
+
+
+def _walk_secrets(value: Any, found: list[ConfigError]) -> None:
+    if isinstance(value, Secret):
+        problem = value.problem()
+        if problem is not None:
+            found.append(ConfigError(value.key, problem))
+    elif isinstance(value, tuple | list):
+        for item in value:
+            _walk_secrets(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _walk_secrets(item, found)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            _walk_secrets(getattr(value, f.name), found)

@@ -5,6 +5,11 @@ it names each message (the path as given; ``path:index`` for messages inside an 
 reads its bytes, and parses in this process or in a pool of worker processes. Nothing is
 written anywhere; results come back as JSON lines, in input order.
 
+Only regular files found in a directory are read: a FIFO there would block the read
+forever (issue 11), and a device file never ends. Each one is reported as skipped, with its
+type, and does not change the exit status. A FIFO named on the command line is read, as
+``cat`` would (``deliverwatch parse <(zcat mail.gz)``).
+
 The walk over the given paths only lists files (``Source``); reading a file, deciding
 whether it is an mbox, parsing and JSON encoding all happen where the parsing happens. With
 ``--jobs N`` the workers are forked once the parsers are imported (``monitor.ingest.forkmap``),
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -40,6 +46,15 @@ __all__ = [
 
 # Prefix of the error of every input that could not be read (the CLI then exits 1)
 UNREADABLE = "cannot read"
+# Prefix of the note for a directory entry that is not a regular file (not read, not an error)
+SKIPPED = "skipped"
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
 
 _MAILDIR_SUBDIRS = ("cur", "new")
 _MBOX_SUFFIXES = (".mbox", ".mbx")
@@ -67,14 +82,20 @@ class Item:
 class Source(NamedTuple):
     """One input found by the walk: a file to read, or an input that cannot be read.
 
-    ``sniff`` says whether the file may be an mbox (Maildir files never are). A tuple, so
-    that chunks of them go to the workers as plain tuples (a tenth of the pickling cost).
+    ``sniff`` says whether the file may be an mbox (Maildir files never are); ``walked``
+    that it was found in a directory, so only a regular file is read. A tuple, so that
+    chunks of them go to the workers as plain tuples (a tenth of the pickling cost).
     """
 
     shown: str
     path: str | None = None
     error: str | None = None
     sniff: bool = True
+    walked: bool = False
+
+
+class NotRegular(Exception):
+    """A directory entry that is not a regular file; ``str()`` says what it is."""
 
 
 def _is_maildir(path: Path) -> bool:
@@ -150,12 +171,19 @@ def _path_items(path: Path, shown: str) -> Iterator[Item]:
         yield _file_item(path, shown)
 
 
-def _read(path: str) -> bytes:
+def _read(path: str, *, regular_only: bool = False) -> bytes:
     """The bytes of the file at ``path``: ``Path.read_bytes`` without its file objects, in
-    one read of the size fstat gives (and more reads if the file grew meanwhile)."""
-    fd = os.open(path, os.O_RDONLY)
+    one read of the size fstat gives (and more reads if the file grew meanwhile).
+
+    With ``regular_only`` the file is opened without blocking (a FIFO with no writer would
+    block ``open`` itself) and anything but a regular file raises ``NotRegular``.
+    """
+    fd = os.open(path, os.O_RDONLY | (os.O_NONBLOCK if regular_only else 0))
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if regular_only and not stat.S_ISREG(info.st_mode):
+            raise NotRegular(_KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file"))
+        size = info.st_size
         data = os.read(fd, size + 1)
         if len(data) <= size:
             return data
@@ -184,11 +212,16 @@ def source_items(source: Source) -> Iterator[Item]:
     # the walk and iter_sources hand over normalised paths of existing files, whose last
     # component is what Path.name would say
     name = os.path.basename(source.path).lower()
-    if name == "mbox" or _suffix(name) in _MBOX_SUFFIXES:
-        yield from _mbox_items(Path(source.path), source.shown)
-        return
     try:
-        data = _read(source.path)
+        if name == "mbox" or _suffix(name) in _MBOX_SUFFIXES:
+            if source.walked:
+                _regular(source.path)
+            yield from _mbox_items(Path(source.path), source.shown)
+            return
+        data = _read(source.path, regular_only=source.walked)
+    except NotRegular as what:
+        yield Item(source.shown, None, f"{SKIPPED}: {what}, not a regular file")
+        return
     except OSError:  # gone, a directory now, unreadable: name the problem as the walk would
         yield from _path_items(Path(source.path), source.shown)
         return
@@ -196,6 +229,13 @@ def source_items(source: Source) -> Iterator[Item]:
         yield from _mbox_items(Path(source.path), source.shown)
     else:
         yield Item(source.shown, data)
+
+
+def _regular(path: str) -> None:
+    """``NotRegular`` unless ``path`` is a regular file (``OSError`` if it cannot be seen)."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegular(_KINDS.get(stat.S_IFMT(mode), "not a regular file"))
 
 
 def _maildir_sources(path: Path) -> Iterator[Source]:
@@ -220,7 +260,7 @@ def _directory_sources(path: Path) -> Iterator[Source]:
         for name in sorted(files):
             if not name.startswith("."):
                 shown = prefix + name
-                yield Source(shown, shown)
+                yield Source(shown, shown, walked=True)
 
 
 def iter_sources(paths: Iterable[str]) -> Iterator[Source]:

@@ -139,6 +139,7 @@ class Mailbox:
     def connect(cls, cfg: MailboxConfig, *, label: str) -> Mailbox:
         """Open, secure and log in; never sends the password before TLS unless ``tls=none``."""
         where = f"{label} ({cfg.host}:{cfg.effective_port})"
+        password = cfg.password.reveal()  # an unset env: secret fails here, before the network
         ctx = _tls_context(cfg) if cfg.tls != "none" else None
         with _translated(where, connecting=True):
             client = IMAPClient(
@@ -156,7 +157,7 @@ class Mailbox:
                         raise MailboxError(f"{where}: server does not offer STARTTLS")
                     client.starttls(ctx)
                 client.normalise_times = False
-                client.login(cfg.username, cfg.password.reveal())
+                client.login(cfg.username, password)
         except BaseException:
             box.close()
             raise

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from monitor.store.db import store_errors
 from monitor.store.models import DaemonLease
 
 __all__ = ["advisory_lock", "record_lease"]
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -25,22 +30,29 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[str | None]:
 
     Yields None when it is held, or ``database.schema`` when another session holds it.
     """
-    with engine.connect() as conn:
-        where = str(
-            conn.execute(text("SELECT current_database() || '.' || current_schema()")).scalar()
-        )
-        digest = hashlib.sha256(f"{name}:{where}".encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        conn.commit()
+    # driver errors become one StoreError line, as in every other command (issue 11: an
+    # unreachable server gave the daemon two chained tracebacks here)
+    with store_errors(f"connecting to the database for the {name} lock"):
+        conn = engine.connect()
+    with conn:
+        with store_errors(f"taking the {name} lock"):
+            here = text("SELECT current_database() || '.' || current_schema()")
+            where = str(conn.execute(here).scalar())
+            digest = hashlib.sha256(f"{name}:{where}".encode()).digest()
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
         if not got:
             yield where
             return
         try:
             yield None
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            conn.commit()
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+            except SQLAlchemyError as exc:  # the lock ends with the session anyway
+                log.warning("could not release the %s lock: %s", name, exc)
 
 
 def record_lease(session: Session, name: str, *, holder: str, now: datetime) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -33,6 +33,8 @@ from sqlalchemy.types import NullType
 from monitor.enums import ListScope, SuppressionReason
 from monitor.store.models import AllowEntry, Suppression
 
+_T = TypeVar("_T")
+
 __all__ = [
     "BatchCounts",
     "ExportRow",
@@ -40,6 +42,7 @@ __all__ = [
     "UpsertRow",
     "add_allow",
     "add_suppression",
+    "count_matching",
     "count_suppressions",
     "delete_expired",
     "entries_for",
@@ -232,13 +235,35 @@ def list_suppressions(
     offset: int = 0,
 ) -> Sequence[Suppression]:
     q = select(Suppression).order_by(Suppression.created_at.desc(), Suppression.id.desc())
+    q = _matching(q, reason=reason, scope=scope, contains=contains)
+    return session.scalars(q.offset(offset).limit(limit)).all()
+
+
+def count_matching(
+    session: Session,
+    *,
+    reason: SuppressionReason | None = None,
+    scope: ListScope | None = None,
+    contains: str | None = None,
+) -> int:
+    """How many entries ``list_suppressions`` would page through with the same filters."""
+    q = _matching(select(func.count()).select_from(Suppression), reason, scope, contains)
+    return int(session.scalar(q) or 0)
+
+
+def _matching(
+    q: Select[_T],
+    reason: SuppressionReason | None,
+    scope: ListScope | None,
+    contains: str | None,
+) -> Select[_T]:
     if reason is not None:
         q = q.where(Suppression.reason == reason)
     if scope is not None:
         q = q.where(Suppression.scope == scope)
     if contains:
         q = q.where(Suppression.value.contains(contains.lower(), autoescape=True))
-    return session.scalars(q.offset(offset).limit(limit)).all()
+    return q
 
 
 def count_suppressions(session: Session) -> dict[str, int]:

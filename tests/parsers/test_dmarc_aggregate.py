@@ -15,7 +15,7 @@ from parsers.errors import LimitExceeded, NotAReport, ParseError
 from parsers.feedback import detect_feedback, parse_report_document
 from parsers.mime import message_from_bytes
 from parsers.records import Kind
-from parsers.unpack import DEFAULT_LIMIT
+from parsers.unpack import DEFAULT_LIMIT, RATIO_FREE
 from tests.builders.reports import (
     NS_2,
     aggregate_head,
@@ -207,8 +207,13 @@ def test_gzip_bomb_refused_at_the_limit() -> None:
     bomb = gz(aggregate_head().encode() + b" " * (3 << 20))
     with pytest.raises(LimitExceeded, match="exceeds the 1,048,576-byte limit"):
         parse_dmarc_aggregate(bomb, limit=1 << 20)
+    # under the default limit, 3 MB of padding still expands 1000-fold: a bomb, not a report
     report = parse_report_document(zipped(gz(aggregate_head().encode() + b" " * (3 << 20))))
-    assert report is not None and report.kind is Kind.DMARC_AGGREGATE  # under the default
+    assert report is not None and report.kind is Kind.UNKNOWN
+    assert report.error is not None and "expands more than 300-fold" in report.error
+    padded = aggregate_head().encode() + b" " * (RATIO_FREE // 2) + b"</feedback>"
+    report = parse_report_document(zipped(gz(padded)))
+    assert report is not None and report.kind is Kind.DMARC_AGGREGATE  # small: not judged
 
 
 def test_default_limit_refuses_a_201_mb_zip_bomb() -> None:

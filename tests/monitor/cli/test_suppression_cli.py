@@ -142,11 +142,19 @@ def test_list_shows_entries_and_summary(cli, config_file: Path) -> None:
     cli(*c, "suppression", "add", "@d.example")
     r = cli(*c, "suppression", "list")
     assert r.code == 0 and "a@example.com" in r.out and "d.example" in r.out
-    assert "3 entries (complaint: 1, manual: 1, unsubscribe: 1)" in r.out
+    whole = "whole list: 3 entries (complaint: 1, manual: 1, unsubscribe: 1)"
+    assert "3 entries shown; " + whole in r.out
     r = cli(*c, "suppression", "list", "--reason", "complaint")
     assert "a@example.com" in r.out and "b@example.com" not in r.out
+    # the footer counts what the filtered table shows (issue 11), then the whole list
+    assert "1 matching entries shown; " + whole in r.out
     r = cli(*c, "suppression", "list", "--domains")
     assert "d.example" in r.out and "a@example.com" not in r.out
+    assert "1 matching entries shown;" in r.out
+    r = cli(*c, "suppression", "list", "--contains", "example.com", "--limit", "1")
+    assert "1 of 2 matching entries shown (rows 1-1);" in r.out
+    r = cli(*c, "suppression", "list", "--contains", "nowhere")
+    assert "no matching entries shown (of 0);" in r.out
 
 
 MALFORMED = """\

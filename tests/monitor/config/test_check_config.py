@@ -97,7 +97,6 @@ def test_full_sections_build_the_plans(tmp_path: Path, monkeypatch: pytest.Monke
         ('[checks]\nauth_at = "25:00"\n', 'auth_at: expected "HH:MM"'),
         ('[checks]\nzones = ["bl.example.invalid"]\n', "not in the DNSBL catalogue"),
         ("[checks]\nconcurrency = 0\n", "concurrency >= 1"),
-        ('[checks]\ndqs_key = "env:DW_TEST_UNSET_VARIABLE"\n', "checks.dqs_key"),
         ('[alerts]\nwebhook_url = "ftp://x"\n', "webhook_url: expected an http(s) URL"),
         ('[alerts]\nusername = "dw"\n', "password is not"),
     ],
@@ -106,3 +105,19 @@ def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> No
     with pytest.raises(ConfigError) as info:
         load_config(_write(tmp_path, text))
     assert expected in str(info.value)
+
+
+def test_unset_secret_fails_where_it_is_used(tmp_path: Path) -> None:
+    # read where used (issue 11): the config loads; building the plan that needs it fails
+    cfg = load_config(_write(tmp_path, '[checks]\ndqs_key = "env:DW_TEST_UNSET_VARIABLE"\n'))
+    with pytest.raises(ConfigError) as info:
+        blocklist_plan(cfg)
+    assert str(info.value) == (
+        "checks.dqs_key: environment variable DW_TEST_UNSET_VARIABLE is not set"
+    )
+
+
+def test_webhook_url_error_hides_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, '[alerts]\nwebhook_url = "hooks.example.com/T0/B0/s3cr3t"\n'))
+    assert "s3cr3t" not in str(info.value)
