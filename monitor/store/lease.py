@@ -32,10 +32,11 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[str | None]:
     """
     # driver errors become one StoreError line, as in every other command (issue 11: an
     # unreachable server gave the daemon two chained tracebacks here)
-    with store_errors(f"connecting to the database for the {name} lock"):
+    what = name.removeprefix("deliverwatch-")
+    with store_errors(f"connecting to the database for the {what} lock"):
         conn = engine.connect()
     with conn:
-        with store_errors(f"taking the {name} lock"):
+        with store_errors(f"taking the {what} lock"):
             here = text("SELECT current_database() || '.' || current_schema()")
             where = str(conn.execute(here).scalar())
             digest = hashlib.sha256(f"{name}:{where}".encode()).digest()
@@ -52,7 +53,7 @@ def advisory_lock(engine: Engine, name: str) -> Iterator[str | None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
             except SQLAlchemyError as exc:  # the lock ends with the session anyway
-                log.warning("could not release the %s lock: %s", name, exc)
+                log.warning("could not release the %s lock: %s", what, exc)
 
 
 def record_lease(session: Session, name: str, *, holder: str, now: datetime) -> None:
