@@ -7,7 +7,7 @@ CONFIG ?= config.toml
 .PHONY: run test lint fmt bench clean help
 
 help:
-	@echo "make run    create .venv, install, migrate the database, start the daemon ($(CONFIG))"
+	@echo "make run    create .venv, install, migrate the database, start the daemon and the relay ($(CONFIG))"
 	@echo "make test   create .venv with the test extra, run lint + type check + the whole suite"
 	@echo "make lint   ruff, ruff format --check, mypy --strict, import-linter"
 	@echo "make bench  print throughput and peak-RSS figures"
@@ -27,7 +27,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/deliverwatch --config $(CONFIG) db upgrade
-	exec $(BIN)/deliverwatch --config $(CONFIG) daemon
+	exec $(BIN)/deliverwatch --config $(CONFIG) serve
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

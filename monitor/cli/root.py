@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("monitor.cli.poll_cmd", "poll_cmd"),
     "reprocess": ("monitor.cli.poll_cmd", "reprocess_cmd"),
     "sends": ("monitor.cli.sends_cmd", "sends_group"),
+    "relay": ("monitor.cli.relay_cmd", "relay_group"),
+    "queue": ("monitor.cli.queue_cmd", "queue_group"),
+    "send": ("monitor.cli.send_cmd", "send_cmd"),
+    "serve": ("monitor.cli.serve_cmd", "serve_cmd"),
 }
 
 

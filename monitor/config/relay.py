@@ -95,6 +95,8 @@ class RelayConfig:
     messages_per_connection: int = 100
     #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
     verp_local_part: str = "bounce"
+    #: The relay's own files: the generated TLS pair and ``relay.pid``.
+    data_dir: Path = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

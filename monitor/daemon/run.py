@@ -8,17 +8,13 @@ PostgreSQL (keyed by database and schema).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import FrameType
 
 from apscheduler.events import (
@@ -27,78 +23,17 @@ from apscheduler.events import (
     EVENT_SCHEDULER_STARTED,
     JobExecutionEvent,
 )
-from sqlalchemy import Engine
 
 from monitor.app import App
+from monitor.daemon.instance import instance_lock, pid_file
 from monitor.daemon.jobs import job_specs
 from monitor.daemon.scheduler import JobSpec, build_scheduler
-from monitor.errors import DaemonError
 from monitor.store.db import session_scope
-from monitor.store.lease import advisory_lock, record_lease
+from monitor.store.lease import record_lease
 
-__all__ = ["daemon_lock", "run_daemon"]
+__all__ = ["run_daemon"]
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _sqlite_lock(db_path: str) -> Iterator[None]:
-    lock_path = Path(db_path + ".daemon.lock")
-    fh = lock_path.open("a+")
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown process"
-            raise DaemonError(
-                f"another deliverwatch daemon ({holder}) is already running on {db_path}; "
-                "stop it first"
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{socket.gethostname()}:{os.getpid()}\n")
-        fh.flush()
-        yield
-    finally:
-        fh.close()  # closing the descriptor releases the flock
-
-
-@contextlib.contextmanager
-def _pg_lock(engine: Engine) -> Iterator[None]:
-    with advisory_lock(engine, "deliverwatch-daemon") as held_elsewhere:
-        if held_elsewhere is not None:
-            raise DaemonError(
-                f"another deliverwatch daemon is already running on database {held_elsewhere}; "
-                "stop it first"
-            )
-        yield
-
-
-@contextlib.contextmanager
-def daemon_lock(engine: Engine) -> Iterator[None]:
-    """Hold the one-daemon-per-database lock for the duration of the block."""
-    if engine.dialect.name == "sqlite":
-        db = engine.url.database
-        if not db or db == ":memory:":
-            yield
-            return
-        with _sqlite_lock(db):
-            yield
-    else:
-        with _pg_lock(engine):
-            yield
-
-
-@contextlib.contextmanager
-def _pid_file(path: Path) -> Iterator[None]:
-    """Write our pid for ``kill -TERM $(cat ...)``; only taken once we hold the lock."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{os.getpid()}\n", encoding="ascii")
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def _record_lease(app: App) -> None:
@@ -112,7 +47,7 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
 
     ``specs`` defaults to every job the config asks for (tests pass their own).
     """
-    with daemon_lock(app.engine), _pid_file(app.config.daemon.pid_file):
+    with instance_lock(app.engine, "daemon"), pid_file(app.config.daemon.pid_file):
         _record_lease(app)
         specs = job_specs(app) if specs is None else specs
         scheduler = build_scheduler(app, specs)

@@ -8,12 +8,18 @@ thing that uses them is built, and never logged.
 
 from __future__ import annotations
 
+import socket
+from datetime import timedelta
+from pathlib import Path
+
 from monitor.alerts import AlertChannels, SmtpTarget
 from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
-from monitor.config import Config, SmtpSettings
+from monitor.config import Config, SmtpSettings, parse_listen
 from monitor.events import EventContext
+from monitor.relay.server import SubmissionSettings
+from monitor.relay.service import Listener
 from monitor.suppression.policy import Rules
 from parsers.dnsrec.dmarc import DmarcSpec
 
@@ -23,7 +29,10 @@ __all__ = [
     "blocklist_plan",
     "dns_settings",
     "event_context",
+    "relay_listeners",
+    "relay_tls",
     "smtp_target",
+    "submission_settings",
 ]
 
 
@@ -102,3 +111,29 @@ def alert_channels(cfg: Config) -> AlertChannels:
     a = cfg.alerts
     smtp = smtp_target(a, a.email_to) if a.email_to else None
     return AlertChannels(webhook_url=a.webhook_url or None, smtp=smtp, timeout=a.timeout_seconds)
+
+
+def submission_settings(cfg: Config) -> SubmissionSettings:
+    r = cfg.relay
+    return SubmissionSettings(
+        hostname=r.hostname or socket.getfqdn(),
+        users=dict(r.users),
+        max_message_bytes=r.max_message_bytes,
+        max_recipients=r.max_recipients,
+        queue_lifetime=timedelta(hours=r.queue_lifetime_hours),
+        lowercase_local=cfg.suppression.lowercase_local_part,
+    )
+
+
+def relay_listeners(cfg: Config) -> list[Listener]:
+    """``listen`` (STARTTLS) and ``tls_listen`` (implicit TLS) of ``[relay]``."""
+    plain = [Listener(*parse_listen(x)) for x in cfg.relay.listen]
+    return plain + [Listener(*parse_listen(x), implicit_tls=True) for x in cfg.relay.tls_listen]
+
+
+def relay_tls(cfg: Config) -> tuple[Path, Path]:
+    """The configured certificate and key, or the generated pair's place under data_dir."""
+    r = cfg.relay
+    if r.tls_cert is not None and r.tls_key is not None:
+        return r.tls_cert, r.tls_key
+    return r.data_dir / "relay-cert.pem", r.data_dir / "relay-key.pem"

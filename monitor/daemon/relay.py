@@ -1,0 +1,76 @@
+"""``deliverwatch relay``: the relay's own process, from the config to a clean exit.
+
+One relay per SQLite database (an flock beside it); on PostgreSQL several relays may share
+the queue (claims are leased rows, ``FOR UPDATE SKIP LOCKED``). SIGTERM or SIGINT closes the
+listeners, lets sessions in a transaction and delivery attempts in flight finish, writes what
+is waiting, and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+from monitor.app import App
+from monitor.daemon import wiring
+from monitor.daemon.instance import instance_lock, pid_file
+from monitor.relay.service import Deliverer, RelayService
+from monitor.relay.tlsconf import ensure_self_signed, server_context
+from monitor.store.db import make_engine, make_session_factory
+
+__all__ = ["run_relay"]
+
+log = logging.getLogger(__name__)
+
+
+def _quiet_protocol_logs() -> None:
+    """aiosmtpd logs every command at INFO, addresses included: keep it to warnings."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
+    """Run the relay until SIGTERM/SIGINT; the exit status."""
+    cfg = app.config
+    factory = app.sessions()
+    _quiet_protocol_logs()
+    cert, key = wiring.relay_tls(cfg)
+    settings = wiring.submission_settings(cfg)
+    if cfg.relay.tls_cert is None:
+        ensure_self_signed(cert, key, settings.hostname)
+    context = server_context(cert, key)
+    intake_engine = make_engine(cfg.database.url.reveal(), durable=True)
+    try:
+        with (
+            instance_lock(app.engine, "relay", postgresql=False),
+            pid_file(cfg.relay.data_dir / "relay.pid"),
+        ):
+            service = RelayService(
+                factory=factory,
+                intake_factory=make_session_factory(intake_engine),
+                settings=settings,
+                listeners=wiring.relay_listeners(cfg),
+                tls_context=context,
+                plain_auth_on_loopback=cfg.relay.plain_auth_on_loopback,
+                clock=app.now,
+                deliverer=deliverer,
+            )
+            asyncio.run(_serve(service))
+    finally:
+        intake_engine.dispose()
+    log.info("deliverwatch relay stopped")
+    return 0
+
+
+async def _serve(service: RelayService) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await service.start()
+    log.info("deliverwatch relay started (pid %d on %s)", os.getpid(), socket.gethostname())
+    await stopping.wait()
+    log.info("relay: stopping; finishing transactions in flight")
+    await service.stop()
