@@ -24,8 +24,13 @@ def sends_group() -> None:
     default=None,
     help="Default: from the file name (.jsonl/.ndjson: jsonl), else csv.",
 )
+@click.option(
+    "--encoding",
+    default=None,
+    help="The file's encoding (e.g. utf-16, cp1252); default UTF-8, a BOM allowed.",
+)
 @click.pass_context
-def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
+def sends_import(ctx: click.Context, path: str, fmt: str | None, encoding: str | None) -> int:
     """Import PATH ('-' for stdin): message_id, recipient, campaign, sent_at, token, and
     the delivery result when the MTA logged it: result (delivered, deferred, bounced,
     expired) with the remote server's reply.
@@ -39,7 +44,7 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None) -> int:
     factory = app.sessions()
     if fmt is None:
         fmt = "jsonl" if path.lower().endswith((".jsonl", ".ndjson")) else "csv"
-    with import_source(path, "sends") as (lines, advance):
+    with import_source(path, "sends", encoding=encoding) as (lines, advance):
         report = import_sends(
             factory,
             lines,

@@ -24,7 +24,6 @@ known by its Message-ID and recipient, or by recipient and time when it has no M
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from monitor.store.db import session_scope
 from monitor.store.events import bare_message_id
 from monitor.store.sent import insert_sends, known_message_recipients, known_untimed_sends
 from parsers.address import AddressError, normalize_address
+from parsers.listfile import RowError, csv_rows, text_problem
 from parsers.reply import classify_reply, expired
 from parsers.verp import find_verp_token
 
@@ -146,34 +146,64 @@ def _row(line: int, data: dict[str, Any], lowercase: bool) -> SendRow | str:
     return SendRow(line, recipient, message_id, campaign, sent_at, token, result, reply)
 
 
+def _jsonl_rows(lines: Iterable[str], lowercase: bool) -> Iterator[SendRow | tuple[int, str]]:
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        problem = text_problem(text) or (
+            "contains a NUL byte (escaped)" if "\\u0000" in text else None
+        )
+        if problem is not None:
+            yield number, problem
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            yield number, f"not JSON: {exc}"
+            continue
+        if not isinstance(data, dict):
+            yield number, "not a JSON object"
+            continue
+        row = _row(number, data, lowercase)
+        yield row if isinstance(row, SendRow) else (number, row)
+
+
+def _csv_rows(lines: Iterable[str], lowercase: bool) -> Iterator[SendRow | tuple[int, str]]:
+    header: list[str] | None = None
+    for item in csv_rows(lines):
+        if isinstance(item, RowError):
+            yield item.line, item.message
+            continue
+        number, cells = item
+        if header is None:
+            header = [_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in cells]
+            if "recipient" not in header:
+                yield number, "the CSV header names no recipient (or email) column"
+                return
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        problem = text_problem("".join(cells))
+        if problem is not None:
+            yield number, problem
+            continue
+        row = _row(number, dict(zip(header, cells, strict=False)), lowercase)
+        yield row if isinstance(row, SendRow) else (number, row)
+
+
 def iter_send_rows(
     lines: Iterable[str], fmt: str, *, lowercase_local: bool = True
 ) -> Iterator[SendRow | tuple[int, str]]:
-    """Rows of a CSV (header required) or JSON Lines file; ``(line, why)`` for bad ones."""
+    """Rows of a CSV (header required) or JSON Lines file; ``(line, why)`` for bad ones.
+
+    A row the database could not store (bytes that are not UTF-8, a NUL, which PostgreSQL
+    refuses, a field over the csv module's limit, a line over 1 MiB) is refused here with
+    its line number, so the import goes on, the same on both backends (issue 11, point 6).
+    """
     if fmt == "jsonl":
-        for number, text in enumerate(lines, start=1):
-            if not text.strip():
-                continue
-            try:
-                data = json.loads(text)
-            except ValueError as exc:
-                yield number, f"not JSON: {exc}"
-                continue
-            if not isinstance(data, dict):
-                yield number, "not a JSON object"
-                continue
-            row = _row(number, data, lowercase_local)
-            yield row if isinstance(row, SendRow) else (number, row)
-        return
-    reader = csv.DictReader(lines)
-    header = {_ALIASES.get(h.strip().lower(), h.strip().lower()) for h in reader.fieldnames or []}
-    if "recipient" not in header:
-        yield 1, "the CSV header names no recipient (or email) column"
-        return
-    for data in reader:
-        number = reader.line_num
-        row = _row(number, data, lowercase_local)
-        yield row if isinstance(row, SendRow) else (number, row)
+        yield from _jsonl_rows(lines, lowercase_local)
+    else:
+        yield from _csv_rows(lines, lowercase_local)
 
 
 def _identity(row: SendRow) -> tuple[str, str]:

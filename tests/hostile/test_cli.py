@@ -175,6 +175,44 @@ def test_import_rejects_each_broken_row_and_imports_the_rest(
     assert "line 2: contains a NUL byte" in r.err and "line 3: byte 0xE9" in r.err
 
 
+def _sent(store) -> set[str]:
+    from monitor.store.models import SentMessage
+
+    with store.session() as s:
+        return set(s.scalars(select(SentMessage.recipient)))
+
+
+def test_sends_import_rejects_each_broken_row_and_imports_the_rest(
+    store, config_file: Path, tmp_path: Path
+) -> None:
+    """The send-log half of issue 11, point 6: the same rows, the same outcome."""
+    f = tmp_path / "broken-sends.csv"
+    f.write_bytes(BROKEN_CSV.replace(b"email,", b"recipient,", 1))
+    r = deliverwatch("--config", config_file, "sends", "import", f)
+    assert r.code == 0 and r.clean, r.err
+    assert r.out.startswith("added 3, already known 0, rejected 5"), r.out
+    assert _sent(store) == {"first@x.example", "after-field@x.example", "last@x.example"}
+    for line, why in [
+        (3, "field larger than field limit"),
+        (5, "byte 0xE9 is not UTF-8"),
+        (6, "byte 0x96 is not UTF-8"),
+        (7, "contains a NUL byte"),
+        (8, "line longer than 1,048,576 characters"),
+    ]:
+        assert f"line {line}: " in r.out and why in r.out, (line, r.out)
+    j = tmp_path / "broken-sends.jsonl"
+    j.write_bytes(BROKEN_JSONL.replace(b'"address"', b'"recipient"'))
+    r = deliverwatch("--config", config_file, "sends", "import", j)
+    assert r.code == 0 and r.clean and r.out.startswith("added 2,"), r.out + r.err
+    assert "line 2: contains a NUL byte" in r.out and "line 3: byte 0xE9" in r.out
+    u = tmp_path / "u16.csv"
+    u.write_bytes("recipient\nu16@x.example\n".encode("utf-16"))
+    r = deliverwatch("--config", config_file, "sends", "import", u)
+    assert r.code == 2 and "looks like UTF-16" in r.err and "u16@x.example" not in _sent(store)
+    r = deliverwatch("--config", config_file, "sends", "import", "--encoding", "utf-16", u)
+    assert r.code == 0 and "u16@x.example" in _sent(store)
+
+
 def test_an_undeclared_utf16_file_is_refused_before_any_row(
     store, config_file: Path, tmp_path: Path
 ) -> None:
