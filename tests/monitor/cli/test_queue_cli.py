@@ -1,0 +1,142 @@
+"""``deliverwatch queue ...``, ``relay passwd`` and ``send``/``relay`` as processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from monitor.enums import MessageState
+from monitor.relay.passwords import verify_password
+from monitor.store import queue as q
+from monitor.store.models import SentMessage
+from tests.conftest import REPO, write_config
+from tests.servers.smtp import free_port
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+def seed(store: Any) -> None:
+    with store.session() as s, s.begin():
+        q.enqueue(
+            s,
+            [
+                q.QueuedMessage(
+                    queue_id=qid,
+                    submitted_by="app",
+                    envelope_sender="news@sender.example",
+                    body=b"Subject: x\r\n\r\nx\r\n",
+                    received_at=NOW - dt.timedelta(hours=age),
+                    expires_at=NOW + dt.timedelta(days=5),
+                    recipients=tuple(q.QueuedRecipient(address=r) for r in rcpts),
+                    campaign=campaign,
+                )
+                for qid, rcpts, campaign, age in (
+                    ("AAAA", ("a@x.example", "b@y.example"), "spring", 3),
+                    ("BBBB", ("c@x.example",), "autumn", 0),
+                )
+            ],
+        )
+
+
+def states(store: Any) -> dict[str, MessageState]:
+    with store.session() as s:
+        return {r.recipient: r.state for r in s.scalars(select(SentMessage))}
+
+
+def test_queue_commands(cli: Any, store: Any, config_file: Path) -> None:
+    seed(store)
+    r = cli("--config", config_file, "queue")
+    assert r.code == 0 and "3 recipient(s) pending: queued 3" in r.out
+    r = cli("--config", config_file, "queue", "list", "--format", "json")
+    rows = [json.loads(line) for line in r.out.splitlines()]
+    assert [x["id"] for x in rows] == ["AAAA.1", "AAAA.2", "BBBB.1"]
+    r = cli("--config", config_file, "queue", "list", "--domain", "x.example")
+    assert "a@x.example" in r.out and "c@x.example" in r.out and "b@y.example" not in r.out
+    assert "2 recipient(s) shown" in r.err
+    r = cli("--config", config_file, "queue", "hold", "--campaign", "spring", "--reason", "check")
+    assert r.code == 0 and "hold: 2 recipient(s)" in r.out
+    assert states(store)["a@x.example"] is MessageState.HELD
+    r = cli("--config", config_file, "queue", "show", "AAAA", "--format", "json")
+    shown = json.loads(r.out)
+    assert shown["hold_reason"] == "check" and len(shown["recipients"]) == 2
+    r = cli("--config", config_file, "queue", "release", "--id", "AAAA.1")
+    assert "release: 1 recipient(s)" in r.out
+    assert states(store)["a@x.example"] is MessageState.DEFERRED
+    r = cli("--config", config_file, "queue", "retry", "--older", "1h")
+    assert "retry: 1 recipient(s)" in r.out  # a@x (deferred, old); b@y is held
+    r = cli("--config", config_file, "queue", "delete", "--id", "BBBB")
+    assert "delete: 1 recipient(s)" in r.out and "c@x.example" not in states(store)
+    r = cli("--config", config_file, "queue", "delete")
+    assert r.code == 2 and "say what to delete" in r.err
+    r = cli("--config", config_file, "queue", "show", "NOPE")
+    assert r.code == 1
+
+
+def test_relay_passwd_prints_a_hash_that_verifies(cli: Any) -> None:
+    r = cli("relay", "passwd", "app", stdin="long enough password\n")
+    assert r.code == 0 and "[relay.users.app]" in r.out
+    stored = r.out.split('password_hash = "', 1)[1].split('"', 1)[0]
+    assert verify_password(stored, "long enough password")
+    r = cli("relay", "passwd", "app", stdin="short\n")
+    assert r.code == 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_relay_process_takes_mail_from_send_and_stops_cleanly(
+    cli: Any, store: Any, tmp_path: Path
+) -> None:
+    """``deliverwatch relay`` as its own process (generated TLS pair, pid file), fed by
+    ``deliverwatch send``; SIGTERM ends it with status 0; a second relay is refused."""
+    r = cli("relay", "passwd", "app", stdin="long enough password\n")
+    hashed = r.out.split('password_hash = "', 1)[1].split('"', 1)[0]
+    port = free_port()
+    config = write_config(
+        tmp_path / "c.toml",
+        store.url,
+        f'[relay]\nlisten = ["127.0.0.1:{port}"]\ndata_dir = "{tmp_path / "relay"}"\n'
+        f'hostname = "relay.test"\n\n[relay.users.app]\npassword_hash = "{hashed}"\n'
+        'domains = ["sender.example"]\n',
+    )
+    env = {**os.environ, "DELIVERWATCH_RELAY_PASSWORD": "long enough password"}
+    log = (tmp_path / "relay.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "relay"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while b"relay started" not in (tmp_path / "relay.log").read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert (tmp_path / "relay" / "relay.pid").read_text().strip() == str(proc.pid)
+        twin = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "relay"],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert twin.returncode == 2 and "already running" in twin.stderr
+        sent = subprocess.run(
+            [sys.executable, "-m", "monitor", "--config", str(config), "send",
+             "--to", "someone@example.org", "--campaign", "smoke"],
+            cwd=REPO, capture_output=True, text=True, timeout=60, check=False, env=env,
+        )  # fmt: skip
+        assert sent.returncode == 0 and "queued as" in sent.stdout, sent.stdout + sent.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    text = (tmp_path / "relay.log").read_text()
+    assert "relay stopped" in text and "Traceback" not in text
+    assert "someone@example.org" in states(store)
