@@ -31,7 +31,15 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-__all__ = ["DROP", "HANG", "Received", "ScriptedServer", "SmtpSink", "free_port"]
+__all__ = [
+    "DROP",
+    "HANG",
+    "Received",
+    "ScriptedServer",
+    "SmtpSink",
+    "free_port",
+    "self_signed_context",
+]
 
 #: ``reply`` answers with special meaning: never answer (until the sink stops), or close the
 #: connection instead of answering.
@@ -157,6 +165,42 @@ class _Controller(Controller):
 
     def factory(self) -> SMTP:
         return _Server(self.handler, dsn=self.dsn, **self.SMTP_kwargs)
+
+
+def self_signed_context(name: str = "sink.test") -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for ``name`` (STARTTLS sinks;
+    the relay's opportunistic TLS does not check it, RFC 7435)."""
+    import datetime
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pair.pem"
+        path.write_bytes(pem)
+        context.load_cert_chain(path)
+    return context
 
 
 def _broken_tls() -> ssl.SSLContext:
