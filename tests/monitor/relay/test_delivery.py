@@ -5,7 +5,6 @@ source address and EHLO name, VERP return paths, connection reuse."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest

@@ -77,8 +77,12 @@ def test_a_message_expires_after_the_queue_lifetime(store, dns, port) -> None:
 
 
 def test_notify_failure_sends_a_dsn_from_the_null_sender(store, dns, port) -> None:
-    enqueue(store, message("AAA", "gone@dest.example", notify="FAILURE", orcpt="rfc822;gone@dest.example",
-                           dsn_envid="ENV42", dsn_ret="HDRS"))  # fmt: skip
+    orcpt = "rfc822;gone@dest.example"
+    enqueue(
+        store,
+        message("AAA", "gone@dest.example", notify="FAILURE", orcpt=orcpt, dsn_envid="ENV42",
+                dsn_ret="HDRS"),
+    )  # fmt: skip
     refuse = always("550 5.1.1 <gone@dest.example>: User unknown")
 
     async def go() -> None:
@@ -176,8 +180,12 @@ def test_dsn_parameters_are_passed_on_and_success_is_then_the_servers_to_report(
 def test_smtputf8_is_passed_on_or_the_message_bounces(store, dns, port) -> None:
     publish(dns, "other.example", (10, "mx.other.example", "127.0.0.3"))
     body = "Subject: h\u00e9\r\nFrom: n\u00f6@sender.example\r\n\r\nhi\r\n".encode()
-    enqueue(store, message("AAA", "j\u00fcrgen@dest.example", body=body, smtputf8=True, body_8bit=True),
-            message("BBB", "z\u00f6e@other.example", body=body, smtputf8=True, body_8bit=True))  # fmt: skip
+    utf8 = {"body": body, "smtputf8": True, "body_8bit": True}
+    enqueue(
+        store,
+        message("AAA", "j\u00fcrgen@dest.example", **utf8),  # type: ignore[arg-type]
+        message("BBB", "z\u00f6e@other.example", **utf8),  # type: ignore[arg-type]
+    )
 
     async def go() -> None:
         async with running(store, settings(dns, port), Clock()):
