@@ -337,9 +337,7 @@ def release_leases(session: Session, owner: str) -> int:
     return int(hit.rowcount)  # type: ignore[attr-defined]
 
 
-def renew_leases(
-    session: Session, owner: str, ids: Sequence[int], *, lease_until: datetime
-) -> int:
+def renew_leases(session: Session, owner: str, ids: Sequence[int], *, lease_until: datetime) -> int:
     """Extend the leases ``owner`` still holds on ``ids`` (rows a live relay has in hand),
     so that only the rows of a relay that died are claimed again."""
     hit = 0

@@ -79,7 +79,8 @@ class DeliveryEngine:
         self.clock = clock
         self.owner = owner[:64]
         self.rng = rng or random.Random()
-        #: Results stored so far, by state (``delivered``, ``deferred``...), and DSNs queued.
+        #: Results stored so far by state (``delivered``, ``deferred``...), DSNs queued
+        #: (``dsn``), transactions that stored them (``batches``), claims made (``claims``).
         self.counts: Counter[str] = Counter()
         self._lookup = lookup
         self._wake = asyncio.Event()
@@ -204,6 +205,7 @@ class DeliveryEngine:
         except StoreError as exc:
             log.warning("cannot claim mail to deliver: %s", exc)
             return False
+        self.counts["claims"] += 1
         self._accept(dues, bodies)
         return len(dues) >= limit
 
@@ -276,6 +278,7 @@ class DeliveryEngine:
         for a in attempts:
             self._tracked.discard(a.due.id)
         if batch is not None:
+            self.counts["batches"] += 1
             self.counts.update(batch.counts)
             if batch.dsns:
                 self.counts["dsn"] += len(batch.dsns)

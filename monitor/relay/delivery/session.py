@@ -52,7 +52,6 @@ __all__ = [
 ]
 
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
-_DOT = re.compile(rb"^\.", re.MULTILINE)
 _NOTIFY = re.compile(r"(?:NEVER|(?:SUCCESS|FAILURE|DELAY)(?:,(?:SUCCESS|FAILURE|DELAY))*)", re.I)
 _XTEXT = re.compile(r"[!-~]+")
 #: Exceptions that end a connection (dropped, timed out, garbled) rather than a reply.
@@ -61,11 +60,15 @@ _TROUBLE = (aiosmtplib.SMTPException, OSError, ssl.SSLError, EOFError)
 
 def prepare_body(body: bytes) -> bytes:
     """CRLF line ends, leading dots doubled (RFC 5321 4.5.2) and the end-of-data line:
-    done once per message, whatever number of transactions carries it."""
-    data = _LINE_ENDS.sub(b"\r\n", body)
+    done once per message, whatever number of transactions carries it. A body that already
+    has CRLF line ends (what the relay stores) skips the regular expression."""
+    crlf = body.count(b"\r\n")
+    data = body if body.count(b"\r") == crlf == body.count(b"\n") else _LINE_ENDS.sub(b"\r\n", body)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
-    return _DOT.sub(b"..", data) + b".\r\n"
+    if data.startswith(b"."):
+        data = b"." + data
+    return data.replace(b"\r\n.", b"\r\n..") + b".\r\n"
 
 
 def opportunistic_tls() -> ssl.SSLContext:
