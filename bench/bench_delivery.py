@@ -3,15 +3,19 @@ three sink MX hosts.
 
 Setup (not timed): a loopback DNS server (tests/servers/dns.py) publishes three domains, each
 with its own MX on 127.0.0.2-4; three aiosmtpd sinks (tests/servers/smtp.py) play those MX
-hosts, each in a process of its own; ``--messages`` messages (default 10,000) of ``--size``
-bytes (default 10 KB), one recipient each, spread over the three domains, are queued with
-``monitor.store.queue.enqueue``. Then a child process runs ``DeliveryEngine`` until every
-recipient is delivered, and prints delivered/s (first claim to last result stored: queue
-state, events and all), its CPU time and its peak RSS. SQLite, and PostgreSQL when it is
-reachable (``DELIVERWATCH_TEST_PG_URL``). Prints figures; asserts nothing.
+hosts, each in a process of its own (``--sink counting``: minimal counting sinks that cost
+the machine far less, so that the engine's own capacity shows); ``--messages`` messages
+(default 10,000) of ``--size`` bytes (default 10 KB), one recipient each, spread over the
+three domains, are queued with ``monitor.store.queue.enqueue``. Then a child process runs
+``DeliveryEngine`` until every recipient is delivered, and prints delivered/s (first claim
+to last result stored: queue state, events and all), its CPU time and its peak RSS, and the
+sinks' CPU time. SQLite, and PostgreSQL when it is reachable (``DELIVERWATCH_TEST_PG_URL``).
+Prints figures; asserts nothing. The machine is shared: the load average before each run is
+printed, and messages per CPU-second of the engine do not depend on it.
 
     python bench/bench_delivery.py [--messages 10000] [--size 10240]
                                    [--backend sqlite|postgresql|both]
+                                   [--sink aiosmtpd|counting]
                                    [--profile FILE] [--spy FILE]
 """
 
@@ -48,13 +52,14 @@ DOMAINS = ("one.example", "two.example", "three.example")
 _SINK = """
 import sys, time
 sys.path.insert(0, {repo!r})
-from tests.servers.smtp import SmtpSink
-sink = SmtpSink({host!r}, {port})
+from tests.servers.smtp import CountingSink, SmtpSink
+sink = {kind}({host!r}, {port})
 sink.__enter__()
 print("ready", flush=True)
 sys.stdin.read()
-print(len(sink.messages), flush=True)
+print(sink.messages if isinstance(sink.messages, int) else len(sink.messages), flush=True)
 """
+SINKS = {"aiosmtpd": "SmtpSink", "counting": "CountingSink"}
 
 
 def _body(i: int, size: int) -> bytes:
@@ -186,6 +191,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=10_240)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--sink",
+        choices=sorted(SINKS),
+        default="aiosmtpd",
+        help="the MX hosts: aiosmtpd sinks (as in the tests) or minimal counting sinks, "
+        "which leave more of the machine to the engine",
+    )
     parser.add_argument("--profile", help="write cProfile stats of the engine to FILE.<backend>")
     parser.add_argument("--spy", help="write py-spy samples (raw) of the engine to FILE.<backend>")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -200,7 +212,8 @@ def main(argv: list[str]) -> int:
         for domain, host in zip(DOMAINS, HOSTS, strict=True):
             dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
             dns.zone.add(f"mx.{domain}", "A", host)
-        scripts = [_SINK.format(repo=str(REPO), host=h, port=port) for h in HOSTS]
+        kind = SINKS[args.sink]
+        scripts = [_SINK.format(repo=str(REPO), kind=kind, host=h, port=port) for h in HOSTS]
         sinks = [
             subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)

@@ -11,7 +11,9 @@ offer DSN (RFC 3461, parameters accepted and recorded), refuse SMTPUTF8, or offe
 whose handshake always fails (``broken_tls``).
 
 :class:`ScriptedServer` is a bare TCP server for what aiosmtpd will not do: a greeting that
-is not 220, or no greeting at all.
+is not 220, or no greeting at all. :class:`CountingSink` is for benchmarks only: a minimal
+SMTP server that accepts everything and keeps only counts, cheap enough (whole buffers, no
+per-line parsing) that a benchmark measures its client rather than the sink.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from aiosmtpd.smtp import SMTP
 __all__ = [
     "DROP",
     "HANG",
+    "CountingSink",
     "Received",
     "ScriptedServer",
     "SmtpSink",
@@ -297,3 +300,78 @@ class ScriptedServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
+
+
+class _Counting(asyncio.Protocol):
+    """One session of :class:`CountingSink`: commands answered from whole buffers (PIPELINING
+    is honoured as RFC 2920 asks: replies in order), DATA read up to ``CRLF.CRLF``."""
+
+    def __init__(self, sink: CountingSink) -> None:
+        self.sink = sink
+        self.buffer = b""
+        self.in_data = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.sink.connections += 1
+        self.transport.write(b"220 sink.test ESMTP counting sink\r\n")  # type: ignore[union-attr]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        out: list[bytes] = []
+        while True:
+            if self.in_data:
+                end = self.buffer.find(b"\r\n.\r\n")
+                if end < 0:
+                    break
+                self.buffer = self.buffer[end + 5 :]
+                self.in_data = False
+                self.sink.messages += 1
+                out.append(b"250 2.0.0 OK counted")
+                continue
+            line, sep, rest = self.buffer.partition(b"\r\n")
+            if not sep:
+                break
+            self.buffer = rest
+            out.append(self._command(line[:4].upper()))
+        if out and self.transport is not None:
+            self.transport.write(b"\r\n".join(out) + b"\r\n")
+            if out[-1].startswith(b"221"):
+                self.transport.close()
+
+    def _command(self, verb: bytes) -> bytes:
+        if verb == b"EHLO":
+            return b"250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 52428800"
+        if verb == b"DATA":
+            self.in_data = True
+            return b"354 End data with <CR><LF>.<CR><LF>"
+        if verb == b"QUIT":
+            return b"221 2.0.0 Bye"
+        if verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP", b"HELO"):
+            return b"250 2.0.0 OK"
+        return b"502 5.5.2 not implemented"
+
+
+class CountingSink:
+    """A benchmark's MX on ``host:port`` in its own thread: accepts every message, counts."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.messages = 0
+        self.connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    def __enter__(self) -> CountingSink:
+        self._thread.start()
+        start = self._loop.create_server(lambda: _Counting(self), self.host, self.port)
+        self._server = asyncio.run_coroutine_threadsafe(start, self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
