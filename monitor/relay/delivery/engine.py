@@ -89,10 +89,21 @@ class DeliveryEngine:
         self._agents: set[asyncio.Task[None]] = set()
         self._starved = False
         self._db: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._pool = ConnectionPool(settings.idle_seconds)
 
     def wake(self) -> None:
-        """New mail was queued: look at the queue now rather than at the next poll."""
+        """New mail was queued: look at the queue now rather than at the next poll (safe to
+        call from another thread, e.g. a database writer's)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                here = asyncio.get_running_loop()
+            except RuntimeError:
+                here = None
+            if here is not loop:
+                loop.call_soon_threadsafe(self._wake.set)
+                return
         self._wake.set()
 
     def _seconds(self) -> float:
@@ -108,6 +119,7 @@ class DeliveryEngine:
     async def run(self, stopping: asyncio.Event) -> None:
         """Deliver until ``stopping`` is set, then stop cleanly (module docstring)."""
         s = self.settings
+        self._loop = asyncio.get_running_loop()
         self._db = ThreadPoolExecutor(1, thread_name_prefix="delivery-db")
         dns = self._lookup or DnsClient(s.nameservers or None, timeout=s.dns_timeout)
         mx = MxResolver(dns, clock=self._seconds, max_age=s.dns_cache_seconds,
@@ -130,7 +142,7 @@ class DeliveryEngine:
             if self._lookup is None and isinstance(dns, DnsClient):
                 await dns.aclose()
             self._db.shutdown(wait=True)
-            self._db = None
+            self._db = self._loop = None
 
     async def _relay_stop(self, stopping: asyncio.Event) -> None:
         await stopping.wait()
