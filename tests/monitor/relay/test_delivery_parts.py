@@ -144,8 +144,9 @@ def test_a_dsn_for_a_utf8_address_is_a_global_one() -> None:
 
 
 def test_a_reply_cannot_inject_fields_into_a_dsn() -> None:
+    hostile = "550 bad\r\nFinal-Recipient: rfc822; victim@x.example"
     block = DsnRecipient(address="a@dest.example", orcpt=None, action="failed", status="5.0.0",
-                         diagnostic="550 bad\r\nFinal-Recipient: rfc822; victim@x.example")  # fmt: skip
+                         diagnostic=hostile)  # fmt: skip
     dsn = build_dsn(due(), [block], original=None, hostname="relay.example", now=T0,
                     lifetime=dt.timedelta(days=5), size_limit=50_000)  # fmt: skip
     fields = re.findall(rb"(?m)^Final-Recipient:.*$", dsn.body)
