@@ -189,6 +189,11 @@ class Courier:
             for due, reply in zip(dues, replies, strict=True)
         ]
         job.done.update(d.id for d in dues)
+        if log.isEnabledFor(logging.DEBUG):  # addresses at DEBUG only (STYLE.md 5)
+            for a in attempts:
+                d, r = a.due, a.reply
+                log.debug("%s: to=<%s>, relay=%s, from %s, %s (%s)", d.queue_id, d.recipient,
+                          r.mx or "none", source or "-", r.verdict.value, r)  # fmt: skip
         self.record(attempts)
 
     # -- one job -----------------------------------------------------------------------
@@ -229,6 +234,8 @@ class Courier:
         dest.suspended_by = Reply.deferred(f"4{status[1:]} delivery temporarily suspended: {text}",
                                            command=cause.command, mx=cause.mx)  # fmt: skip
         dest.suspended_until = self.seconds() + self.settings.retry_initial
+        log.info("delivery to %s suspended for %.0f s: %s", dest.domain,
+                 self.settings.retry_initial, cause)  # fmt: skip
         while dest.jobs:
             job = dest.jobs.popleft()
             self._record(job, job.dues, [dest.suspended_by])

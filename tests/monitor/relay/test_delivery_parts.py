@@ -173,3 +173,29 @@ def test_mx_answers_are_cached_for_their_ttl_and_shared_by_concurrent_lookups() 
 
         first, cached, expired = asyncio.run(go())
     assert first == 3 and cached == 3 and expired == 6
+
+
+def test_settings_come_from_relay_sending_suppression_and_checks(tmp_path) -> None:
+    from monitor.config.loader import config_from_dict
+    from monitor.daemon.wiring import delivery_settings
+
+    cfg = config_from_dict(
+        {
+            "relay": {"hostname": "relay.sender.example", "outbound_port": 2525,
+                      "command_timeout_seconds": 7, "queue_lifetime_hours": 2,
+                      "max_connections_per_domain": 3, "verp_local_part": "b"},
+            "sending": {"ips": ["192.0.2.10"], "helo": {"192.0.2.10": "mta1.sender.example"},
+                        "envelope_domain": "Bounces.Sender.Example."},
+            "suppression": {"verp_key": "s3cret"},
+            "checks": {"nameservers": ["127.0.0.1:5353"], "timeout_seconds": 2},
+        },
+        base_dir=tmp_path,
+    )  # fmt: skip
+    s = delivery_settings(cfg)
+    assert (s.hostname, s.port, s.command_timeout) == ("relay.sender.example", 2525, 7)
+    assert s.queue_lifetime == dt.timedelta(hours=2) and s.max_connections_per_domain == 3
+    assert s.source_ips == ("192.0.2.10",) and s.helo_for("192.0.2.10") == "mta1.sender.example"
+    assert s.helo_for(None) == "relay.sender.example"
+    assert s.verp and s.verp_key == b"s3cret" and s.envelope_domain == "bounces.sender.example"
+    assert s.verp_local_part == "b" and s.nameservers == ("127.0.0.1:5353",)
+    assert s.dns_timeout == 2
