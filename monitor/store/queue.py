@@ -40,6 +40,7 @@ __all__ = [
     "delete_queued",
     "enqueue",
     "hold",
+    "lease_owners",
     "list_queue",
     "message_bodies",
     "note_hold",
@@ -354,6 +355,17 @@ def renew_leases(session: Session, owner: str, ids: Sequence[int], *, lease_unti
         )
         hit += int(result.rowcount)  # type: ignore[attr-defined]
     return hit
+
+
+def lease_owners(session: Session) -> list[str]:
+    """Who holds leases now (relay processes, ``host:pid``), for a relay that starts to give
+    back the leases of a dead process on its own host at once."""
+    q = (
+        select(SentMessage.lease_owner)
+        .where(SentMessage.state == S.SENDING, SentMessage.lease_owner.is_not(None))
+        .distinct()
+    )
+    return sorted(str(o) for o in session.scalars(q))
 
 
 def note_hold(session: Session, relay_message_ids: Iterable[int], reason: str) -> None:

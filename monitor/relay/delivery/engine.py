@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -129,6 +130,7 @@ class DeliveryEngine:
         self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                               settings=s, clock=self.clock, committed=self._committed,
                               rng=self.rng)  # fmt: skip
+        await self._adopt_orphans()
         writer = asyncio.create_task(self._writer.run(), name="delivery-writer")
         chores = asyncio.create_task(self._chores(stopping), name="delivery-chores")
         relay = asyncio.create_task(self._relay_stop(stopping))
@@ -143,6 +145,29 @@ class DeliveryEngine:
                 await dns.aclose()
             self._db.shutdown(wait=True)
             self._db = self._loop = None
+
+    async def _adopt_orphans(self) -> None:
+        """Give back at once the leases of relays on this host that are gone (killed: their
+        leases would only run out after ``lease_seconds``): at least once, without the wait.
+        Owners are ``host:pid``; another host's relays are left to their leases."""
+        host, _, mine = self.owner.rpartition(":")
+
+        def adopt() -> list[str]:
+            with store_errors("giving back leases of dead relays"), self.factory() as session:
+                session.begin()
+                dead = [o for o in queue.lease_owners(session) if _dead(o, host, mine)]
+                for owner in dead:
+                    queue.release_leases(session, owner)
+                session.commit()
+            return dead
+
+        try:
+            dead = await self._in_db(adopt)
+        except StoreError as exc:
+            log.warning("could not look for leases of dead relays: %s", exc)
+            return
+        for owner in dead:
+            log.info("gave back the leases of %s, which is no longer running", owner)
 
     async def _relay_stop(self, stopping: asyncio.Event) -> None:
         await stopping.wait()
@@ -324,3 +349,17 @@ class DeliveryEngine:
                 return queue.renew_leases(session, self.owner, ids, lease_until=until)
 
         await self._in_db(renew)
+
+
+def _dead(owner: str, host: str, mine: str) -> bool:
+    """``owner`` is a relay process on ``host`` (not this one) that no longer exists."""
+    other_host, _, pid = owner.rpartition(":")
+    if not host or other_host != host or pid == mine or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but not ours to signal
+        return False
+    return False

@@ -98,11 +98,15 @@ def enqueue(store: Any, *messages: q.QueuedMessage) -> list[list[int]]:
 
 @contextlib.asynccontextmanager
 async def running(
-    store: Any, config: DeliverySettings, clock: Clock, ctx: EventContext | None = None
+    store: Any,
+    config: DeliverySettings,
+    clock: Clock,
+    ctx: EventContext | None = None,
+    owner: str = "test:1",
 ) -> AsyncIterator[DeliveryEngine]:
     """The engine running in this event loop; stopped (and awaited) on the way out."""
     engine = DeliveryEngine(factory=store.factory, settings=config, ctx=ctx or EventContext(),
-                            clock=clock, owner="test:1")  # fmt: skip
+                            clock=clock, owner=owner)  # fmt: skip
     stopping = asyncio.Event()
     task = asyncio.create_task(engine.run(stopping))
     try:

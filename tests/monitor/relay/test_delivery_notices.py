@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 
 import pytest
 
 from monitor.enums import EventKind, MessageState
+from monitor.store import queue as q
 from parsers import parse_message
 from tests.monitor.relay.delivery_kit import (
     SENDER,
@@ -245,3 +249,26 @@ def test_stopping_finishes_or_gives_back_what_is_in_hand(store, dns, port) -> No
     for rcpt in ("ann@dest.example", "bob@dest.example"):  # one in flight, one waiting
         assert found[rcpt].state is MessageState.DEFERRED and found[rcpt].lease_owner is None
         assert found[rcpt].attempts == 0 and found[rcpt].next_attempt_at <= Clock().now  # type: ignore[operator]
+
+
+def test_leases_of_a_dead_relay_on_this_host_are_given_back_at_start(store, dns, port) -> None:
+    publish(dns, "other.example", (10, "mx.other.example", "127.0.0.3"))
+    enqueue(store, message("AAA", "ann@dest.example"), message("BBB", "bob@other.example"))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    hour = Clock().now + dt.timedelta(hours=1)
+    with store.session() as s, s.begin():  # two relays died holding one row each
+        q.claim_due(s, now=Clock().now, owner=f"{host}:{gone.pid}", lease_until=hour, limit=1)
+        q.claim_due(s, now=Clock().now, owner="elsewhere:1", lease_until=hour, limit=1)
+
+    async def go() -> None:
+        async with running(store, settings(dns, port), Clock(), owner=f"{host}:{os.getpid()}"):
+            await until(lambda: state(store, "ann@dest.example") == "delivered")
+            await asyncio.sleep(0.3)
+
+    with SmtpSink("127.0.0.2", port), SmtpSink("127.0.0.3", port) as other:
+        asyncio.run(go())
+    bob = rows(store)["bob@other.example"]  # another host's relay: left to its lease
+    assert bob.state is MessageState.SENDING and bob.lease_owner == "elsewhere:1"
+    assert other.messages == []

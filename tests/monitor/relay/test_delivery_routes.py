@@ -139,16 +139,15 @@ def test_a_hanging_mx_times_out_and_holds_up_no_other_destination(store, dns, po
     publish(dns, "fast.example", (10, "mx.fast.example", "127.0.0.3"))
     enqueue(store, message("AAA", "ann@slow.example"), message("CCC", "cid@mute.example"),
             message("BBB", "bob@fast.example"))  # fmt: skip
-    config = settings(dns, port, command_timeout=1.5)
+    config = settings(dns, port, command_timeout=3.0)
 
     def hang(stage: str, address: str | None, n: int) -> str | None:
         return HANG if stage == "DATA" else None
 
     async def go() -> None:
         async with running(store, config, Clock()):
-            took = await until(lambda: state(store, "bob@fast.example") == "delivered")
-            assert took < 1.0  # not after the slow ones' timeouts
-            assert state(store, "ann@slow.example") == "sending"
+            await until(lambda: state(store, "bob@fast.example") == "delivered")
+            assert state(store, "ann@slow.example") == "sending"  # still waiting for DATA
             assert state(store, "cid@mute.example") == "sending"
             await until(final(store, "ann@slow.example", "cid@mute.example"))
 
