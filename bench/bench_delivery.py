@@ -100,6 +100,20 @@ def _enqueue(url: str, n: int, size: int) -> float:
     return time.perf_counter() - t0
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads by name: the event loop (main) and the
+    database thread (``delivery-db``) of the engine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        name = (task / "comm").read_text().strip()
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        key = "cpu_db" if name.startswith("delivery-db") else "cpu_loop" if name == "python" else ""
+        if key:
+            found[key] = found.get(key, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def _run_engine(url: str, n: int, nameserver: str, port: int) -> dict[str, float]:
     """The child: deliver everything, report time, CPU and peak RSS."""
     engine = make_engine(url)
@@ -132,6 +146,7 @@ def _run_engine(url: str, n: int, nameserver: str, port: int) -> dict[str, float
         return {"seconds": seconds, "cpu": cpu, **{k: float(v) for k, v in delivery.counts.items()}}
 
     result = asyncio.run(main())
+    result.update(_thread_cpu())
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
@@ -159,7 +174,7 @@ def _bench(
         spy = Path(sys.executable).with_name("py-spy")
         command[:0] = [str(spy), "record", "-r", "250", "-f", "raw", "-o",
                        f"{args.spy}.{label}", "--"]  # fmt: skip
-    sink_cpu = _cpu(sinks)
+    sink_cpu, load = _cpu(sinks), os.getloadavg()[0]
     out = subprocess.run(command, check=True, capture_output=True, text=True)
     sink_cpu = _cpu(sinks) - sink_cpu
     result = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("{")))
@@ -168,8 +183,9 @@ def _bench(
         f"{label}: delivered {result.get('delivered', 0):.0f} (deferred "
         f"{result.get('deferred', 0):.0f}) in {result['seconds']:.1f} s = {rate:.0f} msg/s; "
         f"engine CPU {result['cpu']:.1f} s ({result.get('delivered', 0) / result['cpu']:.0f} "
-        f"msg per CPU-second); peak RSS {result['peak_rss_mib']:.0f} MiB; the three sinks "
-        f"used {sink_cpu:.1f} CPU-s; load average before: {os.getloadavg()[0]:.2f}; "
+        f"msg per CPU-second: event loop {result.get('cpu_loop', 0):.1f} s, database thread "
+        f"{result.get('cpu_db', 0):.1f} s); peak RSS {result['peak_rss_mib']:.0f} MiB; "
+        f"the three sinks used {sink_cpu:.1f} CPU-s; load average before {load:.2f}; "
         f"{result.get('claims', 0):.0f} claims, {result.get('batches', 0):.0f} result batches",
         flush=True,
     )

@@ -142,11 +142,12 @@ class Courier:
                     break
         finally:
             conn = self._detach(lane)
-            if conn is not None:
-                if stopping.is_set():
-                    await conn.quit()
-                else:
-                    self.pool.give(conn)
+            if conn is not None and conn.dirty:  # cancelled in a transaction: just close
+                conn.close()
+            elif conn is not None and stopping.is_set():
+                await conn.quit()
+            elif conn is not None:
+                self.pool.give(conn)
 
     def _attach(self, lane: _Lane, conn: Connection) -> Connection:
         lane.conn = conn

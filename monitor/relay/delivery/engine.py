@@ -122,15 +122,27 @@ class DeliveryEngine:
         s = self.settings
         self._loop = asyncio.get_running_loop()
         self._db = ThreadPoolExecutor(1, thread_name_prefix="delivery-db")
-        dns = self._lookup or DnsClient(s.nameservers or None, timeout=s.dns_timeout)
-        mx = MxResolver(dns, clock=self._seconds, max_age=s.dns_cache_seconds,
-                        max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
-        self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
-                                seconds=self._seconds)  # fmt: skip
-        self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
-                              settings=s, clock=self.clock, committed=self._committed,
-                              rng=self.rng)  # fmt: skip
-        await self._adopt_orphans()
+        dns: DnsClient | None = None
+        try:
+            lookup = self._lookup
+            if lookup is None:
+                lookup = dns = DnsClient(s.nameservers or None, timeout=s.dns_timeout)
+            mx = MxResolver(lookup, clock=self._seconds, max_age=s.dns_cache_seconds,
+                            max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
+            self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
+                                    seconds=self._seconds)  # fmt: skip
+            self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
+                                  settings=s, clock=self.clock, committed=self._committed,
+                                  rng=self.rng)  # fmt: skip
+            await self._adopt_orphans()
+            await self._serve(stopping)
+        finally:
+            if dns is not None:
+                await dns.aclose()
+            self._db.shutdown(wait=True)
+            self._db = self._loop = None
+
+    async def _serve(self, stopping: asyncio.Event) -> None:
         writer = asyncio.create_task(self._writer.run(), name="delivery-writer")
         chores = asyncio.create_task(self._chores(stopping), name="delivery-chores")
         relay = asyncio.create_task(self._relay_stop(stopping))
@@ -141,10 +153,6 @@ class DeliveryEngine:
             for task in (chores, relay):
                 task.cancel()
             await asyncio.gather(chores, relay, return_exceptions=True)
-            if self._lookup is None and isinstance(dns, DnsClient):
-                await dns.aclose()
-            self._db.shutdown(wait=True)
-            self._db = self._loop = None
 
     async def _adopt_orphans(self) -> None:
         """Give back at once the leases of relays on this host that are gone (killed: their
