@@ -212,6 +212,8 @@ class DeliveryEngine:
         self._tracked.clear()
         self._dests.clear()
         await self._pool.close_all()
+        for _ in range(3):  # let the transports closed above run their connection_lost
+            await asyncio.sleep(0)
 
     def _release(self) -> int:
         with store_errors("giving back leases"), self.factory() as session, session.begin():

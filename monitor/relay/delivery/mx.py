@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.checks.resolver import DnsAnswer, DnsStatus, Lookup
@@ -117,7 +117,9 @@ class MxResolver:
         failures = [why for addrs, why in found if why is not None]
         temporary = [why for why in failures if why.startswith("4.")]
         text = (temporary or failures or [f"5.4.4 no address for {domain}"])[0]
-        reply = Reply.deferred(text, command="DNS") if temporary else Reply.bounced(text)
+        reply = (
+            Reply.deferred(text, command="DNS") if temporary else Reply.bounced(text, command="DNS")
+        )
         return Route(domain, failure=reply, implicit=implicit)
 
     async def _addresses(self, host: str) -> tuple[tuple[str, ...], str | None]:
@@ -145,7 +147,7 @@ class MxResolver:
         future: asyncio.Future[DnsAnswer] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            answer = await self._ask(name, rdtype)
+            answer = await self.lookup.query(name, rdtype)
             future.set_result(answer)
         except BaseException as exc:
             future.set_exception(exc)
@@ -155,9 +157,6 @@ class MxResolver:
             del self._pending[key]
         self._remember(key, answer)
         return answer
-
-    def _ask(self, name: str, rdtype: str) -> Awaitable[DnsAnswer]:
-        return self.lookup.query(name, rdtype)
 
     def _remember(self, key: tuple[str, str], answer: DnsAnswer) -> None:
         if answer.failed:

@@ -115,6 +115,11 @@ class TlsFailure(ConnectFailure):
     """STARTTLS was offered but the handshake failed: try this MX again in plain text."""
 
 
+def _abort(transport: asyncio.BaseTransport | None) -> None:
+    if isinstance(transport, asyncio.Transport) and not transport.is_closing():
+        transport.abort()
+
+
 def _text(response: SMTPResponse) -> str:
     return " ".join(response.message.split("\n")).strip()
 
@@ -123,8 +128,10 @@ class Connection:
     """An open session with one MX address, ready for a transaction."""
 
     def __init__(self, smtp: aiosmtplib.SMTP, *, mx: str, address: str, port: int,
-                 source_ip: str | None, timeout: float) -> None:  # fmt: skip
+                 source_ip: str | None, timeout: float,
+                 raw: asyncio.BaseTransport | None = None) -> None:  # fmt: skip
         self.smtp = smtp
+        self.raw = raw  # the TCP transport under TLS, closed with the connection
         self.mx = mx
         self.address = address
         self.port = port
@@ -282,8 +289,11 @@ class Connection:
         self.close()
 
     def close(self) -> None:
+        """Close now: after STARTTLS the TCP transport is aborted too, rather than left to a
+        TLS shutdown that may outlive the event loop."""
         self.broken = True
         self.smtp.close()
+        _abort(self.raw)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,15 +314,18 @@ async def open_connection(dial: Dial) -> Connection:
     """Connect, read the greeting, EHLO, STARTTLS when offered (module docstring)."""
     where = f"{dial.mx}[{dial.address}]"
     smtp = await _connect(dial, where)
+    raw = smtp.transport
     try:
         await _hello(smtp, dial, where)
         if dial.tls is not None and smtp.supports_extension("starttls"):
             await _starttls(smtp, dial, where)
     except BaseException:
         smtp.close()
+        _abort(raw)
         raise
     return Connection(smtp, mx=dial.mx, address=dial.address, port=dial.port,
-                      source_ip=dial.source_ip, timeout=dial.command_timeout)  # fmt: skip
+                      source_ip=dial.source_ip, timeout=dial.command_timeout,
+                      raw=raw if raw is not smtp.transport else None)  # fmt: skip
 
 
 async def _connect(dial: Dial, where: str) -> aiosmtplib.SMTP:
