@@ -34,12 +34,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from monitor.relay.delivery.mx import MxResolver, Route
+from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt
 from monitor.relay.delivery.result import Reply, Verdict
 from monitor.relay.delivery.session import (
     ConnectFailure,
     Connection,
-    ConnectionPool,
     Dial,
     Envelope,
     Recipient,

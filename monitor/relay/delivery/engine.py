@@ -46,8 +46,8 @@ from monitor.errors import MonitorError, StoreError
 from monitor.events import EventContext
 from monitor.relay.delivery.courier import Courier, Destination, Job
 from monitor.relay.delivery.mx import MxResolver
+from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt, Batch
-from monitor.relay.delivery.session import ConnectionPool
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.relay.delivery.writer import Writer
 from monitor.store import queue

@@ -1,4 +1,4 @@
-"""One outbound SMTP connection (aiosmtplib) and the pool of idle ones.
+"""One outbound SMTP connection (aiosmtplib); ``pool`` keeps the idle ones.
 
 :func:`open_connection` connects to one MX address (from a bound source address when one is
 configured), reads the greeting, says EHLO (HELO when refused) and upgrades with STARTTLS
@@ -29,8 +29,6 @@ import contextlib
 import re
 import socket
 import ssl
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -41,7 +39,6 @@ from monitor.relay.delivery.result import Reply
 __all__ = [
     "ConnectFailure",
     "Connection",
-    "ConnectionPool",
     "Dial",
     "Envelope",
     "Recipient",
@@ -389,62 +386,3 @@ async def _starttls(smtp: aiosmtplib.SMTP, dial: Dial, where: str) -> None:
         reply = Reply.deferred(text, command="STARTTLS", mx=dial.mx)
         raise TlsFailure(reply, greeted=True) from None
     await _hello(smtp, dial, where)  # RFC 3207 4.2: forget what was said before TLS
-
-
-class ConnectionPool:
-    """Idle connections by MX address (most recently used first out), closed after
-    ``idle_seconds`` by :meth:`reap`."""
-
-    def __init__(self, idle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.idle_seconds = idle_seconds
-        self.clock = clock
-        self._idle: dict[tuple[str, int], list[tuple[float, Connection]]] = {}
-
-    def __len__(self) -> int:
-        return sum(len(v) for v in self._idle.values())
-
-    def take(self, key: tuple[str, int]) -> Connection | None:
-        """The most recently used idle connection to ``key`` that is still open."""
-        entries = self._idle.get(key)
-        while entries:
-            _, conn = entries.pop()
-            if conn.usable:
-                return conn
-            conn.close()
-        return None
-
-    def give(self, conn: Connection) -> None:
-        if conn.usable:
-            self._idle.setdefault(conn.key, []).append((self.clock(), conn))
-        else:
-            conn.close()
-
-    async def evict(self) -> bool:
-        """Close the connection idle longest (room for a new one); False: none idle."""
-        oldest: tuple[float, tuple[str, int]] | None = None
-        for key, entries in self._idle.items():
-            if entries and (oldest is None or entries[0][0] < oldest[0]):
-                oldest = (entries[0][0], key)
-        if oldest is None:
-            return False
-        _, conn = self._idle[oldest[1]].pop(0)
-        await conn.quit()
-        return True
-
-    async def reap(self) -> None:
-        """Close connections idle past ``idle_seconds`` (or closed by the server)."""
-        limit = self.clock() - self.idle_seconds
-        stale: list[Connection] = []
-        for key, entries in list(self._idle.items()):
-            fresh = [(t, c) for t, c in entries if t > limit and c.usable]
-            stale.extend(c for t, c in entries if not (t > limit and c.usable))
-            if fresh:
-                self._idle[key] = fresh
-            else:
-                del self._idle[key]
-        await asyncio.gather(*(c.quit() for c in stale))
-
-    async def close_all(self) -> None:
-        conns = [c for entries in self._idle.values() for _, c in entries]
-        self._idle.clear()
-        await asyncio.gather(*(c.quit() for c in conns))
