@@ -35,6 +35,7 @@ from monitor.checks.transport import (
     UdpPool,
     encode_name,
     plain_records,
+    plain_ttl,
 )
 from monitor.config.checks import nameserver_address
 from monitor.errors import CheckError
@@ -75,6 +76,9 @@ class DnsAnswer:
     records: tuple[str, ...] = ()
     canonical: str | None = None  # set when the answer came through a CNAME
     detail: str = ""
+    #: Seconds the answer may be cached: the smallest TTL of the chain, or for NXDOMAIN and
+    #: NODATA the SOA's negative TTL (RFC 2308 5) when the server sent one; None: unknown.
+    ttl: int | None = None
 
     @property
     def void(self) -> bool:
@@ -127,12 +131,23 @@ def _rcode_failure(name: str, rdtype: str, rcode: int) -> DnsAnswer:
     return DnsAnswer(name=name, rdtype=rdtype, status=status, detail=text)
 
 
+def _negative_ttl(message: dns.message.Message) -> int | None:
+    """RFC 2308 5: a negative answer is cached for min(SOA TTL, SOA MINIMUM) of the SOA in
+    its authority section; without one the caller picks a default."""
+    for rrset in message.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            return min(int(rrset.ttl), int(rrset[0].minimum))
+    return None
+
+
 def read_message(name: str, rdtype: str, message: dns.message.Message) -> DnsAnswer:
     """A parsed response as a :class:`DnsAnswer`: the records of ``rdtype`` at the end of
     the CNAME chain (RFC 1034 3.6.2), NODATA when the chain ends without them."""
     rcode = message.rcode()
     if rcode == dns.rcode.NXDOMAIN:
-        return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.NXDOMAIN)
+        return DnsAnswer(
+            name=name, rdtype=rdtype, status=DnsStatus.NXDOMAIN, ttl=_negative_ttl(message)
+        )
     if rcode != dns.rcode.NOERROR:
         return _rcode_failure(name, rdtype, rcode)
     if not isinstance(message, dns.message.QueryMessage):
@@ -142,13 +157,16 @@ def read_message(name: str, rdtype: str, message: dns.message.Message) -> DnsAns
     except dns.exception.DNSException as exc:  # CNAME chain too long
         return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.ERROR, detail=str(exc))
     if chain.answer is None:
-        return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.NODATA)
+        return DnsAnswer(
+            name=name, rdtype=rdtype, status=DnsStatus.NODATA, ttl=_negative_ttl(message)
+        )
     qname = message.question[0].name
     return DnsAnswer(
         name=name,
         rdtype=rdtype,
         status=DnsStatus.OK,
         records=tuple(_text(rd, chain.answer.rdtype) for rd in chain.answer),
+        ttl=chain.minimum_ttl,
         canonical=(
             None
             if chain.canonical_name == qname
@@ -175,7 +193,13 @@ def read_wire(name: str, rdtype: str, wire: bytes, question_len: int) -> DnsAnsw
         return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.NODATA)
     plain = plain_records(wire, question_len, _RDTYPES.get(rdtype, 0))
     if plain:
-        return DnsAnswer(name=name, rdtype=rdtype, status=DnsStatus.OK, records=plain)
+        return DnsAnswer(
+            name=name,
+            rdtype=rdtype,
+            status=DnsStatus.OK,
+            records=plain,
+            ttl=plain_ttl(wire, question_len),
+        )
     try:
         message = dns.message.from_wire(wire)
     except dns.exception.DNSException as exc:

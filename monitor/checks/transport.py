@@ -45,6 +45,7 @@ __all__ = [
     "encode_name",
     "encode_query",
     "plain_records",
+    "plain_ttl",
 ]
 
 EDNS_PAYLOAD = 1232  # RFC 6891 6.2.5; DNS Flag Day 2020
@@ -142,6 +143,17 @@ def plain_records(wire: bytes, question_len: int, rdtype: int) -> tuple[str, ...
         found[rdata] = text
         pos = end
     return tuple(found.values())
+
+
+def plain_ttl(wire: bytes, question_len: int) -> int:
+    """The smallest TTL (RFC 1035 3.2.1) of the answer records of a response that
+    :func:`plain_records` accepted (same layout: compressed owner, fixed header per record)."""
+    ttl = 2**31 - 1  # RFC 2181 8: TTLs are at most 2^31 - 1
+    pos = 12 + question_len
+    for _ in range(int.from_bytes(wire[6:8], "big")):
+        ttl = min(ttl, int.from_bytes(wire[pos + 6 : pos + 10], "big"))
+        pos += 12 + int.from_bytes(wire[pos + 10 : pos + 12], "big")
+    return ttl
 
 
 class _Socket(asyncio.DatagramProtocol):

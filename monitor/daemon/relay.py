@@ -17,6 +17,7 @@ import socket
 from monitor.app import App
 from monitor.daemon import wiring
 from monitor.daemon.instance import instance_lock, pid_file
+from monitor.relay.delivery import DeliveryEngine
 from monitor.relay.service import Deliverer, RelayService
 from monitor.relay.tlsconf import ensure_self_signed, server_context
 from monitor.store.db import make_engine, make_session_factory
@@ -32,12 +33,21 @@ def _quiet_protocol_logs() -> None:
 
 
 def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
-    """Run the relay until SIGTERM/SIGINT; the exit status."""
+    """Run the relay until SIGTERM/SIGINT; the exit status. ``deliverer`` defaults to the
+    delivery engine built from the config."""
     cfg = app.config
     factory = app.sessions()
     _quiet_protocol_logs()
     cert, key = wiring.relay_tls(cfg)
-    settings = wiring.submission_settings(cfg)
+    settings = wiring.submission_settings(cfg)  # before the loop: getfqdn() may block
+    if deliverer is None:
+        deliverer = DeliveryEngine(
+            factory=factory,
+            settings=wiring.delivery_settings(cfg),
+            ctx=wiring.event_context(cfg),
+            clock=app.now,
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+        )
     if cfg.relay.tls_cert is None:
         ensure_self_signed(cert, key, settings.hostname)
     context = server_context(cert, key)

@@ -18,6 +18,7 @@ from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
 from monitor.config import Config, SmtpSettings, parse_listen
 from monitor.events import EventContext
+from monitor.relay.delivery import DeliverySettings
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
 from monitor.suppression.policy import Rules
@@ -27,6 +28,7 @@ __all__ = [
     "alert_channels",
     "auth_plan",
     "blocklist_plan",
+    "delivery_settings",
     "dns_settings",
     "event_context",
     "relay_listeners",
@@ -137,3 +139,33 @@ def relay_tls(cfg: Config) -> tuple[Path, Path]:
     if r.tls_cert is not None and r.tls_key is not None:
         return r.tls_cert, r.tls_key
     return r.data_dir / "relay-cert.pem", r.data_dir / "relay-key.pem"
+
+
+def delivery_settings(cfg: Config) -> DeliverySettings:
+    """``[relay]`` outbound part, ``[sending]`` (source IPs, HELO names, envelope domain),
+    ``[suppression] verp_key`` and ``[checks]`` DNS: what the relay's delivery engine needs.
+
+    The EHLO name falls back to ``[relay] hostname`` and then to this host's FQDN (RFC 5321
+    4.1.1.1 wants a name the world can resolve; ``[sending.helo]`` is the place for it).
+    """
+    r, s = cfg.relay, cfg.sending
+    key = cfg.suppression.verp_key
+    return DeliverySettings(
+        hostname=r.hostname or socket.getfqdn(),
+        port=r.outbound_port,
+        nameservers=cfg.checks.nameservers,
+        dns_timeout=cfg.checks.timeout_seconds,
+        source_ips=s.ips,
+        helo=dict(s.helo),
+        connect_timeout=r.connect_timeout_seconds,
+        command_timeout=r.command_timeout_seconds,
+        retry_initial=r.retry_initial_seconds,
+        retry_max=r.retry_max_seconds,
+        queue_lifetime=timedelta(hours=r.queue_lifetime_hours),
+        max_connections=r.max_connections,
+        max_connections_per_domain=r.max_connections_per_domain,
+        messages_per_connection=r.messages_per_connection,
+        verp_key=key.reveal().encode("utf-8") if key else None,
+        envelope_domain=s.envelope_domain.lower().rstrip("."),
+        verp_local_part=r.verp_local_part,
+    )

@@ -132,9 +132,13 @@ def _load(session: Session, groups: list[list[_Obs]], ctx: EventContext) -> Look
                 tokens.add(p.obs.verp_token)
             if p.obs.sent_id is not None:
                 sent_ids.add(p.obs.sent_id)
-            if p.address:
+            # A source that vouches for its own sent row (the relay's delivery results) is
+            # matched by that row alone (``_match``): the send log is not searched for it, and
+            # the address is only needed when the event may act on the list.
+            vouched = p.obs.trust is Trust.LOCAL and p.obs.sent_id is not None
+            if p.address and (not vouched or p.obs.kind in _ACTING):
                 addresses.add(p.address)
-            if p.message_id:
+            if p.message_id and not vouched:
                 (message_ids if p.address else anonymous).add(p.message_id)
     window = timedelta(days=ctx.rules.soft_bounce_window_days)
     return Lookups.load(

@@ -40,12 +40,15 @@ __all__ = [
     "delete_queued",
     "enqueue",
     "hold",
+    "lease_owners",
     "list_queue",
     "message_bodies",
+    "note_hold",
     "queue_summary",
     "record_outcomes",
     "release",
     "release_leases",
+    "renew_leases",
     "retry",
     "show_message",
 ]
@@ -333,6 +336,49 @@ def release_leases(session: Session, owner: str) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(hit.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_leases(session: Session, owner: str, ids: Sequence[int], *, lease_until: datetime) -> int:
+    """Extend the leases ``owner`` still holds on ``ids`` (rows a live relay has in hand),
+    so that only the rows of a relay that died are claimed again."""
+    hit = 0
+    for part in chunks(ids):
+        result = session.execute(
+            update(SentMessage)
+            .where(
+                SentMessage.id.in_(part),
+                SentMessage.lease_owner == owner[:64],
+                SentMessage.state == S.SENDING,
+            )
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        hit += int(result.rowcount)  # type: ignore[attr-defined]
+    return hit
+
+
+def lease_owners(session: Session) -> list[str]:
+    """Who holds leases now (relay processes, ``host:pid``), for a relay that starts to give
+    back the leases of a dead process on its own host at once."""
+    q = (
+        select(SentMessage.lease_owner)
+        .where(SentMessage.state == S.SENDING, SentMessage.lease_owner.is_not(None))
+        .distinct()
+    )
+    return sorted(str(o) for o in session.scalars(q))
+
+
+def note_hold(session: Session, relay_message_ids: Iterable[int], reason: str) -> None:
+    """Say why messages were held (``hold_reason``) when the relay itself held them: the
+    recipients became ``held`` through ``record_outcomes`` (a message that made delivery
+    fail in an unexpected way is kept for the operator, not retried in a loop)."""
+    for part in chunks(relay_message_ids):
+        session.execute(
+            update(RelayMessage)
+            .where(RelayMessage.id.in_(part))
+            .values(hold_reason=reason[:2000])
+            .execution_options(synchronize_session=False)
+        )
 
 
 # --------------------------------------------------------------------------- operators

@@ -131,3 +131,28 @@ def test_operator_hold_release_retry_delete_and_listing(store) -> None:
     assert summary.by_state == {"sending": 1, "deferred": 1} and summary.oldest == T0
     assert summary.pending == 2
     assert shown is not None and shown[0].queue_id == "BBB" and len(shown[1]) == 1
+
+
+def test_renewed_leases_keep_rows_away_from_other_relays(store) -> None:
+    [[a, b]] = enqueue(store, message("AAA", "a@x.example", "b@y.example"))
+    soon = T0 + dt.timedelta(minutes=1)
+    with store.session() as s, s.begin():
+        q.claim_due(s, now=T0, owner="r1", lease_until=soon, limit=10)
+        assert q.lease_owners(s) == ["r1"]
+        later = T0 + dt.timedelta(hours=1)
+        assert q.renew_leases(s, "r1", [a], lease_until=later) == 1
+        assert q.renew_leases(s, "r2", [b], lease_until=later) == 0  # not r2's to renew
+    after = soon + dt.timedelta(seconds=1)
+    with store.session() as s, s.begin():
+        taken = q.claim_due(s, now=after, owner="r2", lease_until=later, limit=10)
+    assert [d.id for d in taken] == [b]  # a's lease was renewed, b's ran out
+
+
+def test_note_hold_says_why_the_relay_held_a_message(store) -> None:
+    [[a]] = enqueue(store, message("AAA", "a@x.example"))
+    with store.session() as s, s.begin():
+        [due] = q.claim_due(s, now=T0, owner="r1", lease_until=T0, limit=10)
+        q.record_outcomes(s, [q.Outcome(id=a, state=S.HELD, attempted=False)], now=T0)
+        q.note_hold(s, [due.relay_message_id], "internal error: ValueError: boom")
+        [row] = q.list_queue(s, q.QueueFilter(states=(S.HELD,)))
+    assert row.hold_reason == "internal error: ValueError: boom" and row.attempts == 0
