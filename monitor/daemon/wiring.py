@@ -8,14 +8,19 @@ thing that uses them is built, and never logged.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from monitor.alerts import AlertChannels, SmtpTarget
 from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
 from monitor.config import Config, SmtpSettings
 from monitor.events import EventContext
+from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
 from parsers.dnsrec.dmarc import DmarcSpec
+from parsers.webtoken import LinkMaker
 
 __all__ = [
     "alert_channels",
@@ -24,6 +29,9 @@ __all__ = [
     "dns_settings",
     "event_context",
     "smtp_target",
+    "web_links",
+    "web_token_keys",
+    "webhook_routes",
 ]
 
 
@@ -39,6 +47,45 @@ def event_context(config: Config) -> EventContext:
         ),
         verp_key=sup.verp_key.reveal().encode("utf-8") if sup.verp_key else None,
         lowercase_local=sup.lowercase_local_part,
+        web_keys=web_token_keys(config),
+        webhooks=webhook_routes(config),
+    )
+
+
+def webhook_routes(config: Config) -> tuple[WebhookRoute, ...]:
+    """``[web.webhooks.NAME]``: which topics go to which endpoint (written to the outbox by
+    every source of events, and by the blocklist alerts)."""
+    return tuple(WebhookRoute(name, hook.topics) for name, hook in config.web.webhooks.items())
+
+
+def web_token_keys(config: Config) -> tuple[bytes, ...]:
+    """The keys of the web tokens, current first (``monitor.config.web``): ``[web]
+    token_key`` and ``old_token_keys``, else one derived from ``[suppression] verp_key``;
+    () when neither is set (no link can be made or verified)."""
+    web = config.web
+    keys: list[bytes] = []
+    if web.token_key is not None:
+        keys.append(web.token_key.reveal().encode("utf-8"))
+    elif config.suppression.verp_key is not None:
+        verp = config.suppression.verp_key.reveal().encode("utf-8")
+        keys.append(hmac.new(verp, b"deliverwatch web token key", hashlib.sha256).digest())
+    keys += [k.reveal().encode("utf-8") for k in web.old_token_keys]
+    return tuple(k for k in keys if k)
+
+
+def web_links(config: Config) -> LinkMaker | None:
+    """What the relay calls to put List-Unsubscribe (and tracking) links in a message:
+    ``web_links(cfg).list_unsubscribe(sent_id, recipient)``; None when ``[web] public_url``
+    or a token key is missing."""
+    keys = web_token_keys(config)
+    if not keys or not config.web.public_url:
+        return None
+    domain = config.web.unsubscribe_domain or config.sending.envelope_domain
+    return LinkMaker(
+        key=keys[0],
+        base_url=config.web.public_url,
+        unsubscribe_domain=domain.lower().rstrip("."),
+        local_part=config.web.unsubscribe_local_part,
     )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.enums import EventKind, Trust
+from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
 from parsers.address import AddressError, normalize_address
 
@@ -31,11 +32,17 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventContext:
-    """The configured part of the decisions (``[suppression]``), the same for every source."""
+    """The configured part of the decisions (``[suppression]``), the same for every source,
+    and the webhook endpoints (``[web.webhooks]``) whose outbox rows are written with the
+    events they announce."""
 
     rules: Rules = field(default_factory=Rules)
     verp_key: bytes | None = None
     lowercase_local: bool = True
+    #: Keys of the web tokens (``parsers.webtoken``), current first: an ``unsub+TOKEN@``
+    #: mail is honoured only when its token verifies under one of them.
+    web_keys: tuple[bytes, ...] = ()
+    webhooks: tuple[WebhookRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
