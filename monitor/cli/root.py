@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll": ("monitor.cli.poll_cmd", "poll_cmd"),
     "reprocess": ("monitor.cli.poll_cmd", "reprocess_cmd"),
     "sends": ("monitor.cli.sends_cmd", "sends_group"),
+    "web": ("monitor.cli.web_cmd", "web_cmd"),
 }
 
 

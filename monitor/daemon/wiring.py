@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import AlertChannels, SmtpTarget
 from monitor.checks.auth import AuthPlan
@@ -19,6 +23,9 @@ from monitor.config import Config, SmtpSettings
 from monitor.events import EventContext
 from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
+from monitor.web.auth import make_key
+from monitor.web.settings import WebSettings
+from monitor.web.webhooks import Endpoint, RetryPolicy
 from parsers.dnsrec.dmarc import DmarcSpec
 from parsers.webtoken import LinkMaker
 
@@ -30,7 +37,10 @@ __all__ = [
     "event_context",
     "smtp_target",
     "web_links",
+    "web_settings",
     "web_token_keys",
+    "webhook_endpoints",
+    "webhook_retry",
     "webhook_routes",
 ]
 
@@ -149,3 +159,44 @@ def alert_channels(cfg: Config) -> AlertChannels:
     a = cfg.alerts
     smtp = smtp_target(a, a.email_to) if a.email_to else None
     return AlertChannels(webhook_url=a.webhook_url or None, smtp=smtp, timeout=a.timeout_seconds)
+
+
+def web_settings(
+    config: Config, factory: sessionmaker[Session], now: Callable[[], datetime]
+) -> WebSettings:
+    """Everything ``deliverwatch web`` serves with; the API tokens as digests only."""
+    web = config.web
+    return WebSettings(
+        factory=factory,
+        ctx=event_context(config),
+        token_keys=web_token_keys(config),
+        tracking=web.tracking,
+        api_keys=tuple(
+            make_key(name, t.token.reveal(), t.scopes) for name, t in web.tokens.items()
+        ),
+        report_dir=config.report.output_dir,
+        public_url=web.public_url,
+        now=now,
+    )
+
+
+def webhook_endpoints(config: Config) -> dict[str, Endpoint]:
+    """``[web.webhooks.NAME]`` as the daemon's webhook job takes them (secrets revealed)."""
+    return {
+        name: Endpoint(
+            name=name,
+            url=hook.url,
+            secret=hook.secret.reveal().encode("utf-8"),
+            timeout=hook.timeout_seconds,
+        )
+        for name, hook in config.web.webhooks.items()
+    }
+
+
+def webhook_retry(config: Config) -> RetryPolicy:
+    web = config.web
+    return RetryPolicy(
+        initial_seconds=web.webhook_retry_initial_seconds,
+        max_seconds=web.webhook_retry_max_seconds,
+        max_age_hours=web.webhook_max_age_hours,
+    )

@@ -27,6 +27,7 @@ __all__ = [
     "Recorded",
     "event_key",
     "normalize_recipient",
+    "unsubscribe_key",
 ]
 
 
@@ -161,3 +162,9 @@ def event_key(*parts: object) -> str:
     """An idempotency key from the parts that identify a fact (SHA-256, hex)."""
     basis = ":".join("" if p is None else str(p) for p in parts)
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
+
+
+def unsubscribe_key(sent_id: int) -> str:
+    """The idempotency key of an unsubscribe request for one sent message, whichever way it
+    came (the one-click POST, the page's button, ``unsub+TOKEN@`` mail): one event in all."""
+    return event_key("unsubscribe", sent_id)

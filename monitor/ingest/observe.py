@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from monitor.enums import EventKind, Trust
 from monitor.errors import MonitorError
-from monitor.events import Observation, event_key, normalize_recipient
+from monitor.events import Observation, event_key, normalize_recipient, unsubscribe_key
 from monitor.ingest.parse import ParsedItem
 from monitor.store.events import bare_message_id
 from monitor.store.ingest_repo import store_auth_failure, store_dmarc, store_tls
@@ -32,7 +32,6 @@ __all__ = [
     "observations",
     "one_click",
     "store_report",
-    "unsubscribe_key",
 ]
 
 REPORT_KINDS = frozenset({Kind.DMARC_AGGREGATE, Kind.TLS_REPORT, Kind.AUTH_FAILURE})
@@ -61,12 +60,6 @@ def _event_kind(report: Report, rcpt: Recipient) -> EventKind:
     if report.kind is Kind.DELAY or rcpt.action is Action.DELAYED:
         return EventKind.DEFERRED
     return EventKind.BOUNCED
-
-
-def unsubscribe_key(sent_id: int) -> str:
-    """The idempotency key of an unsubscribe request for one sent message, whichever way it
-    came (one-click POST, the page's button, ``unsub+TOKEN@`` mail): one event in all."""
-    return event_key("unsubscribe", sent_id)
 
 
 def _mailed_unsubscribe(

@@ -1,0 +1,46 @@
+"""Run the application under uvicorn (``deliverwatch web``), until SIGTERM or SIGINT.
+
+uvicorn's access log is off: request paths carry unsubscribe and tracking tokens, which are
+capabilities for one recipient and are not written to logs (CONTRIBUTING.md, Security);
+the handlers log what happened without them. Behind a TLS proxy, ``trusted_proxies`` names
+the proxies whose ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed (uvicorn's
+proxy-headers support), which the machine-open rules need for the client's address.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from monitor.web.app import create_app
+from monitor.web.settings import WebSettings
+
+__all__ = ["serve", "uvicorn_config"]
+
+log = logging.getLogger(__name__)
+
+
+def uvicorn_config(
+    settings: WebSettings, *, host: str, port: int, trusted_proxies: tuple[str, ...] = ()
+) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,  # the CLI configured logging (text or JSON); keep it
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies) or None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def serve(
+    settings: WebSettings, *, host: str, port: int, trusted_proxies: tuple[str, ...] = ()
+) -> None:
+    """Serve on ``host:port`` until a signal stops the server."""
+    log.info("web service listening on %s:%d", host, port)
+    uvicorn.Server(uvicorn_config(settings, host=host, port=port,
+                                  trusted_proxies=trusted_proxies)).run()  # fmt: skip
