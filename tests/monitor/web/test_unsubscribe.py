@@ -38,7 +38,9 @@ def test_one_click_post_suppresses_at_once_and_is_idempotent(web: Web) -> None:
     for response in (first, again):
         assert response.status_code == 200, response.text
         assert "set-cookie" not in response.headers and "location" not in response.headers
-        assert "You are unsubscribed" in response.text and "j***@example.com" in response.text.lower()
+        assert (
+            "You are unsubscribed" in response.text and "j***@example.com" in response.text.lower()
+        )
     assert _suppressions(web) == [("address", "jane.doe@example.com", "unsubscribe")]
     (event,) = _events(web)
     assert event.kind is EventKind.UNSUBSCRIBED and event.trust is Trust.LOCAL
