@@ -40,7 +40,7 @@ __all__ = ["PIXEL", "click", "pixel"]
 
 log = logging.getLogger(__name__)
 
-#: The smallest transparent GIF: 1x1, one-colour palette, 43 bytes.
+#: A 1x1 transparent GIF89a (two-colour palette, transparency extension), 42 bytes.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _NO_CACHE = {"Cache-Control": "no-store, no-cache, must-revalidate, private"}
 
