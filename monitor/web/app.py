@@ -16,6 +16,8 @@ the path, or a bearer token). Every response says ``X-Content-Type-Options: nosn
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -35,6 +37,7 @@ from monitor.web.openapi import openapi_document
 from monitor.web.settings import WebSettings
 from monitor.web.tracking import click, pixel
 from monitor.web.unsubscribe import unsubscribe_get, unsubscribe_post
+from monitor.web.writer import EventWriter
 
 __all__ = ["create_app"]
 
@@ -130,6 +133,14 @@ def routes(settings: WebSettings) -> list[BaseRoute]:
 
 def create_app(settings: WebSettings) -> ASGIApp:
     """The application for ``settings`` (``monitor.daemon.wiring.web_settings``)."""
-    app = Starlette(routes=routes(settings))
+    writer = EventWriter(settings.factory, settings.ctx, settings.now)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        writer.stop()  # the last group commit finishes before the process ends
+
+    app = Starlette(routes=routes(settings), lifespan=lifespan)
     app.state.settings = settings
+    app.state.writer = writer
     return _Headers(app)

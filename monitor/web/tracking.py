@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from monitor.enums import EventKind, Trust
 from monitor.errors import StoreError
-from monitor.events import Observation, event_key, record_events
+from monitor.events import Observation, event_key
 from monitor.store.db import session_scope
 from monitor.store.events import MACHINE_REASON
 from monitor.store.web_repo import SentFacts, recent_clicks, sent_facts
@@ -34,6 +34,7 @@ from monitor.web.machine import Request as Seen
 from monitor.web.machine import classify
 from monitor.web.pages import error_page
 from monitor.web.settings import WebSettings
+from monitor.web.writer import EventWriter
 from parsers.webtoken import BadToken, TokenKind, WebToken, decode_token
 
 __all__ = ["PIXEL", "click", "pixel"]
@@ -56,18 +57,19 @@ def _seen(request: Request, facts: SentFacts, now_s: float, others: int) -> Seen
     )
 
 
-def _record(settings: WebSettings, request: Request, proof: WebToken) -> None:
-    """Record one open or click, when its campaign is tracked (runs in a worker thread)."""
+def _observe(settings: WebSettings, request: Request, proof: WebToken) -> Observation | None:
+    """The open or click to record, None when its campaign is not tracked (runs in a
+    worker thread: it reads the database)."""
     is_click = proof.kind is TokenKind.CLICK
     now = settings.now()
     cfg = settings.tracking
     with session_scope(settings.factory, "reading a sent message") as session:
         facts = sent_facts(session, proof.sent_id)
         if facts is None or not proof.matches(facts.recipient):
-            return
+            return None
         wanted = cfg.of(facts.campaign)
         if not (wanted.clicks if is_click else wanted.opens):
-            return
+            return None
         others = 0
         if is_click:
             since = now - timedelta(seconds=cfg.burst_seconds)
@@ -91,7 +93,7 @@ def _record(settings: WebSettings, request: Request, proof: WebToken) -> None:
     agent = request.headers.get("user-agent")
     if agent:
         details["user_agent"] = agent[:300]
-    obs = Observation(
+    return Observation(
         kind=kind,
         key=event_key("web", kind.value, facts.id, link, why is not None),
         source="web",
@@ -104,18 +106,23 @@ def _record(settings: WebSettings, request: Request, proof: WebToken) -> None:
         source_ip=request.client.host if request.client else None,
         details=details,
     )
-    (result,) = record_events(settings.factory, [[obs]], settings.ctx, now=now)
-    if result.error is not None:
-        log.error("%s of sent message %d not recorded: %s", kind.value, facts.id, result.error)
 
 
 async def _try_record(settings: WebSettings, request: Request, proof: WebToken) -> None:
     """Record, but never let the database keep an image from showing or a link from
     opening: a failure is logged and the answer goes out anyway."""
+    writer: EventWriter = request.app.state.writer
     try:
-        await run_in_threadpool(_record, settings, request, proof)
+        obs = await run_in_threadpool(_observe, settings, request, proof)
+        if obs is None:
+            return
+        result = await writer.record([obs])
     except StoreError as exc:
         log.error("%s not recorded: %s", proof.kind.value, exc)
+        return
+    if result.error is not None:
+        log.error("%s of sent message %d not recorded: %s", obs.kind.value, proof.sent_id,
+                  result.error)  # fmt: skip
 
 
 async def pixel(request: Request) -> Response:

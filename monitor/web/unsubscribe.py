@@ -26,11 +26,12 @@ from starlette.responses import HTMLResponse, Response
 
 from monitor.enums import EventKind, Trust
 from monitor.errors import StoreError
-from monitor.events import Observation, record_events, unsubscribe_key
+from monitor.events import Observation, unsubscribe_key
 from monitor.store.db import session_scope
 from monitor.store.web_repo import SentFacts, sent_facts
 from monitor.web.pages import confirm_page, done_page, error_page
 from monitor.web.settings import WebSettings
+from monitor.web.writer import EventWriter
 from parsers.webtoken import BadToken, TokenKind, decode_token
 
 __all__ = ["unsubscribe_get", "unsubscribe_post"]
@@ -92,8 +93,8 @@ def _one_click(content_type: str, body: bytes) -> bool:
     return "One-Click" in fields.get("List-Unsubscribe", [])
 
 
-def _unsubscribe(settings: WebSettings, token: str) -> HTMLResponse:
-    found = _lookup(settings, token)
+async def _unsubscribe(settings: WebSettings, writer: EventWriter, token: str) -> HTMLResponse:
+    found = await run_in_threadpool(_lookup, settings, token)
     if isinstance(found, HTMLResponse):
         return found
     now = settings.now()
@@ -109,7 +110,7 @@ def _unsubscribe(settings: WebSettings, token: str) -> HTMLResponse:
         campaign=found.campaign,
         details={"via": "one-click"},
     )
-    (result,) = record_events(settings.factory, [[obs]], settings.ctx, now=now)
+    result = await writer.record([obs])
     if result.error is not None:
         log.error("unsubscribe of sent message %d not recorded: %s", found.id, result.error)
         return _page(error_page("Try again later", "Your request could not be saved."), 503)
@@ -129,7 +130,8 @@ async def unsubscribe_post(request: Request) -> Response:
             error_page("Bad request", "Expected List-Unsubscribe=One-Click (RFC 8058)."), 400
         )
     try:
-        return await run_in_threadpool(_unsubscribe, settings, request.path_params["token"])
+        writer: EventWriter = request.app.state.writer
+        return await _unsubscribe(settings, writer, request.path_params["token"])
     except StoreError as exc:
         log.error("one-click unsubscribe not recorded: %s", exc)
         return _page(error_page("Try again later", "Your request could not be saved."), 503)
