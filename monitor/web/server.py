@@ -42,5 +42,6 @@ def serve(
 ) -> None:
     """Serve on ``host:port`` until a signal stops the server."""
     log.info("web service listening on %s:%d", host, port)
-    uvicorn.Server(uvicorn_config(settings, host=host, port=port,
-                                  trusted_proxies=trusted_proxies)).run()  # fmt: skip
+    uvicorn.Server(
+        uvicorn_config(settings, host=host, port=port, trusted_proxies=trusted_proxies)
+    ).run()

@@ -121,8 +121,9 @@ async def _try_record(settings: WebSettings, request: Request, proof: WebToken) 
         log.error("%s not recorded: %s", proof.kind.value, exc)
         return
     if result.error is not None:
-        log.error("%s of sent message %d not recorded: %s", obs.kind.value, proof.sent_id,
-                  result.error)  # fmt: skip
+        log.error(
+            "%s of sent message %d not recorded: %s", obs.kind.value, proof.sent_id, result.error
+        )
 
 
 async def pixel(request: Request) -> Response:

@@ -60,8 +60,13 @@ def _lookup(settings: WebSettings, token: str) -> SentFacts | HTMLResponse:
         proof = decode_token(TokenKind.UNSUBSCRIBE, token, keys=settings.token_keys)
     except BadToken:
         return _page(
-            error_page("Invalid link", "This unsubscribe link is not valid. Use the link "
-                       "from the message itself, complete."), 400)  # fmt: skip
+            error_page(
+                "Invalid link",
+                "This unsubscribe link is not valid. Use the link "
+                "from the message itself, complete.",
+            ),
+            400,
+        )
     with session_scope(settings.factory, "reading a sent message") as session:
         facts = sent_facts(session, proof.sent_id)
     if facts is None or not proof.matches(facts.recipient):

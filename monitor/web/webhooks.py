@@ -132,8 +132,13 @@ def _settle(
             given_up += retry_at is None
             mark_failed(session, item.id, error=error, retry_at=retry_at)
     for item, error in failed:
-        log.warning("webhook %d to %s failed (attempt %d): %s",
-                    item.id, item.endpoint, item.attempts + 1, error)  # fmt: skip
+        log.warning(
+            "webhook %d to %s failed (attempt %d): %s",
+            item.id,
+            item.endpoint,
+            item.attempts + 1,
+            error,
+        )
     return len(delivered), given_up
 
 
@@ -170,8 +175,9 @@ def deliver_webhooks(
             groups: dict[str, list[DueItem]] = defaultdict(list)
             for item in items:
                 groups[item.endpoint].append(item)
-            futures = [pool.submit(_post_all, endpoints[name], rows, now)
-                       for name, rows in groups.items()]  # fmt: skip
+            futures = [
+                pool.submit(_post_all, endpoints[name], rows, now) for name, rows in groups.items()
+            ]
             outcomes = [f.result() for f in futures]
             for name, outcome in zip(groups, outcomes, strict=True):
                 if outcome.down:

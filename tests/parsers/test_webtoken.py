@@ -76,7 +76,7 @@ def test_wrong_key_wrong_kind_and_verp_tokens_are_refused() -> None:
     verp = verp_encode(key=KEY, message_id=5, recipient="a@b.example", bounce_domain="x.example")
     with pytest.raises(BadToken):
         decode_token(TokenKind.UNSUBSCRIBE, verp.split("+")[1].split("@")[0], keys=[KEY])
-    with pytest.raises(Exception, match="signature|VERP|token"):
+    with pytest.raises(Exception, match=r"signature|VERP|token"):
         verp_decode(f"bounce+{unsub[:34]}@x.example", key=KEY)
 
 
@@ -89,9 +89,17 @@ def test_rotation_old_keys_still_verify() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "data:text/html,x", "//evil.example/", "/relative", "ftp://x.example/",
-     "https://x.example/a b", "https://x.example/\r\nSet-Cookie: a", "https://x/" + "a" * MAX_URL_BYTES],
-)  # fmt: skip
+    [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "//evil.example/",
+        "/relative",
+        "ftp://x.example/",
+        "https://x.example/a b",
+        "https://x.example/\r\nSet-Cookie: a",
+        "https://x/" + "a" * MAX_URL_BYTES,
+    ],
+)
 def test_click_targets_must_be_plain_http_urls(url: str) -> None:
     with pytest.raises(ValueError):
         click_token(key=KEY, sent_id=1, recipient="a@b.example", url=url)
@@ -134,7 +142,10 @@ def test_finding_the_token_of_an_unsubscribe_mail() -> None:
     assert find_unsubscribe_token(f"xunsub+{token}@b.example") is None
     folded = f'From: a@b.example\r\nTo: "List"\r\n\t<unsub+{token}@b.example>\r\n\r\nbody'
     assert unsubscribe_token_in_headers(folded.encode()) == token
-    enclosed = f"From: m@x\r\nTo: bounce@x\r\n\r\nList-Unsubscribe: <mailto:unsub+{token}@b>\r\nTo: unsub+{token}@b\r\n"
+    enclosed = (
+        f"From: m@x\r\nTo: bounce@x\r\n\r\n"
+        f"List-Unsubscribe: <mailto:unsub+{token}@b>\r\nTo: unsub+{token}@b\r\n"
+    )
     assert unsubscribe_token_in_headers(enclosed.encode()) is None
     delivered = f"Delivered-To: unsub+{token}@b.example\nFrom: a@b\n\nhi".encode()
     assert unsubscribe_token_in_headers(delivered) == token
@@ -147,12 +158,12 @@ def test_webhook_signatures() -> None:
     assert verify(header, body, secret=secret, now=1_767_225_700) == 1_767_225_600
     assert verify(f"{header},v1={'0' * 64}", body, secret=secret, now=1_767_225_600)
     for bad_header, bad_body, now in [
-        (header, body + b" ", 1_767_225_600),            # altered body
-        (header, body, 1_767_226_000),                   # stale
+        (header, body + b" ", 1_767_225_600),  # altered body
+        (header, body, 1_767_226_000),  # stale
         (header.replace("t=1767225600", "t=1767225601"), body, 1_767_225_600),  # altered time
         ("v1=" + header.split("v1=")[1], body, 1_767_225_600),  # no timestamp
         (None, body, 1_767_225_600),
-    ]:  # fmt: skip
+    ]:
         with pytest.raises(BadSignature):
             verify(bad_header, bad_body, secret=secret, now=now)
     with pytest.raises(BadSignature):

@@ -26,17 +26,26 @@ def _load(tmp_path: Path, text: str) -> object:
         ('[web]\nlisten = "8025"\n', "web: listen"),
         ('[web]\npublic_url = "mail.example.com"\n', "web: public_url: expected an http"),
         ('[web.tokens.a]\ntoken = "short"\n', "web.tokens.a: token: use at least 16"),
-        ('[web.tokens.a]\ntoken = "0123456789abcdef0"\nscopes = ["admin"]\n', "web.tokens.a.scopes[0]"),
+        (
+            '[web.tokens.a]\ntoken = "0123456789abcdef0"\nscopes = ["admin"]\n',
+            "web.tokens.a.scopes[0]",
+        ),
         ('[web.tokens."a b"]\ntoken = "0123456789abcdef0"\n', "web: tokens.a b"),
-        ('[web.webhooks.h]\nurl = "ftp://x"\nsecret = "0123456789abcdef0"\n', "web.webhooks.h: url"),
-        ('[web.webhooks.h]\nurl = "https://x.example"\nsecret = "0123456789abcdef0"\nevents = ["sent"]\n',
-         "web.webhooks.h.events[0]"),
+        (
+            '[web.webhooks.h]\nurl = "ftp://x"\nsecret = "0123456789abcdef0"\n',
+            "web.webhooks.h: url",
+        ),
+        (
+            '[web.webhooks.h]\nurl = "https://x.example"\nsecret = "0123456789abcdef0"\n'
+            'events = ["sent"]\n',
+            "web.webhooks.h.events[0]",
+        ),
         ('[web.tracking]\nmachine_networks = ["apple"]\n', "web.tracking: machine_networks"),
-        ('[web.tracking]\nburst_links = 1\n', "burst_links"),
+        ("[web.tracking]\nburst_links = 1\n", "burst_links"),
         ("[web]\nwebhook_retry_initial_seconds = 0\n", "webhook timings"),
         ('[web]\ntoken_key = "env:DW_TEST_UNSET_WEB_KEY"\n', "web.token_key"),
     ],
-)  # fmt: skip
+)
 def test_bad_values_name_the_key(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         _load(tmp_path, text)
@@ -56,10 +65,15 @@ def test_keys_links_and_routes_come_from_the_config(tmp_path: Path) -> None:
         "web": {
             "public_url": "https://mail.example.com",
             "tokens": {"ro": {"token": "ro-token-0123456789"}},
-            "webhooks": {"crm": {"url": "https://crm.example/h", "secret": "whsec-0123456789abc",
-                                 "events": ["bounced"]}},
+            "webhooks": {
+                "crm": {
+                    "url": "https://crm.example/h",
+                    "secret": "whsec-0123456789abc",
+                    "events": ["bounced"],
+                }
+            },
         },
-    }  # fmt: skip
+    }
     cfg = config_from_dict(data, base_dir=tmp_path)
     (derived,) = web_token_keys(cfg)
     assert derived != b"verp-secret-0123456789"  # a key of its own, derived

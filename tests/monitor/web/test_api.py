@@ -63,8 +63,13 @@ def test_suppressions_add_get_list_page_filter_delete(web: Web) -> None:
             and r.json()["scope"] == "domain"
             and r.json()["expires_at"].startswith("2030")
         )
-        for bad in ({"value": "not an address@"}, {"value": "a@b.example", "reason": "because"},
-                    {"value": "a@b.example", "colour": "red"}, [1], {"note": "no value"}):  # fmt: skip
+        for bad in (
+            {"value": "not an address@"},
+            {"value": "a@b.example", "reason": "because"},
+            {"value": "a@b.example", "colour": "red"},
+            [1],
+            {"note": "no value"},
+        ):
             assert http.post("/api/v1/suppressions", json=bad, headers=w).status_code == 400, bad
         assert http.post("/api/v1/suppressions", content=b"{", headers=w).status_code == 400
 

@@ -125,10 +125,15 @@ def test_open_redirect_and_forgery_attempts_fail(web: Web) -> None:
     pixel = open_token(key=KEY, sent_id=sent_id, recipient="jane@example.com")
     with web.client(headers=BROWSER) as http:
         for path in [
-            f"/c/{forged}", f"/c/{spliced_token}", f"/c/{good[:-3]}", f"/c/{good}x",
+            f"/c/{forged}",
+            f"/c/{spliced_token}",
+            f"/c/{good[:-3]}",
+            f"/c/{good}x",
             f"/c/{pixel}",  # an open token is not a click token
-            "/c/https://evil.example/", "/c/%2F%2Fevil.example", "/c/?url=https://evil.example",
-        ]:  # fmt: skip
+            "/c/https://evil.example/",
+            "/c/%2F%2Fevil.example",
+            "/c/?url=https://evil.example",
+        ]:
             response = http.get(path)
             assert response.status_code in (400, 404), (path, response.status_code)
             assert "location" not in response.headers, path

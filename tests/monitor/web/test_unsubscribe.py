@@ -83,9 +83,14 @@ def test_bad_tokens_and_bodies_record_nothing(web: Web) -> None:
     altered = good[:-1] + ("a" if good[-1] != "a" else "b")
     with web.client() as http:
         for token, status in [
-            (forged, 400), (altered, 400), (good[:-2], 400), (good + "aa", 400),
-            ("../../etc/passwd", 404), (other_rcpt, 404), (unknown, 404),
-        ]:  # fmt: skip
+            (forged, 400),
+            (altered, 400),
+            (good[:-2], 400),
+            (good + "aa", 400),
+            ("../../etc/passwd", 404),
+            (other_rcpt, 404),
+            (unknown, 404),
+        ]:
             for method in ("GET", "POST"):
                 response = http.request(method, f"/u/{token}", data=ONE_CLICK)
                 assert response.status_code == status, (token, method, response.text)

@@ -39,8 +39,9 @@ def test_button_unsubscribes_with_javascript_off(web: Web, tmp_path: Path) -> No
             x, y = (quad[0] + quad[4]) / 2, (quad[1] + quad[5]) / 2
             cdp.events.clear()
             for kind in ("mousePressed", "mouseReleased"):
-                cdp.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
-                         clickCount=1)  # fmt: skip
+                cdp.send(
+                    "Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1
+                )
             cdp.wait_for("Page.loadEventFired")
             deadline = time.monotonic() + 10
             while "You are unsubscribed" not in (done := _html(cdp)):

@@ -53,8 +53,12 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 try:
-                    verify(self.headers.get("Deliverwatch-Signature"), body, secret=SECRET,
-                           now=int(receiver.clock().timestamp()))  # fmt: skip
+                    verify(
+                        self.headers.get("Deliverwatch-Signature"),
+                        body,
+                        secret=SECRET,
+                        now=int(receiver.clock().timestamp()),
+                    )
                 except BadSignature as exc:
                     receiver.bad.append(str(exc))
                     self.send_response(400)
@@ -153,8 +157,9 @@ def test_blocklist_alerts_enter_the_outbox(store: Store) -> None:
 
 
 def _deliver(store: Store, receiver: Receiver, clock: Clock, **kw: Any) -> str:
-    endpoint = Endpoint(name="hooks", url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET,
-                        timeout=2.0)  # fmt: skip
+    endpoint = Endpoint(
+        name="hooks", url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET, timeout=2.0
+    )
     return deliver_webhooks(
         factory=store.factory,
         now=clock,
@@ -214,8 +219,12 @@ def test_refused_deliveries_back_off_then_are_given_up(store: Store, receiver: R
 
 
 def test_the_daemon_schedules_the_job_only_with_webhooks(store: Store, tmp_path: Path) -> None:
-    base = {"database": {"url": store.url}, "report": {"enabled": False},
-            "checks": {"blocklist_every_minutes": 0, "auth_at": ""}, "daemon": {"export_formats": []}}  # fmt: skip
+    base = {
+        "database": {"url": store.url},
+        "report": {"enabled": False},
+        "checks": {"blocklist_every_minutes": 0, "auth_at": ""},
+        "daemon": {"export_formats": []},
+    }
     plain = App.from_config(config_from_dict(base, base_dir=tmp_path))
     assert "deliver-webhooks" not in [s.id for s in job_specs(plain)]
     hooked = {
