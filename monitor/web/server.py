@@ -10,6 +10,7 @@ proxy-headers support), which the machine-open rules need for the client's addre
 from __future__ import annotations
 
 import logging
+import signal
 
 import uvicorn
 
@@ -40,7 +41,14 @@ def uvicorn_config(
 def serve(
     settings: WebSettings, *, host: str, port: int, trusted_proxies: tuple[str, ...] = ()
 ) -> None:
-    """Serve on ``host:port`` until a signal stops the server."""
+    """Serve on ``host:port`` until SIGTERM or SIGINT, then return (exit status 0).
+
+    uvicorn re-raises the signal that stopped it once it has shut down, under the handler
+    that was in place before it started; a no-op handler there turns a clean stop into a
+    normal return, as for ``deliverwatch daemon``.
+    """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     log.info("web service listening on %s:%d", host, port)
     uvicorn.Server(
         uvicorn_config(settings, host=host, port=port, trusted_proxies=trusted_proxies)
