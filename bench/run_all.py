@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["suppression", "parse", "reports", "dnsbl", "imap", "report", "hostile"]
+ORDER = ["suppression", "parse", "reports", "dnsbl", "imap", "report", "hostile", "web"]
 
 
 def main(argv: list[str]) -> int:

@@ -53,6 +53,9 @@ _KIND_FIELD = {
     "auto-replied": "auto_replies",
     "opened": "opens",
     "clicked": "clicks",
+    # opens and clicks by machines (monitor.web.machine), kept out of the people's rates
+    "machine-opened": "machine_opens",
+    "machine-clicked": "machine_clicks",
 }
 METRICS = (
     "sent",
@@ -66,6 +69,8 @@ METRICS = (
     "auto_replies",
     "opens",
     "clicks",
+    "machine_opens",
+    "machine_clicks",
 )
 UNVERIFIED = "unverified"
 
@@ -140,6 +145,8 @@ def _figures(values: Mapping[Any, Any], key: str = "", label: str = "") -> Figur
         hard_bounce_rate=rate(c["hard_bounced"], c["sent"]),
         complaint_rate=rate(c["complaints"], c["delivered"]),
         unsubscribe_rate=rate(c["unsubscribes"], c["delivered"]),
+        open_rate=rate(c["opens"], c["delivered"]) if c["opens"] else None,
+        click_rate=rate(c["clicks"], c["delivered"]) if c["clicks"] else None,
     )
 
 

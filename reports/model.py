@@ -119,12 +119,16 @@ class Figures:
     complaints: int = 0
     unsubscribes: int = 0
     auto_replies: int = 0
-    opens: int = 0
+    opens: int = 0  # people's: machines' (mail privacy proxies, link scanners) are apart
     clicks: int = 0
+    machine_opens: int = 0
+    machine_clicks: int = 0
     bounce_rate: float | None = None
     hard_bounce_rate: float | None = None
     complaint_rate: float | None = None
     unsubscribe_rate: float | None = None
+    open_rate: float | None = None  # people's unique opens / delivered
+    click_rate: float | None = None  # people's unique clicks / delivered
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,14 +19,23 @@ from monitor.alerts.model import Alert, AlertKind
 from monitor.store import alerts_repo
 from monitor.store.db import session_scope
 from monitor.store.models import AlertRecord
+from monitor.store.webhooks import WebhookRoute, enqueue_alerts
 
 __all__ = ["add_alerts", "deliver_pending"]
 
 log = logging.getLogger(__name__)
 
 
-def add_alerts(session: Session, alerts: Sequence[Alert], *, now: datetime) -> list[Alert]:
-    """Store ``alerts`` as pending deliveries; returns them with their ids."""
+def add_alerts(
+    session: Session,
+    alerts: Sequence[Alert],
+    *,
+    now: datetime,
+    webhooks: Sequence[WebhookRoute] = (),
+) -> list[Alert]:
+    """Store ``alerts`` as pending deliveries; returns them with their ids. Newly-listed and
+    delisted alerts also go to the webhook outbox of the ``webhooks`` that take
+    ``blocklist``, in the same transaction (``monitor.store.webhooks``)."""
     rows = alerts_repo.add_alerts(
         session,
         [
@@ -43,6 +52,8 @@ def add_alerts(session: Session, alerts: Sequence[Alert], *, now: datetime) -> l
         ],
         now=now,
     )
+    if webhooks:
+        enqueue_alerts(session, rows, webhooks, now=now)
     return [_as_alert(row) for row in rows]
 
 

@@ -24,6 +24,7 @@ from monitor.enums import CheckStatus
 from monitor.store import checks_repo
 from monitor.store.checks_repo import AuthRow, BlocklistRow
 from monitor.store.db import session_scope
+from monitor.store.webhooks import WebhookRoute
 
 __all__ = [
     "record_auth",
@@ -125,12 +126,18 @@ def record_auth_with_alerts(
 
 
 def save_blocklists(
-    factory: sessionmaker[Session], report: BlocklistReport, *, now: datetime
+    factory: sessionmaker[Session],
+    report: BlocklistReport,
+    *,
+    now: datetime,
+    webhooks: Sequence[WebhookRoute] = (),
 ) -> list[Alert]:
-    """Store the run and its alerts in one transaction; log each new alert."""
+    """Store the run and its alerts (and their webhook outbox rows) in one transaction; log
+    each new alert."""
     with session_scope(factory, "storing blocklist results") as session:
         previous = record_blocklist(session, report.results, now=now)
-        alerts = add_alerts(session, detect_listing_changes(previous, report.results), now=now)
+        changes = detect_listing_changes(previous, report.results)
+        alerts = add_alerts(session, changes, now=now, webhooks=webhooks)
     log_alerts(alerts)
     return alerts
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from monitor.checks.history import save_auth, save_blocklists
 from monitor.checks.resolver import DnsClient
 from monitor.checks.result import AuthResult
 from monitor.checks.zones import load_catalogue
+from monitor.store.webhooks import WebhookRoute
 
 __all__ = [
     "BlocklistPlan",
@@ -109,12 +110,14 @@ def blocklist_job(
     plan: BlocklistPlan,
     channels: AlertChannels,
     max_attempts: int,
+    webhooks: Sequence[WebhookRoute] = (),
 ) -> str:
-    """The daemon's blocklist run (hourly by default)."""
+    """The daemon's blocklist run (hourly by default); newly-listed and delisted alerts also
+    go to the ``webhooks`` outbox."""
     if not plan.targets:
         return "nothing to check: no [sending] ips, domains or link_domains configured"
     report = asyncio.run(run_blocklists(dns, plan))
-    alerts = save_blocklists(factory, report, now=now())
+    alerts = save_blocklists(factory, report, now=now(), webhooks=webhooks)
     delivery = deliver_pending(factory, channels, now=now, max_attempts=max_attempts)
     return (
         f"{len(report.results)} blocklist checks, {len(report.listed)} listed, "

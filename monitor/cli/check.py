@@ -136,13 +136,13 @@ def _dns(
     )
 
 
-def _store(app: Any, save: Callable[..., list[Any]], found: Any) -> list[Any]:
+def _store(app: Any, save: Callable[..., list[Any]], found: Any, **extra: Any) -> list[Any]:
     """Store like a daemon run: history, states, alerts (logged, then delivered)."""
     from monitor.alerts import deliver_pending
     from monitor.daemon.wiring import alert_channels
 
     factory = app.sessions()
-    alerts = save(factory, found, now=app.now())
+    alerts = save(factory, found, now=app.now(), **extra)
     summary = deliver_pending(
         factory,
         alert_channels(app.config),
@@ -220,7 +220,8 @@ def blocklists_cmd(
     if not no_store:
         app.sessions()  # refuse an unmigrated database before spending time on DNS
     report = _run(watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan))
-    alerts = [] if no_store else _store(app, history.save_blocklists, report)
+    routes = wiring.webhook_routes(app.config)
+    alerts = [] if no_store else _store(app, history.save_blocklists, report, webhooks=routes)
     if fmt == "json":
         out = {"results": _jsonable(report.results), "probes": _jsonable(report.probes)}
         if not no_store:

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("monitor.cli.queue_cmd", "queue_group"),
     "send": ("monitor.cli.send_cmd", "send_cmd"),
     "serve": ("monitor.cli.serve_cmd", "serve_cmd"),
+    "web": ("monitor.cli.web_cmd", "web_cmd"),
 }
 
 

@@ -1,6 +1,7 @@
-"""``deliverwatch serve``: the daemon and the relay side by side, as ``make run`` starts them.
+"""``deliverwatch serve``: the daemon, the relay and the web service side by side, as
+``make run`` starts them.
 
-Each runs as its own process (``deliverwatch daemon``, ``deliverwatch relay``) with the same
+Each runs as its own process (``deliverwatch daemon``, ``relay``, ``web``) with the same
 config; ``serve`` forwards SIGTERM/SIGINT to them by PID and waits for both. If one of them
 stops on its own, the other is stopped too and ``serve`` exits with the first one's status,
 so a supervisor (systemd, make) sees the failure instead of half a service.
@@ -20,14 +21,14 @@ from monitor.cli.common import loaded_app
 
 __all__ = ["serve_cmd"]
 
-PARTS = ("daemon", "relay")
+PARTS = ("daemon", "relay", "web")
 
 
 @click.command("serve")
 @click.option("--without", type=click.Choice(PARTS), multiple=True, help="Leave this part out.")
 @click.pass_context
 def serve_cmd(ctx: click.Context, without: tuple[str, ...]) -> int:
-    """Run the daemon and the relay together until SIGTERM/SIGINT."""
+    """Run the daemon, the relay and the web service together until SIGTERM/SIGINT."""
     app = loaded_app(ctx)
     config = str(app.config.source) if app.config.source else None
     base = [sys.executable, "-m", "monitor", *(["--config", config] if config else [])]

@@ -39,10 +39,13 @@ from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
+from monitor.config.web import ApiToken, CampaignTracking, TrackingConfig, WebConfig, Webhook
 
 __all__ = [
     "ENV_VAR",
     "AlertsConfig",
+    "ApiToken",
+    "CampaignTracking",
     "ChecksConfig",
     "Config",
     "DaemonConfig",
@@ -59,6 +62,9 @@ __all__ = [
     "SendingConfig",
     "SmtpSettings",
     "SuppressionConfig",
+    "TrackingConfig",
+    "WebConfig",
+    "Webhook",
     "config_from_dict",
     "config_to_dict",
     "default_config_path",

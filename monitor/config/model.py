@@ -10,6 +10,7 @@ from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, Sup
 from monitor.config.mailbox import MAILBOX_NAME, MailboxConfig
 from monitor.config.relay import RelayConfig
 from monitor.config.report import ReportConfig
+from monitor.config.web import WebConfig
 
 __all__ = ["Config"]
 
@@ -27,6 +28,7 @@ class Config:
     checks: ChecksConfig = field(default_factory=ChecksConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
 

@@ -86,9 +86,8 @@ def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
     if cfg.checks.blocklist_every_minutes:
         every = IntervalTrigger(minutes=cfg.checks.blocklist_every_minutes, timezone=tz)
         plan = wiring.blocklist_plan(cfg)
-        specs.append(
-            JobSpec("check-blocklists", watch.blocklist_job, every, {**common, "plan": plan})
-        )
+        kwargs = {**common, "plan": plan, "webhooks": wiring.webhook_routes(cfg)}
+        specs.append(JobSpec("check-blocklists", watch.blocklist_job, every, kwargs))
     if cfg.checks.auth_at:
         daily = daily_trigger(cfg.checks.auth_at, tz, "checks.auth_at")
         kwargs = {
@@ -115,6 +114,24 @@ def _poll_specs(app: App) -> list[JobSpec]:
     return specs
 
 
+def _webhook_specs(app: App) -> list[JobSpec]:
+    """The webhook outbox, delivered every ``[web] webhook_every_seconds`` when any
+    ``[web.webhooks.NAME]`` is configured (``monitor.web.webhooks``: why the daemon)."""
+    cfg = app.config
+    if not cfg.web.webhooks:
+        return []
+    from monitor.web.webhooks import deliver_webhooks
+
+    kwargs = {
+        "factory": app.sessions(),
+        "now": app.now,
+        "endpoints": wiring.webhook_endpoints(cfg),
+        "retry": wiring.webhook_retry(cfg),
+    }
+    every = IntervalTrigger(seconds=cfg.web.webhook_every_seconds)
+    return [JobSpec("deliver-webhooks", deliver_webhooks, every, kwargs)]
+
+
 def job_specs(app: App) -> list[JobSpec]:
     """Every job the current config asks for."""
     tz = zone(app.config.daemon.timezone)
@@ -123,4 +140,5 @@ def job_specs(app: App) -> list[JobSpec]:
         *_report_specs(app, tz),
         *_check_specs(app, tz),
         *_poll_specs(app),
+        *_webhook_specs(app),
     ]

@@ -8,9 +8,14 @@ thing that uses them is built, and never logged.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import AlertChannels, SmtpTarget
 from monitor.checks.auth import AuthPlan
@@ -21,8 +26,13 @@ from monitor.events import EventContext
 from monitor.relay.delivery import DeliverySettings
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
+from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
+from monitor.web.auth import make_key
+from monitor.web.settings import WebSettings
+from monitor.web.webhooks import Endpoint, RetryPolicy
 from parsers.dnsrec.dmarc import DmarcSpec
+from parsers.webtoken import LinkMaker
 
 __all__ = [
     "alert_channels",
@@ -35,6 +45,12 @@ __all__ = [
     "relay_tls",
     "smtp_target",
     "submission_settings",
+    "web_links",
+    "web_settings",
+    "web_token_keys",
+    "webhook_endpoints",
+    "webhook_retry",
+    "webhook_routes",
 ]
 
 
@@ -50,6 +66,45 @@ def event_context(config: Config) -> EventContext:
         ),
         verp_key=sup.verp_key.reveal().encode("utf-8") if sup.verp_key else None,
         lowercase_local=sup.lowercase_local_part,
+        web_keys=web_token_keys(config),
+        webhooks=webhook_routes(config),
+    )
+
+
+def webhook_routes(config: Config) -> tuple[WebhookRoute, ...]:
+    """``[web.webhooks.NAME]``: which topics go to which endpoint (written to the outbox by
+    every source of events, and by the blocklist alerts)."""
+    return tuple(WebhookRoute(name, hook.topics) for name, hook in config.web.webhooks.items())
+
+
+def web_token_keys(config: Config) -> tuple[bytes, ...]:
+    """The keys of the web tokens, current first (``monitor.config.web``): ``[web]
+    token_key`` and ``old_token_keys``, else one derived from ``[suppression] verp_key``;
+    () when neither is set (no link can be made or verified)."""
+    web = config.web
+    keys: list[bytes] = []
+    if web.token_key is not None:
+        keys.append(web.token_key.reveal().encode("utf-8"))
+    elif config.suppression.verp_key is not None:
+        verp = config.suppression.verp_key.reveal().encode("utf-8")
+        keys.append(hmac.new(verp, b"deliverwatch web token key", hashlib.sha256).digest())
+    keys += [k.reveal().encode("utf-8") for k in web.old_token_keys]
+    return tuple(k for k in keys if k)
+
+
+def web_links(config: Config) -> LinkMaker | None:
+    """What the relay calls to put List-Unsubscribe (and tracking) links in a message:
+    ``web_links(cfg).list_unsubscribe(sent_id, recipient)``; None when ``[web] public_url``
+    or a token key is missing."""
+    keys = web_token_keys(config)
+    if not keys or not config.web.public_url:
+        return None
+    domain = config.web.unsubscribe_domain or config.sending.envelope_domain
+    return LinkMaker(
+        key=keys[0],
+        base_url=config.web.public_url,
+        unsubscribe_domain=domain.lower().rstrip("."),
+        local_part=config.web.unsubscribe_local_part,
     )
 
 
@@ -168,4 +223,45 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         verp_key=key.reveal().encode("utf-8") if key else None,
         envelope_domain=s.envelope_domain.lower().rstrip("."),
         verp_local_part=r.verp_local_part,
+    )
+
+
+def web_settings(
+    config: Config, factory: sessionmaker[Session], now: Callable[[], datetime]
+) -> WebSettings:
+    """Everything ``deliverwatch web`` serves with; the API tokens as digests only."""
+    web = config.web
+    return WebSettings(
+        factory=factory,
+        ctx=event_context(config),
+        token_keys=web_token_keys(config),
+        tracking=web.tracking,
+        api_keys=tuple(
+            make_key(name, t.token.reveal(), t.scopes) for name, t in web.tokens.items()
+        ),
+        report_dir=config.report.output_dir,
+        public_url=web.public_url,
+        now=now,
+    )
+
+
+def webhook_endpoints(config: Config) -> dict[str, Endpoint]:
+    """``[web.webhooks.NAME]`` as the daemon's webhook job takes them (secrets revealed)."""
+    return {
+        name: Endpoint(
+            name=name,
+            url=hook.url,
+            secret=hook.secret.reveal().encode("utf-8"),
+            timeout=hook.timeout_seconds,
+        )
+        for name, hook in config.web.webhooks.items()
+    }
+
+
+def webhook_retry(config: Config) -> RetryPolicy:
+    web = config.web
+    return RetryPolicy(
+        initial_seconds=web.webhook_retry_initial_seconds,
+        max_seconds=web.webhook_retry_max_seconds,
+        max_age_hours=web.webhook_max_age_hours,
     )

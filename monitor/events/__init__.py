@@ -15,6 +15,7 @@ from monitor.events.observation import (
     Recorded,
     event_key,
     normalize_recipient,
+    unsubscribe_key,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "normalize_recipient",
     "record",
     "record_events",
+    "unsubscribe_key",
 ]

@@ -10,7 +10,8 @@ batch it:
    ``Trust.LOCAL``), asks ``monitor.suppression.policy.decide_event`` whether it puts the
    address on the list, and builds the event row; an observation whose ``key`` is stored
    already is skipped (exactly once);
-3. writes: groups that only add events go in one statement; a group that suppresses writes
+3. writes: groups that only add events go in one statement (with their webhook outbox
+   rows, when ``ctx.webhooks`` routes some kinds to endpoints); a group that suppresses writes
    its events and suppressions (each pointing at its event) inside a SAVEPOINT, so data the
    database refuses rolls back that group alone and is reported in ``Recorded.error``. A
    database that is down or locked raises instead (``is_infrastructure``): nothing of the
@@ -42,10 +43,11 @@ from monitor.events.observation import (
     normalize_recipient,
 )
 from monitor.events.trust import Lookups, SentMatch
-from monitor.store.db import store_errors
+from monitor.store.db import begin_writes, store_errors
 from monitor.store.events import bare_message_id, insert_events, insert_one_event
 from monitor.store.ingest_repo import cut
 from monitor.store.suppressions import add_suppression
+from monitor.store.webhooks import enqueue_events
 from monitor.suppression.policy import BounceClass, EventFacts, bounce_class, decide_event
 
 __all__ = ["is_infrastructure", "record", "record_events"]
@@ -287,7 +289,16 @@ def _sources(group: list[_Obs]) -> str:
     return ", ".join(sorted({p.obs.source_ref or p.obs.source for p in group})) or "?"
 
 
-def _write(session: Session, plan: _Plan, now: datetime) -> bool:
+def _announce(
+    session: Session, rows: Sequence[dict[str, Any]], ctx: EventContext, now: datetime
+) -> None:
+    """The webhook outbox rows of ``rows``, in the transaction (and SAVEPOINT) that writes
+    them: an event is announced exactly when it is stored (``monitor.store.webhooks``)."""
+    if ctx.webhooks and rows:
+        enqueue_events(session, rows, ctx.webhooks, now=now)
+
+
+def _write(session: Session, plan: _Plan, ctx: EventContext, now: datetime) -> bool:
     """A group's suppressions (each pointing at its event) and event rows, in a SAVEPOINT."""
     with session.begin_nested():
         for row, address, reason, note in plan.suppress:
@@ -302,6 +313,7 @@ def _write(session: Session, plan: _Plan, now: datetime) -> bool:
                 source_event_id=event_id,
             )
         insert_events(session, plan.rows)
+        _announce(session, [row for row, *_ in plan.suppress] + plan.rows, ctx, now)
     return True
 
 
@@ -328,7 +340,7 @@ def _learn(plan: _Plan, lookups: Lookups, now: datetime) -> None:
         lookups.note_suppression(address, reason, now, note)
 
 
-def _write_simple(session: Session, simple: list[_Plan], now: datetime) -> None:
+def _write_simple(session: Session, simple: list[_Plan], ctx: EventContext, now: datetime) -> None:
     """All simple plans' events at once; if the database refuses the lot, one by one."""
     rows = [row for plan in simple for row in plan.rows]
     if not rows:
@@ -336,6 +348,7 @@ def _write_simple(session: Session, simple: list[_Plan], now: datetime) -> None:
     try:
         with session.begin_nested():
             insert_events(session, rows)
+            _announce(session, rows, ctx, now)
         return
     except Exception as exc:  # refused data somewhere in the lot: find it group by group
         if is_infrastructure(exc):
@@ -344,7 +357,7 @@ def _write_simple(session: Session, simple: list[_Plan], now: datetime) -> None:
             "batch insert of %d events refused (%s); retrying group by group", len(rows), exc
         )
     for plan in simple:
-        if not _guarded(plan, partial(_write, session, plan, now)):
+        if not _guarded(plan, partial(_write, session, plan, ctx, now)):
             plan.result.effects = Effects()
 
 
@@ -357,6 +370,7 @@ def record(
 ) -> list[Recorded]:
     """Record ``groups`` of observations in the caller's transaction (module docstring);
     one ``Recorded`` per group, in order."""
+    begin_writes(session)  # SAVEPOINTs below must live inside the caller's transaction
     prepared, invalid = _prepare(groups, ctx)
     lookups = _load(session, prepared, ctx)
     plans: list[_Plan] = []
@@ -376,10 +390,10 @@ def record(
         plans.append(plan)
         if plan.simple:
             simple.append(plan)
-        elif not _guarded(plan, partial(_write, session, plan, now)):
+        elif not _guarded(plan, partial(_write, session, plan, ctx, now)):
             continue
         _learn(plan, lookups, now)
-    _write_simple(session, simple, now)
+    _write_simple(session, simple, ctx, now)
     return [plan.result for plan in plans]
 
 

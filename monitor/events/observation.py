@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.enums import EventKind, Trust
+from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
 from parsers.address import AddressError, normalize_address
 
@@ -26,16 +27,23 @@ __all__ = [
     "Recorded",
     "event_key",
     "normalize_recipient",
+    "unsubscribe_key",
 ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventContext:
-    """The configured part of the decisions (``[suppression]``), the same for every source."""
+    """The configured part of the decisions (``[suppression]``), the same for every source,
+    and the webhook endpoints (``[web.webhooks]``) whose outbox rows are written with the
+    events they announce."""
 
     rules: Rules = field(default_factory=Rules)
     verp_key: bytes | None = None
     lowercase_local: bool = True
+    #: Keys of the web tokens (``parsers.webtoken``), current first: an ``unsub+TOKEN@``
+    #: mail is honoured only when its token verifies under one of them.
+    web_keys: tuple[bytes, ...] = ()
+    webhooks: tuple[WebhookRoute, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,3 +162,9 @@ def event_key(*parts: object) -> str:
     """An idempotency key from the parts that identify a fact (SHA-256, hex)."""
     basis = ":".join("" if p is None else str(p) for p in parts)
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()
+
+
+def unsubscribe_key(sent_id: int) -> str:
+    """The idempotency key of an unsubscribe request for one sent message, whichever way it
+    came (the one-click POST, the page's button, ``unsub+TOKEN@`` mail): one event in all."""
+    return event_key("unsubscribe", sent_id)

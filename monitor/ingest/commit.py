@@ -83,7 +83,11 @@ def _observe_all(
             continue
         try:
             seen = observations(
-                item.parsed, source=source, lowercase_local=ctx.lowercase_local, now=now
+                item.parsed,
+                source=source,
+                lowercase_local=ctx.lowercase_local,
+                now=now,
+                token_keys=ctx.web_keys,
             )
         except ItemRejected as exc:
             item.fail(exc.reason)

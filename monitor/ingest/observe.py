@@ -10,21 +10,29 @@ same message again (a crash before the MOVE, a new UIDVALIDITY) stores nothing t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from monitor.enums import EventKind
+from monitor.enums import EventKind, Trust
 from monitor.errors import MonitorError
-from monitor.events import Observation, event_key, normalize_recipient
+from monitor.events import Observation, event_key, normalize_recipient, unsubscribe_key
 from monitor.ingest.parse import ParsedItem
 from monitor.store.events import bare_message_id
 from monitor.store.ingest_repo import store_auth_failure, store_dmarc, store_tls
 from parsers.dmarc import iter_dmarc_records
 from parsers.records import Action, Kind, Reason, Recipient, Report
 from parsers.unsubscribe import OneClick, check_one_click, sender_domain
+from parsers.webtoken import BadToken, TokenKind, decode_token
 
-__all__ = ["REPORT_KINDS", "ItemRejected", "observations", "one_click", "store_report"]
+__all__ = [
+    "REPORT_KINDS",
+    "ItemRejected",
+    "observations",
+    "one_click",
+    "store_report",
+]
 
 REPORT_KINDS = frozenset({Kind.DMARC_AGGREGATE, Kind.TLS_REPORT, Kind.AUTH_FAILURE})
 
@@ -54,11 +62,40 @@ def _event_kind(report: Report, rcpt: Recipient) -> EventKind:
     return EventKind.BOUNCED
 
 
+def _mailed_unsubscribe(
+    item: ParsedItem, token: str, keys: Sequence[bytes], source: str, now: datetime
+) -> Observation:
+    """Mail to ``unsub+TOKEN@`` (RFC 2369 mailto): an unsubscribe vouched for by our token."""
+    try:
+        proof = decode_token(TokenKind.UNSUBSCRIBE, token, keys=keys)
+    except BadToken as exc:
+        raise ItemRejected(f"mail to an unsubscribe address: {exc}") from None
+    return Observation(
+        kind=EventKind.UNSUBSCRIBED,
+        key=unsubscribe_key(proof.sent_id),
+        source=source,
+        occurred_at=item.received_at or now,
+        sent_id=proof.sent_id,
+        trust=Trust.LOCAL,
+        reason="unsubscribe",
+        source_ref=item.ref,
+        details={"via": "mailto"},
+    )
+
+
 def observations(
-    item: ParsedItem, *, source: str, lowercase_local: bool, now: datetime
+    item: ParsedItem,
+    *,
+    source: str,
+    lowercase_local: bool,
+    now: datetime,
+    token_keys: Sequence[bytes] = (),
 ) -> list[Observation]:
     """The events ``item`` tells of ([] for a report); raise ``ItemRejected`` when it has
-    none to give."""
+    none to give. Mail sent to ``unsub+TOKEN@`` is an unsubscribe when the token verifies
+    under ``token_keys`` (and is refused, kept in the failed folder, when it does not)."""
+    if item.unsubscribe_token is not None and token_keys:
+        return [_mailed_unsubscribe(item, item.unsubscribe_token, token_keys, source, now)]
     report = item.report
     if report.kind is Kind.UNKNOWN:
         raise ItemRejected(report.error or "not a bounce, complaint, report or auto-reply")

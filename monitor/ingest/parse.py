@@ -14,6 +14,7 @@ from datetime import datetime
 from parsers import parse_message
 from parsers.feedback import extract_report_document
 from parsers.records import Kind, Report
+from parsers.webtoken import unsubscribe_token_in_headers
 
 __all__ = ["ParsedItem", "oversize_hash", "parse_item", "parse_jobs"]
 
@@ -27,6 +28,9 @@ class ParsedItem:
     content_hash: str  # SHA-256 of the raw message, hex
     ref: str  # folder:uidvalidity:uid, for the event's source_ref
     received_at: datetime | None  # IMAP INTERNALDATE
+    #: The token of an ``unsub+TOKEN@`` address the message was sent to (a mailto
+    #: unsubscribe, RFC 2369); not yet verified.
+    unsubscribe_token: str | None = None
 
 
 def parse_item(raw: bytes, *, ref: str, received_at: datetime | None) -> ParsedItem:
@@ -39,6 +43,7 @@ def parse_item(raw: bytes, *, ref: str, received_at: datetime | None) -> ParsedI
         content_hash=hashlib.sha256(raw).hexdigest(),
         ref=ref,
         received_at=received_at,
+        unsubscribe_token=unsubscribe_token_in_headers(raw),
     )
 
 

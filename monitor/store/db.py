@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.errors import StoreError
 
 __all__ = [
+    "begin_writes",
     "current_revision",
     "head_revision",
     "make_engine",
@@ -130,6 +131,25 @@ def store_errors(action: str) -> Iterator[None]:
         raise StoreError(f"{action}: {detail}") from exc
     except SQLAlchemyError as exc:
         raise StoreError(f"{action}: {exc}") from exc
+
+
+def begin_writes(session: Session) -> None:
+    """Make sure the session's transaction is a real one before SAVEPOINTs are used in it.
+
+    pysqlite (the stdlib driver, in its default mode) sends ``BEGIN`` only before the first
+    INSERT/UPDATE/DELETE. A ``SAVEPOINT`` issued earlier opens a transaction of its own, and
+    its ``RELEASE`` commits: the caller's later rollback would undo nothing. So on SQLite,
+    when no transaction is open yet, this opens one with ``BEGIN IMMEDIATE``: the write lock
+    is taken at once (waiting up to the busy timeout), which also keeps a transaction that
+    reads before it writes from failing with SQLITE_BUSY_SNAPSHOT when another process
+    commits in between. PostgreSQL needs nothing.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextlib.contextmanager

@@ -15,7 +15,11 @@ from sqlalchemy.orm import Session
 
 from monitor.store.models import Event
 
-__all__ = ["bare_message_id", "insert_events", "insert_one_event"]
+__all__ = ["MACHINE_REASON", "bare_message_id", "insert_events", "insert_one_event"]
+
+#: ``events.reason`` of an open or click made by a machine (mail privacy proxy, link
+#: scanner), not a person: written by the web service, counted apart by the daily report.
+MACHINE_REASON = "machine"
 
 
 def bare_message_id(value: str | None) -> str | None:

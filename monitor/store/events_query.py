@@ -19,7 +19,7 @@ from monitor.enums import EventKind, Trust
 from monitor.store.models import Event
 from reports.events_export import EVENT_EXPORT_COLUMNS
 
-__all__ = ["EventFilter", "iter_events", "list_events"]
+__all__ = ["EventFilter", "filtered", "iter_events", "list_events"]
 
 _C = Event.__table__.c
 _SELECTED = [getattr(_C, name) for name in EVENT_EXPORT_COLUMNS]
@@ -36,7 +36,11 @@ class EventFilter:
 
 
 def _query(flt: EventFilter) -> Select[Any]:
-    stmt = select(*_SELECTED)
+    return filtered(select(*_SELECTED), flt)
+
+
+def filtered(stmt: Select[Any], flt: EventFilter) -> Select[Any]:
+    """``stmt`` (a select over ``events``) narrowed by ``flt``."""
     if flt.since is not None:
         stmt = stmt.where(_C.occurred_at >= flt.since)
     if flt.until is not None:

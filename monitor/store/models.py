@@ -60,6 +60,7 @@ __all__ = [
     "SentMessage",
     "Suppression",
     "TlsReportRow",
+    "WebhookOutbox",
 ]
 
 # Deterministic constraint names so Alembic migrations are identical on both backends.
@@ -443,6 +444,37 @@ class AlertRecord(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Channels (``webhook``, ``email``) that took it, so a retry skips them (revision 0002).
     delivered_via: Mapped[list[Any] | None]
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class WebhookOutbox(Base):
+    """One fact (an event, a blocklist alert) to POST to one configured webhook endpoint.
+
+    Written in the same transaction as the fact itself (``monitor.store.webhooks``), so a
+    committed event is always announced and an event rolled back never is; delivered at
+    least once by the daemon's webhook job, retried with back-off (revision 0005).
+    """
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        UniqueConstraint("endpoint", "fact_key"),
+        Index("ix_webhook_outbox_state_next_attempt", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64))  # [web.webhooks.NAME]
+    topic: Mapped[str] = mapped_column(String(32))  # event kind, or "blocklist"
+    #: The event's ``dedupe_key``, or ``alert:<id>``: one announcement per fact and endpoint.
+    fact_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------- daemon

@@ -224,3 +224,20 @@ def test_a_group_the_database_refuses_fails_alone(store: Any) -> None:
     assert suppressed(store, "a@example.org") is SuppressionReason.HARD_BOUNCE
     assert suppressed(store, "b@example.org") is None
     assert sorted(e.kind for e in events(store)) == [EventKind.BOUNCED, EventKind.DELIVERED]
+
+
+def test_the_callers_rollback_undoes_everything_recorded(store: Any) -> None:
+    """The core works in the caller's transaction: on SQLite too, where a SAVEPOINT issued
+    before any write would otherwise open (and its RELEASE commit) a transaction of its own."""
+    sent(store, "a@example.org")
+    with store.session() as s:
+        s.begin()
+        results = record(
+            s,
+            [[hard_bounce("a@example.org")], [obs(EventKind.DELIVERED, "b@example.org")]],
+            VERIFIED,
+            now=NOW,
+        )
+        assert results[0].decided[0].suppressed
+        s.rollback()
+    assert events(store) == [] and suppressed(store, "a@example.org") is None
