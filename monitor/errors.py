@@ -14,6 +14,7 @@ Hierarchy (the roots live here; the leaves beside the code that raises them)::
           │    ├── PolicyFetchError    monitor.checks.mtasts: no MTA-STS policy (finding code)
           │    └── Abort               monitor.checks.spf_terms: ends check_host() early
           ├── RelayError           the SMTP relay could not accept, queue or deliver
+          │    └── DataTooBig          monitor.relay.data: a DATA section over the size limit
           ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
           ├── DeliveryError        monitor.alerts.channels: a channel refused an alert or mail
           ├── ReportError          monitor.report.daily: the report could not be written/sent

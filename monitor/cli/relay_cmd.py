@@ -12,14 +12,16 @@ __all__ = ["relay_group"]
 
 
 @click.group("relay", invoke_without_command=True)
+@click.option("--deliver", is_flag=True, hidden=True, help="Run one delivery process (internal).")
 @click.pass_context
-def relay_group(ctx: click.Context) -> int:
+def relay_group(ctx: click.Context, deliver: bool) -> int:
     """Run the built-in SMTP relay ([relay] in the config) until SIGTERM/SIGINT."""
     if ctx.invoked_subcommand is not None:
         return 0
-    from monitor.daemon.relay import run_relay
+    from monitor.daemon.relay import run_delivery, run_relay
 
-    return run_relay(loaded_app(ctx))
+    app = loaded_app(ctx)
+    return run_delivery(app) if deliver else run_relay(app)
 
 
 @relay_group.command("passwd")

@@ -93,6 +93,9 @@ class RelayConfig:
     max_connections_per_domain: int = 20
     #: Messages one outbound connection carries before it is closed.
     messages_per_connection: int = 100
+    #: Delivery processes beside the submission process (each uses a core of its own;
+    #: restarted when one dies); 0: delivery runs inside the relay process.
+    delivery_processes: int = 1
     #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
     verp_local_part: str = "bounce"
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
@@ -121,8 +124,11 @@ class RelayConfig:
         for key, number in numbers.items():
             if number < 1:
                 raise ValueError(f"{key} must be at least 1")
-        if not 0 < self.outbound_port < 65536:
-            raise ValueError(f"outbound_port must be 1..65535, got {self.outbound_port}")
+        if not (0 < self.outbound_port < 65536 and 0 <= self.delivery_processes <= 64):
+            raise ValueError(
+                f"outbound_port must be 1..65535 (got {self.outbound_port}) and "
+                f"delivery_processes 0..64 (got {self.delivery_processes})"
+            )
         timings = (
             self.connect_timeout_seconds,
             self.command_timeout_seconds,

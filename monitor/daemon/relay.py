@@ -13,16 +13,21 @@ import logging
 import os
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 from monitor.app import App
 from monitor.daemon import wiring
+from monitor.daemon.delivery_procs import DeliveryProcesses, run_delivery_child
 from monitor.daemon.instance import instance_lock, pid_file
 from monitor.relay.delivery import DeliveryEngine
 from monitor.relay.service import Deliverer, RelayService
 from monitor.relay.tlsconf import ensure_self_signed, server_context
 from monitor.store.db import make_engine, make_session_factory
 
-__all__ = ["run_relay"]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["run_delivery", "run_relay"]
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +41,21 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
     """Run the relay until SIGTERM/SIGINT; the exit status. ``deliverer`` defaults to the
     delivery engine built from the config."""
     cfg = app.config
-    factory = app.sessions()
+    app.sessions()  # refuses a database whose schema is not at head
+    url = cfg.database.url.reveal()
+    work_engine = make_engine(url, one_writer=True)
+    factory = make_session_factory(work_engine)
     _quiet_protocol_logs()
     cert, key = wiring.relay_tls(cfg)
     settings = wiring.submission_settings(cfg)  # before the loop: getfqdn() may block
-    if deliverer is None:
-        deliverer = DeliveryEngine(
-            factory=factory,
-            settings=wiring.delivery_settings(cfg),
-            ctx=wiring.event_context(cfg),
-            clock=app.now,
-            owner=f"{socket.gethostname()}:{os.getpid()}",
-        )
+    if deliverer is None and cfg.relay.delivery_processes > 0:
+        deliverer = DeliveryProcesses(cfg.source, cfg.relay.delivery_processes)
+    elif deliverer is None:
+        deliverer = _engine(app, factory)
     if cfg.relay.tls_cert is None:
         ensure_self_signed(cert, key, settings.hostname)
     context = server_context(cert, key)
-    intake_engine = make_engine(cfg.database.url.reveal(), durable=True)
+    intake_engine = make_engine(url, durable=True, one_writer=True)
     try:
         with (
             instance_lock(app.engine, "relay", postgresql=False),
@@ -70,7 +74,31 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
             asyncio.run(_serve(service))
     finally:
         intake_engine.dispose()
+        work_engine.dispose()
     log.info("deliverwatch relay stopped")
+    return 0
+
+
+def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:
+    cfg = app.config
+    return DeliveryEngine(
+        factory=factory,
+        settings=wiring.delivery_settings(cfg),
+        ctx=wiring.event_context(cfg),
+        clock=app.now,
+        owner=f"{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+def run_delivery(app: App) -> int:
+    """``deliverwatch relay --deliver``: one supervised delivery process of a relay."""
+    app.sessions()
+    engine = make_engine(app.config.database.url.reveal(), one_writer=True)
+    try:
+        asyncio.run(run_delivery_child(_engine(app, make_session_factory(engine))))
+    finally:
+        engine.dispose()
+    log.info("relay: delivery process %d stopped", os.getpid())
     return 0
 
 

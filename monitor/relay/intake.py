@@ -17,6 +17,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,6 +59,7 @@ class Intake:
         self._thread.start()
         self.committed = 0
         self.batches = 0
+        self.write_seconds = 0.0  # time spent writing and committing (the fsyncs)
 
     async def submit(self, message: QueuedMessage) -> list[int]:
         """Store ``message`` durably; its recipients' ``sent_messages`` ids. Raises
@@ -93,6 +95,7 @@ class Intake:
             self._write(batch)
 
     def _write(self, batch: list[_Job]) -> None:
+        started = time.perf_counter()
         try:
             with store_errors("queueing accepted mail"), self.factory() as session:
                 session.begin()
@@ -108,6 +111,7 @@ class Intake:
             return
         self.committed += len(batch)
         self.batches += 1
+        self.write_seconds += time.perf_counter() - started
         if self.on_commit is not None:
             self.on_commit(len(batch))
         for job, rows in zip(batch, ids, strict=True):

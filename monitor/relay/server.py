@@ -47,6 +47,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from monitor.config import RelayUser
 from monitor.errors import MonitorError, RelayError
+from monitor.relay.data import CHUNK, DataTooBig, read_data, unstuff
 from monitor.relay.index import SuppressionIndex
 from monitor.relay.intake import Intake
 from monitor.relay.passwords import verify_password
@@ -135,6 +136,9 @@ def _in_domains(domain: str, allowed: tuple[str, ...]) -> bool:
 
 class Submission(SMTP):
     """One submission session (aiosmtpd makes one per connection)."""
+
+    #: The stream buffer (and longest line) aiosmtpd allows: see ``monitor.relay.data``.
+    line_length_limit = CHUNK
 
     def __init__(self, handler: Handler, *, implicit_tls: bool = False, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
@@ -313,6 +317,34 @@ class Submission(SMTP):
         env.dsn_envid = xtext_decode(value)
         return None
 
+    # ------------------------------------------------------------------ DATA
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the section read in large pieces (``monitor.relay.data``)."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        env = self._relay_envelope()
+        if not env.rcpt_tos:
+            await self.push("503 5.5.1 Need RCPT before DATA")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            raw = await read_data(self._reader, self.relay.settings.max_message_bytes)
+        except DataTooBig:
+            self.envelope = self._create_envelope()
+            await self.push("552 5.3.4 Message size exceeds the fixed maximum message size")
+            return
+        except asyncio.CancelledError:
+            self._writer.close()
+            raise
+        env.content = env.original_content = unstuff(raw)
+        status = await self._call_handler_hook("DATA")
+        self.envelope = self._create_envelope()
+        await self.push(status)
+
     # ------------------------------------------------------------------ RCPT
 
     async def smtp_RCPT(self, arg: str | None) -> None:
@@ -413,7 +445,7 @@ class Handler:
         user = self.settings.users.get(envelope.user or "")
         if user is None:  # pragma: no cover - MAIL refuses without an account
             return "530 5.7.0 Authentication required"
-        head = BytesHeaderParser(policy=compat32).parsebytes(content, headersonly=True)
+        head = BytesHeaderParser(policy=compat32).parsebytes(_header_section(content))
         from_header = head.get("From")
         if not from_header:
             return "550 5.6.0 The message has no From header"
@@ -438,7 +470,7 @@ class Handler:
                       or None),
             stream=user.stream,
             smtputf8=envelope.smtp_utf8,
-            body_8bit=envelope.body_8bit or any(b > 127 for b in content),
+            body_8bit=envelope.body_8bit or not content.isascii(),
             dsn_ret=envelope.dsn_ret,
             dsn_envid=envelope.dsn_envid,
             client_ip=_peer_ip(session),
@@ -523,6 +555,16 @@ class Handler:
             f"\t{email.utils.format_datetime(now)}\r\n"
         )
         return line.encode("utf-8", "replace")
+
+
+def _header_section(content: bytes) -> bytes:
+    """The header fields of a message (the parser need not walk a 10 MB body to find them;
+    feeding it the whole message cost 16 % of the submission process's time)."""
+    end = content.find(b"\r\n\r\n")
+    if end < 0:
+        end = content.find(b"\n\n")
+        return content if end < 0 else content[: end + 2]
+    return content[: end + 4]
 
 
 def _peer_ip(session: Session) -> str | None:

@@ -187,6 +187,12 @@ class RelayService:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await asyncio.get_running_loop().run_in_executor(None, self.intake.close)
+        i = self.intake
+        if i.batches:
+            log.info(
+                "relay: queued %d messages in %d commits (%.1f per commit, %.1f ms each)",
+                i.committed, i.batches, i.committed / i.batches, 1000 * i.write_seconds / i.batches,
+            )  # fmt: skip
 
     async def _drain_sessions(self) -> None:
         """Let sessions finish the transaction they are in; then hang up on them."""

@@ -1,0 +1,396 @@
+"""The relay against Postfix under the same load: accepted/s, delivered/s, time to 250, RSS.
+
+Issue 13: 10,000 messages of 10 KB over 20 client connections, to three sink MX hosts. Both
+relays run as real daemons on loopback and keep a durable queue (ours: SQLite WAL with
+``synchronous=FULL``, or PostgreSQL; Postfix: its fsynced queue files):
+
+* **deliverwatch**: ``deliverwatch relay`` with a config made for the run (AUTH on a loopback
+  listener, MX records of ``one/two/three.example`` on a loopback DNS server pointing at the
+  sinks, ``outbound_port`` = the sinks' port);
+* **Postfix** (Debian's, installed when missing): a private instance (``postfix -c DIR``, its
+  own queue, loopback listener, DNS off, ``transport_maps`` sending the three domains to the
+  same sinks), stopped and removed after the run; ``/etc/postfix`` is not touched.
+
+The sinks are minimal counting SMTP servers (``tests.servers.smtp.CountingSink``) in a child
+process that writes its count to a file every 50 ms, so delivered/s is measured end to end
+(first connection -> the sinks' last message). The load generator is aiosmtplib in this
+process, one coroutine per connection; "time to 250" is from the start of MAIL to the 250
+after DATA. Prints figures; asserts nothing. The client, the relay and the sinks share the
+machine's two cores: the figures are lower bounds for either relay, comparable between them.
+
+    python bench/bench_relay.py [--messages 10000] [--size 10240] [--connections 20]
+                                [--backend sqlite|postgresql] [--only ours|postfix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiosmtplib
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from pgschema import PG_URL, pg_schema  # noqa: E402 - bench/, first on sys.path as a script
+
+from monitor.relay.passwords import hash_password  # noqa: E402
+from monitor.store.db import make_engine, upgrade  # noqa: E402
+from tests.servers.dns import DNSServer  # noqa: E402
+from tests.servers.smtp import free_port  # noqa: E402
+
+HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
+DOMAINS = ("one.example", "two.example", "three.example")
+PASSWORD = "bench-password-1"
+
+_SINKS = """
+import json, sys, time
+sys.path.insert(0, {repo!r})
+from tests.servers.smtp import CountingSink
+sinks = [CountingSink(h, {port}).__enter__() for h in {hosts!r}]
+print("ready", flush=True)
+while True:
+    with open({stats!r} + ".tmp", "w") as fh:
+        json.dump({{"messages": sum(s.messages for s in sinks)}}, fh)
+    import os; os.replace({stats!r} + ".tmp", {stats!r})
+    time.sleep(0.05)
+"""
+
+
+class Sinks:
+    """Three counting MX hosts in a child process (stopped by PID)."""
+
+    def __init__(self, port: int, stats: Path) -> None:
+        self.port, self.stats = port, stats
+        code = _SINKS.format(repo=str(REPO), port=port, hosts=HOSTS, stats=str(stats))
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None
+        self.proc.stdout.readline()
+
+    def count(self) -> int:
+        try:
+            return int(json.loads(self.stats.read_text())["messages"])
+        except (OSError, ValueError):
+            return 0
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(10)
+
+
+def _body(n: int, size: int) -> bytes:
+    head = (
+        f"From: News <news@sender.example>\r\nTo: r{n}@{DOMAINS[n % 3]}\r\n"
+        f"Subject: bench {n}\r\nMessage-ID: <bench-{n}@sender.example>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+    ).encode()
+    line = b"x" * 76 + b"\r\n"
+    return head + line * max(1, (size - len(head)) // len(line))
+
+
+async def _client(
+    port: int, numbers: list[int], size: int, auth: bool, latencies: list[float]
+) -> int:
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=120, start_tls=False)
+    await smtp.connect()
+    if auth:
+        await smtp.login("bench", PASSWORD)
+    accepted = 0
+    for n in numbers:
+        start = time.perf_counter()
+        await smtp.sendmail("news@sender.example", [f"r{n}@{DOMAINS[n % 3]}"], _body(n, size))
+        latencies.append(time.perf_counter() - start)
+        accepted += 1
+    await smtp.quit()
+    return accepted
+
+
+def _load(port: int, messages: int, size: int, connections: int, auth: bool,
+          sinks: Sinks) -> dict[str, float]:  # fmt: skip
+    latencies: list[float] = []
+    shares = [list(range(i, messages, connections)) for i in range(connections)]
+    base = sinks.count()
+    t0 = time.perf_counter()
+
+    async def run() -> int:
+        done = await asyncio.gather(*(_client(port, s, size, auth, latencies) for s in shares))
+        return sum(done)
+
+    accepted = asyncio.run(run())
+    accept_s = time.perf_counter() - t0
+    while sinks.count() - base < accepted and time.perf_counter() - t0 < 900:
+        time.sleep(0.02)
+    deliver_s = time.perf_counter() - t0
+    delivered = sinks.count() - base
+    latencies.sort()
+    return {
+        "accepted": accepted,
+        "delivered": delivered,
+        "accepted_per_s": accepted / accept_s,
+        "delivered_per_s": delivered / deliver_s,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "mean_ms": 1000 * statistics.fmean(latencies),
+    }
+
+
+def _rss_mib(pids: list[int]) -> float:
+    """Sum of the peak RSS (VmHWM) of ``pids``."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def _children(pid: int) -> list[int]:
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                found += _children(int(entry.name))
+    return found
+
+
+# --------------------------------------------------------------------------- ours
+
+
+def run_ours(args: argparse.Namespace, work: Path, sinks: Sinks, dns: DNSServer) -> None:
+    port = free_port()
+    if args.backend == "postgresql":
+        schema_cm = pg_schema()
+        url = schema_cm.__enter__()
+    else:
+        schema_cm, url = None, f"sqlite:///{work / 'relay.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    config = work / "relay.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n\n[logging]\nlevel = "INFO"\n\n'
+        f'[checks]\nnameservers = ["{dns.address}"]\n\n'
+        f'[relay]\nlisten = ["127.0.0.1:{port}"]\nplain_auth_on_loopback = true\n'
+        f'hostname = "relay.bench"\ndata_dir = "{work / "relay"}"\n'
+        f"outbound_port = {sinks.port}\nmax_connections_per_domain = 20\n\n"
+        f'[relay.users.bench]\npassword_hash = "{hash_password(PASSWORD)}"\n'
+        'domains = ["sender.example"]\n',
+        encoding="utf-8",
+    )
+    log = (work / "relay.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "relay"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while b"relay started" not in (work / "relay.log").read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit((work / "relay.log").read_text(errors="replace")[-2000:])
+            time.sleep(0.05)
+        spy = None
+        if args.spy:  # py-spy (pip install py-spy) on the relay while the load runs
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(proc.pid),
+                 "-o", args.spy, "--format", "raw", "--threads", "--gil", "--subprocesses",
+                 "-r", "100"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        cpu0, own0 = _cpu_seconds(_children(proc.pid)), time.process_time()
+        figures = _load(port, args.messages, args.size, args.connections, True, sinks)
+        figures["peak_rss_mib"] = _rss_mib(_children(proc.pid))
+        figures["relay_cpu_s"] = _cpu_seconds(_children(proc.pid)) - cpu0
+        figures["client_cpu_s"] = time.process_time() - own0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+        _print(f"deliverwatch relay ({args.backend})", figures)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+        log.close()
+        for line in (work / "relay.log").read_text(errors="replace").splitlines():
+            if "commits (" in line or "Traceback" in line:
+                print("   ", line.split("] ", 1)[-1][:160])
+        if schema_cm is not None:
+            schema_cm.__exit__(None, None, None)
+
+
+# --------------------------------------------------------------------------- Postfix
+
+_MAIN_CF = """compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+myhostname = postfix.bench
+mydomain = localhost
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination =
+local_recipient_maps =
+local_transport = error:5.1.1 local delivery disabled
+alias_maps =
+alias_database =
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+transport_maps = texthash:{d}/etc/transport
+smtp_bind_address = 127.0.0.1
+default_destination_concurrency_limit = 20
+"""
+_MASTER_CF = """127.0.0.1:{port} inet n - n - - smtpd
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+smtp unix - - n - - smtp
+relay unix - - n - - smtp
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"""
+
+
+def _ensure_postfix() -> bool:
+    if shutil.which("postfix"):
+        return True
+    print("installing Debian's postfix (no configuration) for the comparison", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(
+        ["debconf-set-selections"],
+        input=b"postfix postfix/main_mailer_type select No configuration\n", check=False,
+    )  # fmt: skip
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postfix"],
+        env=env, capture_output=True, check=False,
+    )  # fmt: skip
+    return done.returncode == 0 and shutil.which("postfix") is not None
+
+
+def run_postfix(args: argparse.Namespace, work: Path, sinks: Sinks) -> None:
+    if not _ensure_postfix():
+        print("postfix: not available, comparison skipped")
+        return
+    d, port = work / "postfix", free_port()
+    work.chmod(0o711)  # Postfix's own user must reach its data directory
+    for sub in ("etc", "queue", "data"):
+        (d / sub).mkdir(parents=True)
+    (d / "etc" / "main.cf").write_text(_MAIN_CF.format(d=d))
+    (d / "etc" / "master.cf").write_text(_MASTER_CF.format(port=port))
+    shutil.copy("/etc/postfix/dynamicmaps.cf", d / "etc" / "dynamicmaps.cf")
+    (d / "etc" / "transport").write_text(
+        "".join(
+            f"{dom} smtp:[{host}]:{sinks.port}\n" for dom, host in zip(DOMAINS, HOSTS, strict=True)
+        )
+    )
+    shutil.chown(d / "data", "postfix")
+    conf = ["postfix", "-c", str(d / "etc")]
+    subprocess.run([*conf, "set-permissions"], capture_output=True, check=False)
+    started = subprocess.run([*conf, "start"], capture_output=True, text=True, check=False)
+    if started.returncode != 0:
+        log = (d / "maillog").read_text(errors="replace") if (d / "maillog").exists() else ""
+        print(f"postfix: did not start: {(started.stderr + log).strip()[-600:]}")
+        return
+    try:
+        pid = int((d / "queue" / "pid" / "master.pid").read_text().split()[0])
+        cpu0, own0 = _cpu_seconds(_children(pid)), time.process_time()
+        figures = _load(port, args.messages, args.size, args.connections, False, sinks)
+        figures["peak_rss_mib"] = _rss_mib(_children(pid))
+        figures["relay_cpu_s"] = _cpu_seconds(_children(pid)) - cpu0
+        figures["client_cpu_s"] = time.process_time() - own0
+        _print("Postfix 3 (private instance)", figures)
+    finally:
+        subprocess.run([*conf, "stop"], capture_output=True, check=False)
+        time.sleep(1)
+
+
+def _print(label: str, f: dict[str, float]) -> None:
+    print(
+        f"{label:<32} accepted {f['accepted']:.0f} at {f['accepted_per_s']:7.1f}/s, "
+        f"delivered {f['delivered']:.0f} at {f['delivered_per_s']:7.1f}/s; time to 250 "
+        f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; "
+        f"peak RSS {f['peak_rss_mib']:.0f} MiB; "
+        f"CPU s: relay {f['relay_cpu_s']:.1f}, client {f['client_cpu_s']:.1f}",
+        flush=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--messages", type=int, default=10_000)
+    p.add_argument("--size", type=int, default=10_240)
+    p.add_argument("--connections", type=int, default=20)
+    p.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    p.add_argument("--only", choices=["ours", "postfix"], default=None)
+    p.add_argument("--spy", default=None, help="py-spy raw profile of our relay to this file")
+    args = p.parse_args(argv)
+    where = PG_URL if args.backend == "postgresql" else "SQLite"
+    print(
+        f"{args.messages} messages of {args.size} bytes over {args.connections} connections "
+        f"to 3 sink MX hosts; load average {os.getloadavg()[0]:.1f} ({where})",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="dw-bench-relay-") as tmp:
+        work = Path(tmp)
+        sinks = Sinks(free_port(), work / "sinks.json")
+        try:
+            with DNSServer() as dns:
+                for domain, host in zip(DOMAINS, HOSTS, strict=True):
+                    dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
+                    dns.zone.add(f"mx.{domain}", "A", host)
+                if args.only in (None, "ours"):
+                    run_ours(args, work, sinks, dns)
+                if args.only in (None, "postfix"):
+                    run_postfix(args, work, sinks)
+        finally:
+            sinks.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
