@@ -43,7 +43,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
     cfg = app.config
     app.sessions()  # refuses a database whose schema is not at head
     url = cfg.database.url.reveal()
-    work_engine = make_engine(url, one_writer=True)
+    work_engine = make_engine(url)
     factory = make_session_factory(work_engine)
     _quiet_protocol_logs()
     cert, key = wiring.relay_tls(cfg)
@@ -55,7 +55,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
     if cfg.relay.tls_cert is None:
         ensure_self_signed(cert, key, settings.hostname)
     context = server_context(cert, key)
-    intake_engine = make_engine(url, durable=True, one_writer=True)
+    intake_engine = make_engine(url, durable=True)
     try:
         with (
             instance_lock(app.engine, "relay", postgresql=False),
@@ -93,7 +93,7 @@ def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:
 def run_delivery(app: App) -> int:
     """``deliverwatch relay --deliver``: one supervised delivery process of a relay."""
     app.sessions()
-    engine = make_engine(app.config.database.url.reveal(), one_writer=True)
+    engine = make_engine(app.config.database.url.reveal())
     try:
         asyncio.run(run_delivery_child(_engine(app, make_session_factory(engine))))
     finally:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,37 +62,6 @@ def _sqlite_full_sync(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-#: One lock per SQLite file, shared by every engine of this process made with ``one_writer``.
-_WRITERS: dict[str, threading.Lock] = {}
-_WRITERS_GUARD = threading.Lock()
-
-
-def _one_writer(engine: Engine, path: str) -> None:
-    """Let one transaction of this process at a time use the SQLite file.
-
-    Two threads of one process that write the same SQLite file (the relay's intake and its
-    delivery writer) otherwise meet in SQLite's busy handler, which sleeps 1, 2, 5, 10 ...
-    100 ms between retries: under load each commit then waits far longer than the write
-    itself. Taking a process-wide lock for the span of each transaction hands the file over
-    at once instead. Other processes still meet the busy timeout as before.
-    """
-    with _WRITERS_GUARD:
-        lock = _WRITERS.setdefault(os.path.realpath(path), threading.Lock())
-
-    def take(conn: Any) -> None:
-        if not conn.info.get("deliverwatch_writer"):
-            lock.acquire()
-            conn.info["deliverwatch_writer"] = True
-
-    def give(conn: Any) -> None:
-        if conn.info.pop("deliverwatch_writer", False):
-            lock.release()
-
-    event.listen(engine, "begin", take)
-    event.listen(engine, "commit", give)
-    event.listen(engine, "rollback", give)
-
-
 def _file_identity(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -120,16 +88,13 @@ def _guard_sqlite_file(engine: Engine, path: str) -> None:
     event.listen(engine, "commit", check)
 
 
-def make_engine(
-    url: str, *, echo: bool = False, durable: bool = False, one_writer: bool = False
-) -> Engine:
+def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engine:
     """Create an engine for ``url``; for SQLite also create the database's folder.
 
     ``durable``: every SQLite commit is on disk when it returns (``synchronous=FULL``: the
     WAL is fsynced), not only safe from a crash of the process. The relay's queue asks for
     it: a 250 promises the message survives a power cut. PostgreSQL commits are durable by
-    default (``synchronous_commit = on``). ``one_writer``: transactions of this process on
-    this SQLite file take turns (``_one_writer``); no effect on PostgreSQL.
+    default (``synchronous_commit = on``).
     """
     try:
         parsed = make_url(url)
@@ -144,8 +109,6 @@ def make_engine(
             event.listen(engine, "connect", _sqlite_pragmas)
             if durable:
                 event.listen(engine, "connect", _sqlite_full_sync)
-            if one_writer and db and db != ":memory:":
-                _one_writer(engine, db)
             if db and db != ":memory:":
                 _guard_sqlite_file(engine, db)
             return engine
