@@ -82,6 +82,20 @@ def test_queue_commands(cli: Any, store: Any, config_file: Path) -> None:
     assert r.code == 1
 
 
+def _children(pid: int) -> list[int]:
+    """Live children of ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 def test_relay_passwd_prints_a_hash_that_verifies(cli: Any) -> None:
     r = cli("relay", "passwd", "app", stdin="long enough password\n")
     assert r.code == 0 and "[relay.users.app]" in r.out
@@ -130,6 +144,13 @@ def test_relay_process_takes_mail_from_send_and_stops_cleanly(
             cwd=REPO, capture_output=True, text=True, timeout=60, check=False, env=env,
         )  # fmt: skip
         assert sent.returncode == 0 and "queued as" in sent.stdout, sent.stdout + sent.stderr
+        # a delivery process that dies is started again (issue 13.6)
+        [child] = _children(proc.pid)
+        os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while not (set(_children(proc.pid)) - {child}):
+            assert time.monotonic() < deadline, "the delivery process was not restarted"
+            time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -139,4 +160,5 @@ def test_relay_process_takes_mail_from_send_and_stops_cleanly(
         log.close()
     text = (tmp_path / "relay.log").read_text()
     assert "relay stopped" in text and "Traceback" not in text
+    assert f"delivery process {child} exited" in text
     assert "someone@example.org" in states(store)
