@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["suppression", "parse", "reports", "dnsbl", "imap", "report"]
+ORDER = ["suppression", "parse", "bounces", "reports", "dnsbl", "imap", "report"]
 
 
 def main(argv: list[str]) -> int:

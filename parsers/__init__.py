@@ -13,8 +13,10 @@ reports), then to the bounce families (``parsers.bounce``), then to the auto-rep
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import Message
+from types import ModuleType
 
 from parsers import feedback
 from parsers.autoreply import detect_autoreply
@@ -73,7 +75,12 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
     )
 
 
-def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) -> Report:
+def _parse_mail(
+    raw: bytes,
+    received_at: datetime | None,
+    with_records: bool,
+    families: Sequence[ModuleType] | None,
+) -> Report:
     msg, lowered = read_message(raw)
     if not looks_like_message(msg):
         return _unknown("not an RFC 5322 message: no header fields", received_at)
@@ -90,7 +97,7 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
         from_=header(msg, "From") or "",
         raw=raw,
     )
-    parsed = dispatch(ctx)
+    parsed = dispatch(ctx) if families is None else dispatch(ctx, families)
     if parsed is not None:
         return _report_from(parsed, msg, received_at)
     reply = detect_autoreply(msg, text)
@@ -107,12 +114,18 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
 
 
 def parse_message(
-    raw: bytes, *, received_at: datetime | None = None, with_records: bool = False
+    raw: bytes,
+    *,
+    received_at: datetime | None = None,
+    with_records: bool = False,
+    families: Sequence[ModuleType] | None = None,
 ) -> Report:
     """Classify and parse one message or report document; never raises.
 
     ``received_at`` is when the caller received the input (parsers never read the clock);
-    ``with_records`` asks DMARC aggregate parsing to keep every row.
+    ``with_records`` asks DMARC aggregate parsing to keep every row; ``families`` replaces
+    the bounce family modules tried (``parsers.bounce.FAMILIES``), to measure the generic
+    readers with a family switched off.
     """
     try:
         if not raw or raw.isspace():  # all ASCII white space, as strip() sees it
@@ -124,7 +137,7 @@ def parse_message(
             if report is None:
                 return _unknown("not a mail message and not a known report document", received_at)
             return report
-        return _parse_mail(raw, received_at, with_records)
+        return _parse_mail(raw, received_at, with_records, families)
     except ParseError as exc:
         return _unknown(str(exc), received_at)
     except (RecursionError, MemoryError) as exc:
