@@ -20,12 +20,12 @@ from types import ModuleType
 
 from parsers import feedback
 from parsers.autoreply import detect_autoreply
-from parsers.bounce import Context, Parsed, dispatch
+from parsers.bounce import Context, Parsed, dispatch, evidence
 from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
 from parsers.mime import flatten, header, read_message
 from parsers.original import parse_date, recover_original
-from parsers.records import Kind, Report
+from parsers.records import Kind, Reason, Recipient, Report
 from parsers.sniff import is_report_document, kind_of, looks_like_message
 
 __all__ = ["ParseError", "Report", "parse_message"]
@@ -51,7 +51,38 @@ def _reporting_host(msg: Message) -> str:
 MAX_RECIPIENTS = 1000
 
 
-def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
+#: Verdicts that mean "the diagnostic said nothing we understood".
+_OPEN = frozenset({Reason.ON_HOLD, Reason.UNDEFINED})
+
+
+def _classify(parsed: Parsed, text: str) -> tuple[Recipient, ...]:
+    """Classify each recipient; where its diagnostic left the reason open, read the notice.
+
+    The family's diagnostic comes first (it is the remote server's answer when the family
+    found one); ``evidence.window`` is what the notice says near the address, read without
+    the family's layout (issue 18: a re-wrapped or rewritten notice must not lose it).
+    """
+    recipients = []
+    notice: str | None = None
+    addresses = [f.address for f in parsed.failures]
+    for failure in parsed.failures:
+        recipient = classify_failure(failure)
+        if recipient.reason in _OPEN and text:
+            if notice is None:
+                notice = evidence.notice_of(text)
+            seen = evidence.window(notice, failure.address, addresses)
+            if seen and seen != recipient.diagnostic:
+                failure.diagnostic, failure.alt_diagnostic = seen, ""
+                second = classify_failure(failure)
+                if second.reason not in _OPEN:
+                    recipient = second
+        recipients.append(recipient)
+    return tuple(recipients)
+
+
+def _report_from(
+    parsed: Parsed, msg: Message, received_at: datetime | None, text: str = ""
+) -> Report:
     warnings: tuple[str, ...] = ()
     if len(parsed.failures) > MAX_RECIPIENTS:
         warnings = (f"{len(parsed.failures)} recipients; only the first {MAX_RECIPIENTS} kept",)
@@ -59,7 +90,7 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
     host = _reporting_host(msg)
     for failure in parsed.failures:
         failure.reporting_host = failure.reporting_host or host
-    recipients = tuple(classify_failure(f) for f in parsed.failures)
+    recipients = _classify(parsed, text)
     return Report(
         kind=kind_of(recipients),
         recipients=recipients,
@@ -99,7 +130,7 @@ def _parse_mail(
     )
     parsed = dispatch(ctx) if families is None else dispatch(ctx, families)
     if parsed is not None:
-        return _report_from(parsed, msg, received_at)
+        return _report_from(parsed, msg, received_at, text)
     reply = detect_autoreply(msg, text)
     if reply is not None:
         return _report_from(Parsed("rfc3834", [reply], ""), msg, received_at)
