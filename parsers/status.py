@@ -369,11 +369,64 @@ _COMMANDS = (
 )
 
 
+# How MTAs say which step of the session failed, in any case: Postfix "in reply to RCPT TO
+# command", Exim "after RCPT TO:", "after end of data", "after initial connection",
+# Sendmail ">>> RCPT To:", DragonFly "did not like our RCPT TO", qmail-remote.c "does not
+# like recipient", "but sender was rejected", "but greeting failed", "but my name was
+# rejected", "failed on DATA command", "failed after I sent the message".
+_STAGE = re.compile(
+    r"(?:in reply to|after|while sending|in response to|did not like our|>>>)[ \t]+"
+    r"(?:the[ \t]+)?(?:end[ \t]+of[ \t]+)?(mail[ \t]+from|rcpt[ \t]+to|data|bdat|helo|ehlo|starttls"
+    r"|auth|initial[ \t]+connection)\b"
+    r"|does not like (recipient|sender)\b|but (sender) was rejected|but (greeting) failed"
+    r"|but my (name) was rejected|failed on (data) command|failed after i sent the (message)"
+)
+_STAGE_COMMAND = {
+    "mail": "MAIL",
+    "rcpt": "RCPT",
+    "data": "DATA",
+    "bdat": "DATA",
+    "message": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "name": "EHLO",
+    "starttls": "STARTTLS",
+    "auth": "AUTH",
+    "initial": "CONN",
+    "greeting": "CONN",
+    "recipient": "RCPT",
+    "sender": "MAIL",
+}
+
+
+# The qmail-remote.c phrasings name no command at all, so any text may hold them.
+_QMAIL_STAGES = ("does not like", "was rejected", "greeting failed", "failed on", "failed after")
+
+
+def _stage(text: str) -> str | None:
+    """The command a diagnostic names in one of ``_STAGE``'s phrasings.
+
+    Mixed-case texts name the command in upper case (``find_command`` saw none), so only
+    the qmail phrasings are worth looking for in them; an all-lower-case text may say
+    anything in lower case.
+    """
+    lowered = text.lower()
+    if lowered != text and not any(p in lowered for p in _QMAIL_STAGES):
+        return None
+    found = None
+    for match in _STAGE.finditer(lowered):
+        word = next(g for g in match.groups() if g).split()[0]
+        found = _STAGE_COMMAND.get(word, found)
+    return found
+
+
 def find_command(text: str | None) -> str | None:
     """The SMTP command a diagnostic blames ("in reply to RCPT TO command" -> "RCPT").
 
-    Commands are matched in upper case only and must stand alone, so ``DATABASE@example``
-    or ``rcpt.example.net`` do not count.
+    Commands are matched in upper case and must stand alone, so ``DATABASE@example`` or
+    ``rcpt.example.net`` do not count; a text naming none in upper case is read for the
+    phrasings MTAs use in any case (``_STAGE``: "after rcpt to:", "does not like
+    recipient").
     """
     if not text or len(text) < 4:
         return None
@@ -389,4 +442,4 @@ def find_command(text: str | None) -> str | None:
                 found = command
                 break
             start = text.find(token, start + 1)
-    return found
+    return found or _stage(text)

@@ -85,9 +85,7 @@ def window(notice: str, address: str, others: list[str]) -> str:
             found = lowered.find(other.lower(), start + len(address))
             if 0 <= found < end:
                 end = found
-    first = all(
-        lowered.find(o.lower()) < 0 or lowered.find(o.lower()) > start for o in others if o
-    )
+    first = all(lowered.find(o.lower()) < 0 or lowered.find(o.lower()) > start for o in others if o)
     if first:
         head = notice.rfind("\n", 0, max(0, start - BEFORE)) + 1
         start = head if start - head <= BEFORE * 2 else start - BEFORE

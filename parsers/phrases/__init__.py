@@ -11,21 +11,52 @@ where that is not obvious.
 
 from __future__ import annotations
 
-from parsers.phrases import content, recipient, sender, system
+import unicodedata
+
+from parsers.phrases import content, lang, recipient, sender, system
 from parsers.phrases.compile import PhraseSet, PhraseTable, alt
 from parsers.records import Reason
 
-__all__ = ["PHRASES", "Diagnostic", "matches"]
+__all__ = ["PHRASES", "Diagnostic", "fold", "matches"]
 
 
 _R = Reason
 
+
+def _fold_table() -> dict[int, str]:
+    """Latin letters with diacritics -> without; typographic apostrophe and NBSP -> ASCII."""
+    table: dict[int, str] = {}
+    for code in range(0xA0, 0x250):
+        decomposed = unicodedata.normalize("NFKD", chr(code))
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if base != chr(code) and base.isascii() and base:
+            table[code] = base
+    table.update({ord("\u2019"): "'", ord("\u2018"): "'", ord("ё"): "е", ord("Ё"): "Е"})
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """``text`` as the phrase tables are written: Latin letters without accents ("boîte
+    pleine" -> "boite pleine", "Empfänger" -> "Empfanger"), ``ё`` as ``е``. Writers drop
+    accents as often as they keep them; folding both sides lets one phrase match either.
+    CJK, Cyrillic and Greek letters are left as they are."""
+    return text if text.isascii() else text.translate(_FOLD)
+
+
+#: English phrases by meaning; ``lang`` has the same meanings in other languages.
 PHRASES: dict[Reason, PhraseSet] = {
     **recipient.PATTERNS,
     **sender.PATTERNS,
     **content.PATTERNS,
     **system.PATTERNS,
 }
+
+_FOREIGN = lang.WordTable(
+    lang.PATTERNS, lang.english_words([p for phrases in PHRASES.values() for p in phrases.parts])
+)
 
 #: Texts that look like a rejected sender but are about the recipient or the client IP.
 _NOT_REJECTED = alt(
@@ -39,12 +70,15 @@ def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> b
     ``words``, ``frozenset(text.split())``, saves splitting the text again when the caller
     asks about several reasons.
     """
+    text = fold(text)
     if words is None:
         words = frozenset(text.split())
     if reason is _R.REJECTED and _NOT_REJECTED.search(text, words):
         return False
     phrases = PHRASES.get(reason)
-    return phrases is not None and phrases.search(text, words)
+    if phrases is not None and phrases.search(text, words):
+        return True
+    return reason in _FOREIGN.reasons(text)
 
 
 _TABLE = PhraseTable(PHRASES)
@@ -57,12 +91,14 @@ class Diagnostic:
     pass the first time; a reason's other phrases are read when that reason is asked about.
     """
 
-    __slots__ = ("_answers", "_keyed", "text", "words")
+    __slots__ = ("_answers", "_foreign", "_keyed", "text", "words")
 
     def __init__(self, text: str) -> None:
+        text = fold(text)
         self.text = text
         self.words = frozenset(text.split())
         self._keyed: set[Reason] | None = None
+        self._foreign: set[Reason] | None = None
         self._answers: dict[Reason, bool] = {}
 
     def says(self, reason: Reason) -> bool:
@@ -79,4 +115,9 @@ class Diagnostic:
         keyed = self._keyed
         if keyed is None:
             keyed = self._keyed = _TABLE.keyed(self.text, self.words)
-        return reason in keyed or _TABLE.unkeyed(reason, self.text)
+        if reason in keyed or _TABLE.unkeyed(reason, self.text):
+            return True
+        foreign = self._foreign
+        if foreign is None:
+            foreign = self._foreign = _FOREIGN.reasons(self.text)
+        return reason in foreign

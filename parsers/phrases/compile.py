@@ -19,7 +19,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from itertools import compress
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run"]
+__all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run", "run_weight"]
 
 #: Shorter runs filter too little to be worth a test of their own.
 MIN_RUN = 3
@@ -108,6 +108,12 @@ def literal_run(pattern: str) -> str:
         return ""
 
 
+def run_weight(run: str) -> int:
+    """How well ``run`` filters: its length in UTF-8 bytes, so that a two-character CJK
+    word ("超时", six bytes) counts as the distinctive run it is and "ab" does not."""
+    return len(run.encode("utf-8"))
+
+
 def _alternation(parts: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
@@ -175,7 +181,7 @@ class PhraseSet:
         rest: list[str] = []
         for part in self.parts:
             run = literal_run(part)
-            if len(run) < MIN_RUN:
+            if run_weight(run) < MIN_RUN:
                 rest.append(part)
             elif word := _key_word(run):
                 by_word.setdefault(word, []).append(_Phrase(run, part))
@@ -253,7 +259,7 @@ class PhraseTable(Generic[_L]):
         self._sets = dict(sets)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
-        self._unkeyed: dict[_L, tuple[tuple[_Phrase, ...], tuple[str, ...], Any]] = {}
+        self._unkeyed: dict[_L, tuple[tuple[tuple[_Phrase, ...], ...], tuple[str, ...], Any]] = {}
 
     def _file(self) -> frozenset[str]:
         keyed = [
@@ -267,9 +273,13 @@ class PhraseTable(Generic[_L]):
             word = min(phrase.inner, key=lambda w: (counts[w], -len(w), w))
             self._by_word.setdefault(word, []).append((label, phrase))
         for label, phrases in self._sets.items():
-            loose, runs, unguarded = phrases.unkeyed()
+            loose, _runs, unguarded = phrases.unkeyed()
+            by_run: dict[str, list[_Phrase]] = {}
+            for phrase in loose:  # phrases that share a run are looked for once
+                by_run.setdefault(phrase.run, []).append(phrase)
             if loose or unguarded is not None:
-                self._unkeyed[label] = (loose, runs, unguarded)
+                groups = tuple(tuple(listed) for listed in by_run.values())
+                self._unkeyed[label] = (groups, tuple(by_run), unguarded)
         self._words = frozenset(self._by_word)
         return self._words
 
@@ -290,9 +300,9 @@ class PhraseTable(Generic[_L]):
         entry = self._unkeyed.get(label)
         if entry is None:
             return False
-        loose, runs, unguarded = entry
-        for phrase in compress(loose, map(text.__contains__, runs)):
-            if phrase.matches(text):
+        groups, runs, unguarded = entry
+        for group in compress(groups, map(text.__contains__, runs)):
+            if any(phrase.matches(text) for phrase in group):
                 return True
         return unguarded is not None and unguarded.search(text) is not None
 

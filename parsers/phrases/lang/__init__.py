@@ -1,0 +1,183 @@
+"""Bounce phrases in languages other than English, one module per language, by meaning.
+
+Localised MTAs (Exchange writes its NDRs in the sender's or the server's language),
+administrators' own bounce templates (Postfix ``bounce_template_file``, Exim
+``bounce_message_file``), national mailbox providers (Orange and La Poste in French, GMX,
+Web.de and T-Online in German, Mail.ru and Yandex in Russian, QQ and NetEase in Chinese,
+Japanese carriers and webmail) and remote servers' own answers say what English ones say
+in their own words. Each module maps a ``Reason`` to lower-case phrase regexes, written
+for text that ``parsers.phrases.fold`` has folded: Latin letters without accents ("boite",
+"empfanger", "usuario"), Cyrillic ``ё`` as ``е``; CJK is left as it is. Phrases are
+meanings as people write them ("utilisateur inconnu", "Postfach voll"), not sentences of
+one sample.
+
+Matching (``WordTable``): phrases of space-separated languages match whole words only and
+are filed under one of their literal words, so a diagnostic costs one word split and a set
+intersection however many phrases there are (a substring test per phrase cost more than all
+the English tables together). CJK phrases have no word boundaries; they are looked for by
+their plain run, and only in text that is not ASCII.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import compress
+
+from parsers.phrases.lang import de, es, fr, it, ja, pt, ru, zh
+from parsers.records import Reason
+
+__all__ = ["ENGLISH", "LANGUAGES", "PATTERNS", "WordTable", "english_words", "expand"]
+
+LANGUAGES = {"fr": fr, "de": de, "es": es, "pt": pt, "it": it, "ja": ja, "ru": ru, "zh": zh}
+
+
+# What ``expand`` multiplies out: a group of plain alternatives, required ("(?:a|b)") or
+# optional ("(?:ist )?"), a class of plain letters ("[oa]"), an optional letter ("e?")
+_GROUP = re.compile(r"\(\?:([^()\\]*)\)(\?)?(?![*+{])|\[([^\W\d_]+)\](?![?*+{])|([^\W\d_])\?")
+#: Alternatives one phrase may expand into at most.
+MAX_EXPANSION = 256
+
+
+def _options(match: re.Match[str]) -> list[str]:
+    group, optional, letters, letter = match.groups()
+    if letters is not None:
+        return list(letters)
+    if letter is not None:
+        return [letter, ""]
+    options = group.split("|")
+    return ["", *options] if optional else options
+
+
+def expand(pattern: str) -> list[str]:
+    """``pattern`` with its plain alternations multiplied out, as separate phrases.
+
+    "(?:benutzer|empfanger) (?:ist )?unbekannt" becomes "benutzer unbekannt", "benutzer
+    ist unbekannt", "empfanger unbekannt" and "empfanger ist unbekannt": plain words that
+    ``WordTable`` files each phrase under. A phrase that would make more than
+    ``MAX_EXPANSION`` stays as it is.
+    """
+    done: list[str] = []
+    todo = [pattern]
+    while todo:
+        current = todo.pop()
+        match = _GROUP.search(current)
+        if match is None:
+            done.append(current)
+            continue
+        options = _options(match)
+        if len(done) + len(todo) + len(options) > MAX_EXPANSION:
+            return [pattern]
+        head, tail = current[: match.start()], current[match.end() :]
+        todo.extend(f"{head}{option}{tail}" for option in reversed(options))
+    return done
+
+
+def _merge() -> dict[Reason, list[str]]:
+    merged: dict[Reason, list[str]] = {}
+    for module in LANGUAGES.values():
+        for reason, phrases in module.PATTERNS.items():
+            listed = merged.setdefault(reason, [])
+            for phrase in phrases:
+                listed.extend(p for p in expand(phrase) if p not in listed)
+    return merged
+
+
+#: Every language's phrases by reason, in ``LANGUAGES`` order.
+PATTERNS: dict[Reason, list[str]] = _merge()
+
+
+# A literal word of a phrase source, bounded by spaces or the phrase's ends
+_KEY_WORD = re.compile(r"(?:(?<=^)|(?<= ))([^\W\d_]{2,})(?= |$)")
+_TEXT_WORD = re.compile(r"[^\W\d_]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+class _Word:
+    """One phrase: matches as a whole word sequence, compiled on first use."""
+
+    __slots__ = ("_regex", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._regex: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> bool:
+        if self._regex is None:
+            self._regex = re.compile(self.source)
+        return self._regex.search(text) is not None
+
+
+class WordTable:
+    """Which reasons' phrases occur in a folded, lower-cased text (see the module docstring)."""
+
+    __slots__ = ("_by_word", "_cjk", "_cjk_runs", "_keys", "_loose")
+
+    def __init__(self, patterns: dict[Reason, list[str]], common: frozenset[str]) -> None:
+        self._by_word: dict[str, list[tuple[Reason, _Word]]] = {}
+        cjk: dict[str, list[tuple[Reason, _Word]]] = {}
+        self._loose: list[tuple[Reason, _Word]] = []
+        keyed: list[tuple[Reason, str, list[str]]] = []
+        for reason, phrases in patterns.items():
+            for phrase in phrases:
+                if _CJK.search(phrase):
+                    cjk.setdefault(_literal_run(phrase), []).append((reason, _Word(phrase)))
+                    continue
+                words = _KEY_WORD.findall(phrase)
+                source = rf"(?<!\w)(?:{phrase})(?!\w)"
+                if words:
+                    keyed.append((reason, source, words))
+                else:
+                    self._loose.append((reason, _Word(source)))
+        counts: dict[str, int] = {}
+        for _reason, _source, words in keyed:
+            for word in set(words):
+                counts[word] = counts.get(word, 0) + 1
+        # the key is a word English diagnostics rarely hold ("unbekannt", not "user"), then
+        # the one fewest phrases share
+        for reason, source, words in keyed:
+            key = min(words, key=lambda w: (w in common, counts[w], -len(w), w))
+            self._by_word.setdefault(key, []).append((reason, _Word(source)))
+        self._keys = frozenset(self._by_word)
+        # phrases that share a run are looked for once
+        self._cjk = tuple(tuple(listed) for listed in cjk.values())
+        self._cjk_runs = tuple(cjk)
+
+    def reasons(self, text: str) -> set[Reason]:
+        """Every reason with a phrase in ``text`` (lower-cased and ``fold``-ed)."""
+        found: set[Reason] = set()
+        if not text.isascii() and _CJK.search(text) is not None:
+            for group in compress(self._cjk, map(text.__contains__, self._cjk_runs)):
+                for reason, phrase in group:
+                    if reason not in found and phrase.search(text):
+                        found.add(reason)
+        words = self._keys.intersection(_TEXT_WORD.findall(text))
+        for word in words:
+            for reason, phrase in self._by_word[word]:
+                if reason not in found and phrase.search(text):
+                    found.add(reason)
+        for reason, phrase in self._loose:
+            if reason not in found and phrase.search(text):
+                found.add(reason)
+        return found
+
+
+def _literal_run(phrase: str) -> str:
+    from parsers.phrases.compile import literal_run
+
+    return literal_run(phrase)
+
+
+#: Words of English diagnostics, never chosen as a key when a phrase has another word.
+ENGLISH = frozenset(
+    {"the", "to", "of", "is", "not", "and", "for", "from", "with", "by", "on", "in", "at"}
+    | {"this", "that", "your", "you", "was", "has", "been", "are", "be", "host", "mail", "ip"}
+    | {"message", "server", "address", "domain", "user", "recipient", "mailbox", "email", "e"}
+    | {"spam", "relay", "account", "error", "quota", "delivery", "connection", "timeout"}
+    | {"rejected", "blocked", "virus", "dns", "smtp", "list", "policy", "blacklist", "spf"}
+    | {"dkim", "dmarc", "limit", "too", "many", "data", "name"}
+)
+
+
+def english_words(sources: list[str]) -> frozenset[str]:
+    """Words of the English phrase sources, with ``ENGLISH``."""
+    return ENGLISH | frozenset(w for s in sources for w in _TEXT_WORD.findall(s.lower()))
