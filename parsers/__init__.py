@@ -77,7 +77,27 @@ def _classify(parsed: Parsed, text: str) -> tuple[Recipient, ...]:
                 if second.reason not in _OPEN:
                     recipient = second
         recipients.append(recipient)
-    return tuple(recipients)
+    return _merge_repeats(recipients)
+
+
+def _merge_repeats(recipients: list[Recipient]) -> tuple[Recipient, ...]:
+    """One record per address: where a report names a recipient twice (qmail repeats the
+    address before each line of a wrapped answer), the first definite verdict stands, in
+    the place of the first mention."""
+    kept: dict[str, int] = {}
+    merged: list[Recipient] = []
+    for recipient in recipients:
+        key = (recipient.address or "").lower()
+        if not key:
+            merged.append(recipient)
+            continue
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(merged)
+            merged.append(recipient)
+        elif merged[index].reason in _OPEN and recipient.reason not in _OPEN:
+            merged[index] = recipient
+    return tuple(merged)
 
 
 def _report_from(

@@ -15,6 +15,7 @@ import re
 from parsers.bounce.base import Context, Parsed, addresses_in, first_address, split_original
 from parsers.bounce.fluflbounce import flufl_addresses
 from parsers.dsn import Failure
+from parsers.status import find_command, find_status
 
 __all__ = ["BOUNDARIES", "FAMILY", "is_bounce_like", "parse", "scan", "sender_addresses"]
 
@@ -253,7 +254,27 @@ def parse(ctx: Context) -> Parsed | None:
         for failure in failures:
             failure.action = failure.action or "delayed"
     summary = _notice_summary(notice, excluded)
+    paragraphs = [p for p in notice.lower().split("\n\n") if "@" in p]
     for failure in failures:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
+        _from_paragraphs(failure, paragraphs)
     return Parsed(FAMILY, failures, original)
+
+
+def _from_paragraphs(failure: Failure, paragraphs: list[str]) -> None:
+    """Command and status from every paragraph naming the recipient, when its block has
+    neither: a Sendmail transcript (">>> RCPT To:<address>", "<<< 550 5.1.1 ...") comes
+    after the recipient list, outside the recipient's block."""
+    if failure.command and failure.status:
+        return
+    needle = failure.address.lower()
+    mentions = [p for p in paragraphs if needle in p]
+    if not mentions:
+        return
+    if not failure.command:
+        failure.command = next(
+            (c for c in map(find_command, (p.upper() for p in reversed(mentions))) if c), ""
+        )
+    if not failure.status and not find_status(failure.alt_diagnostic):
+        failure.status = find_status(" ".join(mentions)) or ""
