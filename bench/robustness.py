@@ -16,15 +16,25 @@ the information away):
     are folded at 40 (RFC 5322 2.2.3 folding, which RFC 3464 fields allow).
 ``hosts``
     every host name and IPv4 address outside mail addresses and URLs is replaced by another,
-    and the MTA product names (the banner words Postfix, Exim, qmail ...) by one nobody knows.
+    and the MTA product names (the banner words Postfix, Exim, qmail ...) by one nobody knows:
+    the bounce comes from an MTA nobody has sampled. The large mailbox providers' names
+    (``PROVIDERS``) stay: an unseen MTA still quotes Gmail's or Orange's answer, and which
+    provider answered is part of what the answer means.
 ``translate``
     the MTA's own sentences and the usual meaning phrases of the remote answers ("User
     unknown", "Mailbox full" ...) in the notice and the Subject are put into French, German,
     Spanish, Portuguese, Italian, Japanese, Russian or Chinese (one language per message, in
     turn), as localised MTAs and administrators' bounce templates write them.
 ``case``
-    the notice, the DSN fields and the Subject upper-cased (even messages) or lower-cased
-    (odd ones).
+    what is case-insensitive or written by another party changes case: header field names
+    (RFC 5322 2.2), the DSN fields and their values (RFC 3464), the Subject, and the lines of
+    the notice that quote a remote server's answer (those with a reply or status code);
+    upper case for even messages, lower case for odd ones. The MTA's own template text stays
+    as the MTA writes it.
+``case-all``
+    reported beside the others but not counted in ``all``: the whole notice in one case, as
+    no MTA writes it; with it no family module recognises its MTA, so it measures the
+    generic readers on case-changed text.
 
 The set is generated, never stored: ``build`` writes it into a directory with a
 ``labels.jsonl`` in the shared corpus's format, so ``../shared/tools/eval_bounces.py`` scores
@@ -34,7 +44,8 @@ it like the corpus itself::
     python3 ../shared/tools/eval_bounces.py bench/out/robustness --by-family \\
         --cmd ".venv/bin/deliverwatch parse --format jsonl {files}"
 
-(``--by-family`` prints one line per perturbation.) ``make bench`` runs it through
+(``--by-family`` prints one line per perturbation; ``bench/out/robustness/extra`` holds the
+``EXTRA`` variants, scored the same way.) ``make bench`` runs it through
 ``bench/bench_bounces.py``.
 """
 
@@ -65,6 +76,8 @@ from tests.shared_paths import SHARED  # noqa: E402 - ../shared or $DELIVERWATCH
 
 CORPUS = SHARED / "corpus" / "bounces"
 PERTURBATIONS = ("nodsn", "rewrap", "hosts", "translate", "case")
+#: Generated and reported, but outside the targets' ``all`` (see the module docstring).
+EXTRA = ("case-all",)
 LANGUAGES = ("fr", "de", "es", "pt", "it", "ja", "ru", "zh")
 
 _ENCLOSURES = frozenset({"message/rfc822", "text/rfc822-headers", "message/global"})
@@ -293,7 +306,7 @@ def _rename_hosts(text: str) -> str:
 
     def host(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name.rsplit(".", 1)[1].lower() in _FILE_SUFFIXES:
+        if name.rsplit(".", 1)[1].lower() in _FILE_SUFFIXES or _provider(name):
             return name
         return _new_host(name)
 
@@ -301,6 +314,24 @@ def _rename_hosts(text: str) -> str:
     text = _IPV4.sub(_new_ip, text)
     text = _PRODUCT.sub("Mailsrv", text)
     return re.sub(r"\x00(\d+)\x00", lambda m: urls[int(m.group(1))], text)
+
+
+#: Registrable domains of large mailbox providers and gateways whose host names stay.
+PROVIDERS = (
+    *("google.com", "googlemail.com", "gmail.com", "1e100.net", "outlook.com", "hotmail.com"),
+    *("live.com", "msn.com", "yahoo.com", "yahoo.co.jp", "yahoodns.net", "aol.com"),
+    *("icloud.com", "me.com", "mac.com", "apple.com", "comcast.net", "charter.net", "rr.com"),
+    *("cox.net", "orange.fr", "wanadoo.fr", "laposte.net", "free.fr", "sfr.fr", "gmx.net"),
+    *("gmx.de", "gmx.com", "web.de", "t-online.de", "mail.ru", "yandex.ru", "yandex.net"),
+    *("qq.com", "163.com", "126.com", "ezweb.ne.jp", "au.com", "docomo.ne.jp", "softbank.jp"),
+    *("mimecast.com", "messagelabs.com", "secureserver.net", "amazonses.com", "zoho.com"),
+    *("facebook.com", "naver.com", "email.ua"),
+)
+
+
+def _provider(name: str) -> bool:
+    lowered = name.lower()
+    return any(lowered == p or lowered.endswith(f".{p}") for p in PROVIDERS)
 
 
 def hosts(raw: bytes) -> bytes:
@@ -312,7 +343,38 @@ def hosts(raw: bytes) -> bytes:
     return _rename_hosts(raw.decode("latin-1")).encode("latin-1")
 
 
+_CODE_LINE = re.compile(r"(?<![\d.])(?:[245]\d\d|[245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+
+
+def _field_names(msg: Message, change: Callable[[str], str]) -> None:
+    for part in msg.walk():
+        if part.get_content_type() in _ENCLOSURES:
+            continue
+        items = part.items()
+        for name in {n.lower() for n, _v in items}:
+            del part[name]
+        for name, value in items:
+            part[change(name)] = value
+
+
 def case(msg: Message, upper: bool) -> Message:
+    """Field names, DSN fields, Subject and quoted server answers in one case."""
+    change: Callable[[str], str] = str.upper if upper else str.lower
+
+    def answers(text: str) -> str:
+        lines = text.split("\n")
+        return "\n".join(change(ln) if _CODE_LINE.search(ln) else ln for ln in lines)
+
+    _map_notice(msg, answers)
+    _map_subject(msg, change)
+    for part in _status_parts(msg):
+        _set_status_text(part, change(_status_text(part)))
+    _field_names(msg, change)
+    return msg
+
+
+def case_all(msg: Message, upper: bool) -> Message:
+    """The notice, the DSN fields and the Subject all in one case."""
     change: Callable[[str], str] = str.upper if upper else str.lower
     _map_notice(msg, change)
     _map_subject(msg, change)
@@ -890,6 +952,7 @@ def variants(raw: bytes, label: dict[str, Any], index: int) -> Iterator[tuple[st
     language = LANGUAGES[index % len(LANGUAGES)]
     yield "translate", _write(translate(copy.deepcopy(before), language)), label
     yield "case", _write(case(copy.deepcopy(before), upper=index % 2 == 0)), label
+    yield "case-all", _write(case_all(copy.deepcopy(before), upper=index % 2 == 0)), label
 
 
 def load_labels(corpus: Path = CORPUS) -> list[dict[str, Any]]:
@@ -917,16 +980,20 @@ def generate(corpus: Path = CORPUS) -> Iterator[tuple[str, bytes, dict[str, Any]
 
 
 def build(out: Path, corpus: Path = CORPUS) -> list[dict[str, Any]]:
-    """Write the set into ``out`` (messages + labels.jsonl); return the labels."""
-    out.mkdir(parents=True, exist_ok=True)
-    labels = []
+    """Write the set into ``out`` (messages + labels.jsonl), the ``EXTRA`` variants into
+    ``out/extra``; return the labels of ``out``."""
+    sets: dict[Path, list[dict[str, Any]]] = {out: [], out / "extra": []}
+    for directory in sets:
+        directory.mkdir(parents=True, exist_ok=True)
     for file, data, label in generate(corpus):
-        (out / file).write_bytes(data)
-        labels.append(label)
-    with (out / "labels.jsonl").open("w", encoding="utf-8") as fh:
-        for label in labels:
-            fh.write(json.dumps(label, ensure_ascii=False) + "\n")
-    return labels
+        directory = out / "extra" if label["family"] in EXTRA else out
+        (directory / file).write_bytes(data)
+        sets[directory].append(label)
+    for directory, labels in sets.items():
+        with (directory / "labels.jsonl").open("w", encoding="utf-8") as fh:
+            for label in labels:
+                fh.write(json.dumps(label, ensure_ascii=False) + "\n")
+    return sets[out]
 
 
 def main(argv: list[str]) -> int:

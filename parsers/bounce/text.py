@@ -110,13 +110,26 @@ _SUBJECT = re.compile(
     r"|warning: |message delayed|delayed mail|error sending|rejected|系統退信|配信",
     re.IGNORECASE,
 )
+# Words on a line that names a failed recipient
 _KEYWORD = re.compile(
     r"recipient|address|rcpt to|\bto:|delivered to|deliver to|delivery to|failed"
     r"|undeliverable|unknown user|mailbox|error-for|user|destinat|could not|cannot",
     re.IGNORECASE,
 )
+# Words that may name one in prose ("There was an error delivering your mail to <...>"),
+# and the same in the languages of phrases/lang ("Zustellung an", "宛先", "получатель" ...).
+# A recipient found by these alone is checked with flufl.bounce (see _with_flufl).
+_PROSE_KEYWORD = re.compile(
+    r"deliver|unknown|not found|reject|refused|invalid"
+    r"|adresse|remis|distribu|empf[aä]nger|zugestellt|zustellung|direcci[oó]n|entreg"
+    r"|endere[cç]o|indirizzo|recapit|consegn|宛先|アドレス|配信|получател|адрес|доставл"
+    r"|收件人|地址|投递|投遞",
+    re.IGNORECASE,
+)
+# An address opening a line: bare, in <>, after ">>> ", a bullet, a number, or a reply code
+# (Sendmail: "554 <user@example.org>... 550 Host unknown")
 _ADDRESS_START = re.compile(
-    r"^\s*(?:>>>\s*|[-*\u2022]\s+|\d+\.\s+)?[<\"']?[^\s<>\"'@]+@[^\s<>\"']+\.[A-Za-z]"
+    r"^\s*(?:>>>\s*|[-*\u2022]\s+|\d+\.\s+|[245]\d\d[ -])?[<\"']?[^\s<>\"'@]+@[^\s<>\"']+\.[A-Za-z]"
 )
 _ORIGINAL_HEADER = re.compile(
     r"^(?:from|reply-to|return-path|message-id|received|sender|date|subject|cc|bcc"
@@ -164,7 +177,15 @@ def is_bounce_like(ctx: Context) -> bool:
 def _starts_recipient(line: str) -> bool:
     if "@" not in line or _ORIGINAL_HEADER.match(line.strip()):
         return False
-    return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line))
+    return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line) or _PROSE_KEYWORD.search(line))
+
+
+def _in_prose(notice: str, address: str) -> bool:
+    """True if the line that names ``address`` is a recipient line by a prose word only."""
+    for line in notice.split("\n"):
+        if address in line and _starts_recipient(line):
+            return not (_ADDRESS_START.match(line) or _KEYWORD.search(line))
+    return False
 
 
 def scan(notice: str, excluded: set[str]) -> list[Failure]:
@@ -246,7 +267,7 @@ def parse(ctx: Context) -> Parsed | None:
         failures = [f for f in failures if f.address in failed_header] + [
             Failure(address=a) for a in failed_header if a not in known
         ]
-    elif len(failures) != 1:  # see _with_flufl
+    elif len(failures) != 1 or _in_prose(notice, failures[0].address):  # see _with_flufl
         failures = _with_flufl(ctx, failures, excluded)
     if not failures:
         return None
