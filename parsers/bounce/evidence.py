@@ -20,7 +20,7 @@ import re
 from parsers.bounce.base import split_original
 from parsers.mime import STATUS_MARK
 
-__all__ = ["notice_of", "window"]
+__all__ = ["notice_of", "remote_host", "window"]
 
 #: Characters of notice kept before a recipient's first mention, and after it at most.
 BEFORE = 300
@@ -92,3 +92,22 @@ def window(notice: str, address: str, others: list[str]) -> str:
     else:
         start = notice.rfind("\n", 0, start) + 1
     return _squash(notice[start:end])
+
+
+# How notices name the server that answered: Postfix "host mx.example.org[192.0.2.1] said:",
+# Exim "host mx.example.org [192.0.2.1]:", Sendmail "... while talking to mx.example.org.:",
+# qmail "Giving up on 192.0.2.1", Postfix "connect to mx.example.org[...]: ..."
+_REMOTE = re.compile(
+    r"\bhost ([A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+)\.? ?\["
+    r"|\b(?:while talking to|connect(?:ing|ed)? to|remote host|giving up on) "
+    r"\[?([A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+)",
+    re.IGNORECASE,
+)
+
+
+def remote_host(text: str) -> str:
+    """The host name (or address) of the server whose answer ``text`` quotes, or ""."""
+    match = _REMOTE.search(text)
+    if match is None:
+        return ""
+    return (match.group(1) or match.group(2)).rstrip(".").lower()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from parsers.bounce.base import Context, Parsed, addresses_in, first_address, split_original
+from parsers.bounce.evidence import remote_host
 from parsers.bounce.fluflbounce import flufl_addresses
 from parsers.dsn import Failure
 from parsers.status import find_command, find_status
@@ -280,6 +281,7 @@ def parse(ctx: Context) -> Parsed | None:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
         _from_paragraphs(failure, paragraphs)
+        failure.remote_mta = failure.remote_mta or remote_host(failure.alt_diagnostic)
     return Parsed(FAMILY, failures, original)
 
 
