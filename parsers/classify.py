@@ -4,7 +4,8 @@ The decision follows the order an experienced postmaster reads a bounce in, and 
 Sisimai 5 (whose labels our corpus carries) formalised:
 
 1. a family parser's own verdict, unless it is one of the weak ones (``RETRY``);
-2. a known provider's wording (``parsers.rhost``);
+2. a known provider's wording (``parsers.rhost``), then a code a provider documents for
+   senders wherever it is quoted (``parsers.rhost.policy``);
 3. for SMTP diagnostics, reasons whose evidence is strongest first (``FIRST_PASS``): the
    status code if it is decisive, the SMTP command that failed, then the phrase tables;
 4. otherwise the status code's class and subject, the remaining phrase tables
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from parsers.dsn import Failure, normalize_action
 from parsers.phrases import Diagnostic
 from parsers.records import Action, Reason, Recipient
-from parsers.rhost import provider_for, reason_from
+from parsers.rhost import policy, provider_for, reason_from
 from parsers.status import (
     find_command,
     find_reply,
@@ -257,14 +258,18 @@ def _first_pass(f: _Facts) -> Reason | None:
 
 
 def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | None) -> Reason | None:
-    """A known provider's verdict (or the family's own one, when the provider defers to it)."""
+    """A known provider's verdict (or the family's own one, when the provider defers to it),
+    then the meaning of a code a provider documents, wherever its reply is quoted."""
     host = remote_host or failure.reporting_host
     provider = provider_for(host, failure.diagnostic)
-    if provider is None:
-        return None
-    if hint is not None and provider.keeps_family_reason:
-        return hint
-    return reason_from(provider, failure.status, reply, failure.diagnostic)
+    if provider is not None:
+        if hint is not None and provider.keeps_family_reason:
+            return hint
+        decided = reason_from(provider, failure.status, reply, failure.diagnostic)
+        if decided is not None:
+            return decided
+    published = policy.find(failure.diagnostic)
+    return published.reason if published is not None else None
 
 
 def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
