@@ -283,6 +283,10 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     if failure.status.startswith("2."):
         return _R.DELIVERED
     facts = _Facts(failure, reply, hint)
+    if hint is None and not failure.reason:
+        hint = facts.hint = facts.diagnostic.verdict()  # the reporting MTA's own words
+        if hint is not None and hint not in RETRY:
+            return hint
     decided = _first_pass(facts) or hint
     if decided is not None:
         return decided

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import unicodedata
 
-from parsers.phrases import content, lang, recipient, sender, system
+from parsers.phrases import content, lang, local, recipient, sender, system
 from parsers.phrases.compile import PhraseSet, PhraseTable, alt
 from parsers.records import Reason
 
-__all__ = ["PHRASES", "Diagnostic", "fold", "matches"]
+__all__ = ["LOCAL", "PHRASES", "Diagnostic", "fold", "matches"]
 
 
 _R = Reason
@@ -82,6 +82,9 @@ def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> b
 
 
 _TABLE = PhraseTable(PHRASES)
+#: The reporting MTAs' own verdicts (``local``), in the order they are tried.
+LOCAL: dict[Reason, PhraseSet] = {reason: alt(p) for reason, p in local.PATTERNS.items()}
+_LOCAL = PhraseTable(LOCAL)
 
 
 class Diagnostic:
@@ -92,6 +95,11 @@ class Diagnostic:
     """
 
     __slots__ = ("_answers", "_foreign", "_keyed", "text", "words")
+
+    def verdict(self) -> Reason | None:
+        """The reporting MTA's own verdict (``local``), if the text carries one."""
+        keyed = _LOCAL.keyed(self.text, self.words)
+        return next((r for r in LOCAL if r in keyed or _LOCAL.unkeyed(r, self.text)), None)
 
     def __init__(self, text: str) -> None:
         text = fold(text)
