@@ -285,17 +285,19 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     facts = _Facts(failure, reply, hint)
     if hint is None and not failure.reason:
         hint = facts.hint = facts.diagnostic.verdict()  # the reporting MTA's own words
-        if hint is not None and hint not in RETRY:
-            return hint
-    decided = _first_pass(facts) or hint
-    if decided is not None:
-        return decided
-    decided = _second_pass(facts)
+    if hint is not None and hint not in RETRY:
+        return hint
+    decided = _first_pass(facts) or hint or _second_pass(facts)
     if decided is not None and decided is not _R.UNDEFINED:
         return decided
+    return _left_open(facts, failure)
+
+
+def _left_open(f: _Facts, failure: Failure) -> Reason:
+    """No code or phrase decided: a delay is expiring; a text without meaning is on hold."""
     if failure.action == "delayed":
         return _R.EXPIRED
-    if facts.says(_R.VACATION):
+    if f.says(_R.VACATION):
         return _R.VACATION
     return _R.ON_HOLD if failure.diagnostic else _R.UNDEFINED
 
