@@ -399,19 +399,17 @@ _STAGE_COMMAND = {
 }
 
 
-# The qmail-remote.c phrasings name no command at all, so any text may hold them.
-_QMAIL_STAGES = ("does not like", "was rejected", "greeting failed", "failed on", "failed after")
+# Text every match of _STAGE contains (the regex runs only where one is present)
+_STAGE_CUES = (
+    *("reply to ", "after ", "while sending", "did not like", ">>>", "does not like"),
+    *("was rejected", "greeting failed", "failed on", "failed after", "response to"),
+)
 
 
 def _stage(text: str) -> str | None:
-    """The command a diagnostic names in one of ``_STAGE``'s phrasings.
-
-    Mixed-case texts name the command in upper case (``find_command`` saw none), so only
-    the qmail phrasings are worth looking for in them; an all-lower-case text may say
-    anything in lower case.
-    """
+    """The command a diagnostic names in one of ``_STAGE``'s phrasings."""
     lowered = text.lower()
-    if lowered != text and not any(p in lowered for p in _QMAIL_STAGES):
+    if not any(cue in lowered for cue in _STAGE_CUES):
         return None
     found = None
     for match in _STAGE.finditer(lowered):

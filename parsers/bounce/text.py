@@ -276,7 +276,7 @@ def parse(ctx: Context) -> Parsed | None:
         for failure in failures:
             failure.action = failure.action or "delayed"
     summary = _notice_summary(notice, excluded)
-    paragraphs = [p for p in notice.lower().split("\n\n") if "@" in p]
+    paragraphs = [p for p in notice.split("\n\n") if "@" in p]
     for failure in failures:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
@@ -287,17 +287,26 @@ def parse(ctx: Context) -> Parsed | None:
 
 def _from_paragraphs(failure: Failure, paragraphs: list[str]) -> None:
     """Command and status from every paragraph naming the recipient, when its block has
-    neither: a Sendmail transcript (">>> RCPT To:<address>", "<<< 550 5.1.1 ...") comes
-    after the recipient list, outside the recipient's block."""
+    neither: a Sendmail transcript (">>> RCPT To:<address>", "<<< 550 5.1.1 ...") or a
+    "Technical details" section comes after the recipient list, outside the recipient's
+    block. The paragraph that gave the status joins the block: its words go with it."""
     if failure.command and failure.status:
         return
     needle = failure.address.lower()
-    mentions = [p for p in paragraphs if needle in p]
+    mentions = [p for p in paragraphs if needle in p.lower()]
     if not mentions:
         return
     if not failure.command:
         failure.command = next(
             (c for c in map(find_command, (p.upper() for p in reversed(mentions))) if c), ""
         )
-    if not failure.status and not find_status(failure.alt_diagnostic):
-        failure.status = find_status(" ".join(mentions)) or ""
+    if failure.status or find_status(failure.alt_diagnostic):
+        return
+    for paragraph in mentions:
+        status = find_status(paragraph)
+        if status:
+            failure.status = status
+            said = " ".join(paragraph.split())[:1000]
+            if said not in failure.alt_diagnostic:
+                failure.alt_diagnostic = f"{failure.alt_diagnostic} {said}".strip()
+            return
