@@ -243,7 +243,7 @@ def _second_pass(f: _Facts) -> Reason | None:
     for candidate in SECOND_PASS:
         if f.says(candidate):
             return candidate
-    found = _by_code_class(f) or reason
+    found = reason or _by_code_class(f)
     if found is not None:
         return found
     if f.action in ("delayed", "expired"):
