@@ -51,6 +51,12 @@ class Context:
         return self._lower
 
     @property
+    def title(self) -> str:
+        """The Subject lower-cased: families compare it in any case, because gateways and
+        localised MTAs change it ("UNDELIVERED MAIL RETURNED TO SENDER")."""
+        return self.subject.lower()
+
+    @property
     def received(self) -> str:
         """Every Received header, one per line (for substring tests)."""
         if self._received is None:

@@ -35,7 +35,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Bounces from mailer-daemon@mx.facebook.com."""
     if "mailer-daemon@mx.facebook.com" not in ctx.from_:
         return None
-    if ctx.subject != "Sorry, your message could not be delivered":
+    if ctx.title != "sorry, your message could not be delivered":
         return None
     _human, original, failures = parse_status_text(ctx.text)
     for failure in failures:

@@ -58,14 +58,14 @@ def _tables(failures: list[Failure], table: dict[str, re.Pattern[str]]) -> None:
 
 def parse(ctx: Context) -> Parsed | None:
     """Gateway reports recognised by their headers."""
-    if "Delivery report" in ctx.subject and "X-PowerMTA-BounceCategory" in ctx.text:
+    if "delivery report" in ctx.title and "X-PowerMTA-BounceCategory" in ctx.text:
         kind = "powermta"
-    elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.subject == "Delivery Status":
+    elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.title == "delivery status":
         kind = "mcafee"
     elif (
         ctx.has("X-Msg-Ref")
         and "MAILER-DAEMON@messagelabs.com" in ctx.from_
-        and ctx.subject.startswith("Mail Delivery Failure")
+        and ctx.title.startswith("mail delivery failure")
     ):
         kind = "messagelabs"
     else:

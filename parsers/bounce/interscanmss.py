@@ -28,7 +28,7 @@ _RECEIVED = re.compile(r"^Received[ \t]+>{3}[ \t]+(\d{3}[ \t]+.+)$")
 
 def parse(ctx: Context) -> Parsed | None:
     """InterScan MSS bounces (sender name or fixed subjects)."""
-    if '"InterScan' not in ctx.header("From") and ctx.subject not in _SUBJECTS:
+    if '"InterScan' not in ctx.header("From") and ctx.title not in {s.lower() for s in _SUBJECTS}:
         return None
     notice, original = split_original(ctx.text, ())
     failures: list[Failure] = []

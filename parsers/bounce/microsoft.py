@@ -180,7 +180,7 @@ def _exchange2007(ctx: Context) -> list[Failure]:
 
 def _office365_votes(ctx: Context) -> int:
     hosts = (".outbound.protection.outlook.com", ".prod.outlook.com")
-    votes = sum(s in ctx.subject for s in ("Undeliverable:", "Onbestelbaar:", "Não_entregue:"))
+    votes = sum(s in ctx.title for s in ("undeliverable:", "onbestelbaar:", "não_entregue:"))
     votes += sum(
         ctx.has(h)
         for h in (
@@ -287,7 +287,7 @@ def _is_exchange2003(ctx: Context) -> bool:
 
 
 def _is_exchange2007(ctx: Context) -> bool:
-    if not ctx.subject.startswith(("Undeliverable", "Non_remis_", "Non recapitabile")):
+    if not ctx.title.startswith(("undeliverable", "non_remis_", "non recapitabile")):
         return False
     if len(ctx.header("Content-Language")) not in (2, 5):
         return False
@@ -298,7 +298,7 @@ def _is_exchange2007(ctx: Context) -> bool:
 
 
 def _is_outlook(ctx: Context) -> bool:
-    votes = int("Delivery Status Notification" in ctx.subject)
+    votes = int("delivery status notification" in ctx.title)
     votes += ctx.has("X-Message-Delivery") + ctx.has("X-Message-Info")
     votes += received_mentions(ctx, ".hotmail.com")
     return votes >= 2

@@ -24,7 +24,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Notices from "Mail Delivery System" with subject "Delivery status notification"."""
     if not ctx.from_.startswith("Mail Delivery System"):
         return None
-    if not ctx.subject.startswith("Delivery status notification"):
+    if not ctx.title.startswith("delivery status notification"):
         return None
     notice, original = split_original(ctx.text, ())
     failures: list[Failure] = []
