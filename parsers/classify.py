@@ -171,6 +171,14 @@ def _suspend(f: _Facts) -> bool:
     return f.hint is _R.SUSPEND or f.reply == "525" or f.says(_R.SUSPEND)
 
 
+def _has_moved(f: _Facts) -> bool:
+    """RFC 5321 4.2.3: "551 User not local; please try <forward-path>" names the move
+    itself, unless a more specific status says what else it was (a 5.7.x policy)."""
+    if f.reply == "551" and f.status[:3] in ("", "5.0", "5.1"):
+        return True
+    return f.says(_R.HAS_MOVED)
+
+
 def _text_only(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
         return (not needs_status or bool(f.status)) and f.says(reason)
@@ -184,7 +192,7 @@ FIRST_PASS: tuple[tuple[Reason, Callable[[_Facts], bool]], ...] = (
     (_R.MESG_TOO_BIG, _mesg_too_big),
     (_R.EXCEED_LIMIT, _by_status_or_text(_R.EXCEED_LIMIT, needs_status=True)),
     (_R.SUSPEND, _suspend),
-    (_R.HAS_MOVED, _text_only(_R.HAS_MOVED)),
+    (_R.HAS_MOVED, _has_moved),
     (_R.NO_RELAYING, _no_relaying),
     (_R.AUTH_FAILURE, _by_status_or_text(_R.AUTH_FAILURE)),
     (_R.USER_UNKNOWN, _user_unknown),

@@ -406,9 +406,19 @@ _STAGE_CUES = (
 )
 
 
+# Gmail's outbound MTA ends its notices with the SMTP client state it failed in: "(state 14)."
+_GMAIL_STATE = re.compile(r"\(state (\d{1,2})\)")
+_GMAIL_STATES = {"6": "MAIL", "8": "AUTH", "9": "AUTH", "12": "AUTH", "13": "EHLO", "14": "RCPT"}
+_GMAIL_STATES |= dict.fromkeys(("15", "17", "18"), "DATA")
+
+
 def _stage(text: str) -> str | None:
     """The command a diagnostic names in one of ``_STAGE``'s phrasings."""
     lowered = text.lower()
+    if "(state " in lowered:
+        state = _GMAIL_STATE.search(lowered)
+        if state is not None and state.group(1) in _GMAIL_STATES:
+            return _GMAIL_STATES[state.group(1)]
     if not any(cue in lowered for cue in _STAGE_CUES):
         return None
     found = None

@@ -29,6 +29,7 @@ PATTERNS: dict[Reason, list[str]] = {
         r"invalid final delivery userid",  # IMail
         r"no valid recipients for this mm",  # MMSC
         r"the recipient name is not recognized",  # Exchange 2003
+        r"\(state 14\)\.?$",  # Gmail: refused at RCPT TO
     ],
     _R.HOST_UNKNOWN: [
         r"all host address lookups failed permanently",  # Exim
@@ -68,12 +69,17 @@ PATTERNS: dict[Reason, list[str]] = {
         r"the user\(s\) account is temporarily over quota",  # au (KDDI)
         r"user mailbox exceeds allowed size",  # IMail
     ],
+    # Gmail's outbound notices end with the SMTP client state the remote refused in
+    _R.FILTERED: [r"\(state 1[578]\)\.?$"],  # after DATA: the recipient's filter
+    _R.BLOCKED: [r"\(state 13\)\.?$"],  # the greeting or EHLO: the sending host
+    _R.NO_RELAYING: [r"\(state 12\)\.?$"],
     _R.SUSPEND: [
         r"the user\(s\) account is (?:disabled|temporarily limited)",  # au (KDDI)
     ],
     _R.SYSTEM_ERROR: [
         r"several matches found in domino directory",
         r"delivery to (?:file|pipe) forbidden",  # Exim
+        r"\(state [689]\)\.?$",  # Gmail: MAIL FROM or AUTH
     ],
     _R.SECURITY_ERROR: [r"could not retrieve credentials"],  # OpenSMTPD
     _R.SYNTAX_ERROR: [
