@@ -17,7 +17,10 @@ __all__ = ["FAMILY", "parse"]
 FAMILY = "lhost:x3"
 _START = "This is an automatically generated Delivery Status Notification."
 _RECIPIENT = re.compile(r"^\s+\*\s(\S+@\S+)$")
-_DETAIL = re.compile(r"^(?:SMTP:(\S+)\s(.+)|Routing: (.+)|Diagnostic-Code: smtp; (.+))$")
+# field names and the diagnostic type are case-insensitive (RFC 3464 2.1, RFC 5322 2.2)
+_DETAIL = re.compile(
+    r"^(?:SMTP:(\S+)\s(.+)|Routing: (.+)|Diagnostic-Code: smtp; (.+))$", re.IGNORECASE
+)
 
 
 def parse(ctx: Context) -> Parsed | None:
