@@ -84,6 +84,8 @@ def _merge_repeats(recipients: list[Recipient]) -> tuple[Recipient, ...]:
     """One record per address: where a report names a recipient twice (qmail repeats the
     address before each line of a wrapped answer), the first definite verdict stands, in
     the place of the first mention."""
+    if len(recipients) < 2:
+        return tuple(recipients)
     kept: dict[str, int] = {}
     merged: list[Recipient] = []
     for recipient in recipients:

@@ -265,9 +265,10 @@ def _first_pass(f: _Facts) -> Reason | None:
     return next((reason for reason, check in FIRST_PASS if check(f)), None)
 
 
-def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | None) -> Reason | None:
+def _provider(failure: Failure, facts: _Facts, remote_host: str) -> Reason | None:
     """A known provider's verdict (or the family's own one, when the provider defers to it),
     then the meaning of a code a provider documents, wherever its reply is quoted."""
+    hint, reply = facts.hint, facts.reply
     host = remote_host or failure.reporting_host
     provider = provider_for(host, failure.diagnostic)
     if provider is not None:
@@ -276,7 +277,7 @@ def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | Non
         decided = reason_from(provider, failure.status, reply, failure.diagnostic)
         if decided is not None:
             return decided
-    published = policy.find(failure.diagnostic)
+    published = policy.find(failure.diagnostic, facts.diagnostic.tokens)
     return published.reason if published is not None else None
 
 
@@ -285,12 +286,12 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     hint = Reason(failure.reason) if failure.reason in Reason._value2member_map_ else None
     if hint is not None and hint not in RETRY:
         return hint
-    decided = _provider(failure, reply, remote_host, hint)
+    facts = _Facts(failure, reply, hint)
+    decided = _provider(failure, facts, remote_host)
     if decided is not None:
         return decided
     if failure.status.startswith("2."):
         return _R.DELIVERED
-    facts = _Facts(failure, reply, hint)
     if hint is None and not failure.reason:
         hint = facts.hint = facts.diagnostic.verdict()  # the reporting MTA's own words
     if hint is not None and hint not in RETRY:

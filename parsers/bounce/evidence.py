@@ -105,8 +105,14 @@ _REMOTE = re.compile(
 )
 
 
+_REMOTE_CUES = ("host ", "talking to", "connect", "giving up")
+
+
 def remote_host(text: str) -> str:
     """The host name (or address) of the server whose answer ``text`` quotes, or ""."""
+    lowered = text.lower()
+    if not any(cue in lowered for cue in _REMOTE_CUES):
+        return ""
     match = _REMOTE.search(text)
     if match is None:
         return ""

@@ -120,12 +120,11 @@ _KEYWORD = re.compile(
 # Words that may name one in prose ("There was an error delivering your mail to <...>"),
 # and the same in the languages of phrases/lang ("Zustellung an", "宛先", "получатель" ...).
 # A recipient found by these alone is checked with flufl.bounce (see _with_flufl).
-_PROSE_KEYWORD = re.compile(
+_PROSE_KEYWORD = re.compile(  # over the lower-cased line
     r"deliver|unknown|not found|reject|refused|invalid"
     r"|adresse|remis|distribu|empf[aä]nger|zugestellt|zustellung|direcci[oó]n|entreg"
     r"|endere[cç]o|indirizzo|recapit|consegn|宛先|アドレス|配信|получател|адрес|доставл"
-    r"|收件人|地址|投递|投遞",
-    re.IGNORECASE,
+    r"|收件人|地址|投递|投遞"
 )
 # An address opening a line: bare, in <>, after ">>> ", a bullet, a number, or a reply code
 # (Sendmail: "554 <user@example.org>... 550 Host unknown")
@@ -178,7 +177,9 @@ def is_bounce_like(ctx: Context) -> bool:
 def _starts_recipient(line: str) -> bool:
     if "@" not in line or _ORIGINAL_HEADER.match(line.strip()):
         return False
-    return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line) or _PROSE_KEYWORD.search(line))
+    return bool(
+        _ADDRESS_START.match(line) or _KEYWORD.search(line) or _PROSE_KEYWORD.search(line.lower())
+    )
 
 
 def _in_prose(notice: str, address: str) -> bool:

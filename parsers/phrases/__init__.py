@@ -54,9 +54,11 @@ PHRASES: dict[Reason, PhraseSet] = {
     **system.PATTERNS,
 }
 
-_FOREIGN = lang.WordTable(
-    lang.PATTERNS, lang.english_words([p for phrases in PHRASES.values() for p in phrases.parts])
-)
+# Words the English tables use are everywhere in diagnostics: a phrase is filed under
+# another one of its words when it has one ("envelope expired" under "envelope").
+_ENGLISH = lang.english_words([p for phrases in PHRASES.values() for p in phrases.parts])
+_FOREIGN = lang.WordTable(lang.PATTERNS, _ENGLISH)
+_LOCAL = lang.WordTable(local.PATTERNS, _ENGLISH)
 
 #: Texts that look like a rejected sender but are about the recipient or the client IP.
 _NOT_REJECTED = alt(
@@ -83,8 +85,7 @@ def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> b
 
 _TABLE = PhraseTable(PHRASES)
 #: The reporting MTAs' own verdicts (``local``), in the order they are tried.
-LOCAL: dict[Reason, PhraseSet] = {reason: alt(p) for reason, p in local.PATTERNS.items()}
-_LOCAL = PhraseTable(LOCAL)
+LOCAL: dict[Reason, list[str]] = local.PATTERNS
 
 
 class Diagnostic:
@@ -94,12 +95,7 @@ class Diagnostic:
     pass the first time; a reason's other phrases are read when that reason is asked about.
     """
 
-    __slots__ = ("_answers", "_foreign", "_keyed", "text", "words")
-
-    def verdict(self) -> Reason | None:
-        """The reporting MTA's own verdict (``local``), if the text carries one."""
-        keyed = _LOCAL.keyed(self.text, self.words)
-        return next((r for r in LOCAL if r in keyed or _LOCAL.unkeyed(r, self.text)), None)
+    __slots__ = ("_answers", "_foreign", "_keyed", "_tokens", "text", "words")
 
     def __init__(self, text: str) -> None:
         text = fold(text)
@@ -107,7 +103,20 @@ class Diagnostic:
         self.words = frozenset(text.split())
         self._keyed: set[Reason] | None = None
         self._foreign: set[Reason] | None = None
+        self._tokens: frozenset[str] | None = None
         self._answers: dict[Reason, bool] = {}
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """The words as the word-keyed tables look them up (``lang.tokens``)."""
+        if self._tokens is None:
+            self._tokens = lang.tokens(self.text)
+        return self._tokens
+
+    def verdict(self) -> Reason | None:
+        """The reporting MTA's own verdict (``local``), if the text carries one."""
+        found = _LOCAL.reasons(self.text, self.tokens)
+        return next((r for r in LOCAL if r in found), None) if found else None
 
     def says(self, reason: Reason) -> bool:
         """``matches(reason, self.text)``."""
@@ -127,5 +136,5 @@ class Diagnostic:
             return True
         foreign = self._foreign
         if foreign is None:
-            foreign = self._foreign = _FOREIGN.reasons(self.text)
+            foreign = self._foreign = _FOREIGN.reasons(self.text, self.tokens)
         return reason in foreign

@@ -26,7 +26,7 @@ from itertools import compress
 from parsers.phrases.lang import de, es, fr, it, ja, pt, ru, zh
 from parsers.records import Reason
 
-__all__ = ["ENGLISH", "LANGUAGES", "PATTERNS", "WordTable", "english_words", "expand"]
+__all__ = ["ENGLISH", "LANGUAGES", "PATTERNS", "WordTable", "english_words", "expand", "tokens"]
 
 LANGUAGES = {"fr": fr, "de": de, "es": es, "pt": pt, "it": it, "ja": ja, "ru": ru, "zh": zh}
 
@@ -86,8 +86,19 @@ def _merge() -> dict[Reason, list[str]]:
 PATTERNS: dict[Reason, list[str]] = _merge()
 
 
-# A literal word of a phrase source, bounded by spaces or the phrase's ends
-_KEY_WORD = re.compile(r"(?:(?<=^)|(?<= ))([^\W\d_]{2,})(?= |$)")
+# A literal word of a phrase source, bounded by spaces, an escaped bracket or the phrase's ends
+_KEY_WORD = re.compile(r"(?:(?<=^)|(?<= )|(?<=\\\())([^\W\d_]{2,})(?= |$)")
+# Characters that separate a text's tokens besides white space ("(state", "l'adresse",
+# "e-mail-adresse", "php#rl000001", "ofr_416"); "." and ":" join ("5.7.606", "hl:ifc")
+_SEPARATORS = str.maketrans(dict.fromkeys("()[]<>{},;!?\"'`*#/_-=&|", " "))
+
+
+def tokens(text: str) -> frozenset[str]:
+    """The tokens the word-keyed tables look up in ``text``: white space and the
+    ``_SEPARATORS`` split, "." and ":" at a token's ends are dropped ("failure:", "said.").
+    """
+    parts = text.translate(_SEPARATORS).split()
+    return frozenset(parts).union([p.strip(".:") for p in parts if p[-1] in ".:" or p[0] in ".:"])
 _TEXT_WORD = re.compile(r"[^\W\d_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
@@ -112,7 +123,7 @@ class WordTable:
 
     __slots__ = ("_by_word", "_cjk", "_cjk_runs", "_keys", "_loose")
 
-    def __init__(self, patterns: dict[Reason, list[str]], common: frozenset[str]) -> None:
+    def __init__(self, patterns: dict[Reason, list[str]], vocabulary: frozenset[str]) -> None:
         self._by_word: dict[str, list[tuple[Reason, _Word]]] = {}
         cjk: dict[str, list[tuple[Reason, _Word]]] = {}
         self._loose: list[tuple[Reason, _Word]] = []
@@ -132,26 +143,32 @@ class WordTable:
         for _reason, _source, words in keyed:
             for word in set(words):
                 counts[word] = counts.get(word, 0) + 1
-        # the key is a word English diagnostics rarely hold ("unbekannt", not "user"), then
-        # the one fewest phrases share
+        # the key is a word diagnostics rarely hold: not a common English one ("unbekannt",
+        # not "user"), not one the English tables use ("envelope", not "expired"), the
+        # longest, then the one fewest phrases share
+        def rarity(word: str) -> tuple[bool, bool, int, int, str]:
+            return (word in ENGLISH, word in vocabulary, -len(word), counts[word], word)
+
         for reason, source, words in keyed:
-            key = min(words, key=lambda w: (w in common, counts[w], -len(w), w))
+            key = min(words, key=rarity)
             self._by_word.setdefault(key, []).append((reason, _Word(source)))
         self._keys = frozenset(self._by_word)
         # phrases that share a run are looked for once
         self._cjk = tuple(tuple(listed) for listed in cjk.values())
         self._cjk_runs = tuple(cjk)
 
-    def reasons(self, text: str) -> set[Reason]:
-        """Every reason with a phrase in ``text`` (lower-cased and ``fold``-ed)."""
+    def reasons(self, text: str, keys: frozenset[str] | None = None) -> set[Reason]:
+        """Every reason with a phrase in ``text`` (lower-cased and ``fold``-ed); ``keys`` is
+        ``tokens(text)`` when the caller has it."""
         found: set[Reason] = set()
         if not text.isascii() and _CJK.search(text) is not None:
             for group in compress(self._cjk, map(text.__contains__, self._cjk_runs)):
                 for reason, phrase in group:
                     if reason not in found and phrase.search(text):
                         found.add(reason)
-        words = self._keys.intersection(_TEXT_WORD.findall(text))
-        for word in words:
+        if keys is None:
+            keys = tokens(text)
+        for word in self._keys.intersection(keys):
             for reason, phrase in self._by_word[word]:
                 if reason not in found and phrase.search(text):
                     found.add(reason)
