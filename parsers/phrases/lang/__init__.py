@@ -21,7 +21,7 @@ their plain run, and only in text that is not ASCII.
 from __future__ import annotations
 
 import re
-from itertools import compress
+from itertools import compress, product
 
 from parsers.phrases.lang import de, es, fr, it, ja, pt, ru, zh
 from parsers.records import Reason
@@ -56,30 +56,40 @@ def expand(pattern: str) -> list[str]:
     ``WordTable`` files each phrase under. A phrase that would make more than
     ``MAX_EXPANSION`` stays as it is.
     """
-    done: list[str] = []
-    todo = [pattern]
-    while todo:
-        current = todo.pop()
-        match = _GROUP.search(current)
-        if match is None:
-            done.append(current)
-            continue
-        options = _options(match)
-        if len(done) + len(todo) + len(options) > MAX_EXPANSION:
-            return [pattern]
-        head, tail = current[: match.start()], current[match.end() :]
-        todo.extend(f"{head}{option}{tail}" for option in reversed(options))
-    return done
+    # the innermost groups first ("(?:adresse (?:de l'|d')?expediteur|...)"), then the
+    # groups they were inside; each level is one product over the pattern's pieces
+    current = [pattern]
+    while True:
+        pieces = _GROUP.split(current[0])
+        if len(pieces) == 1:
+            return current
+        expanded: list[str] = []
+        for text in current:
+            matches = list(_GROUP.finditer(text))
+            choices: list[list[str]] = []
+            start = 0
+            for match in matches:
+                choices.append([text[start : match.start()]])
+                choices.append(_options(match))
+                start = match.end()
+            choices.append([text[start:]])
+            total = 1
+            for options in choices:
+                total *= len(options)
+            if len(expanded) + total > MAX_EXPANSION:
+                return [pattern]
+            expanded.extend("".join(parts) for parts in product(*choices))
+        current = expanded
 
 
 def _merge() -> dict[Reason, list[str]]:
-    merged: dict[Reason, list[str]] = {}
+    merged: dict[Reason, dict[str, None]] = {}  # an ordered set per reason
     for module in LANGUAGES.values():
         for reason, phrases in module.PATTERNS.items():
-            listed = merged.setdefault(reason, [])
+            listed = merged.setdefault(reason, {})
             for phrase in phrases:
-                listed.extend(p for p in expand(phrase) if p not in listed)
-    return merged
+                listed.update(dict.fromkeys(expand(phrase)))
+    return {reason: list(phrases) for reason, phrases in merged.items()}
 
 
 #: Every language's phrases by reason, in ``LANGUAGES`` order.
@@ -100,7 +110,19 @@ def tokens(text: str) -> frozenset[str]:
     parts = text.translate(_SEPARATORS).split()
     return frozenset(parts).union([p.strip(".:") for p in parts if p[-1] in ".:" or p[0] in ".:"])
 _TEXT_WORD = re.compile(r"[^\W\d_]+")
+_PLAIN = re.compile(r"[^.^$*+?{}\[\]\\|()]*")  # no regex syntax: the phrase is its own run
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _key_words(phrase: str) -> list[str]:
+    """The plain words of a phrase source (bounded by spaces, an escaped bracket or its
+    ends): every match holds each of them as a token."""
+    words = []
+    for part in phrase.split(" "):
+        word = part[2:] if part.startswith("\\(") else part
+        if len(word) >= 2 and word.isalpha():
+            words.append(word)
+    return words
 
 
 class _Word:
@@ -131,9 +153,10 @@ class WordTable:
         for reason, phrases in patterns.items():
             for phrase in phrases:
                 if _CJK.search(phrase):
-                    cjk.setdefault(_literal_run(phrase), []).append((reason, _Word(phrase)))
+                    run = phrase if _PLAIN.fullmatch(phrase) else _literal_run(phrase)
+                    cjk.setdefault(run, []).append((reason, _Word(phrase)))
                     continue
-                words = _KEY_WORD.findall(phrase)
+                words = _key_words(phrase)
                 source = rf"(?<!\w)(?:{phrase})(?!\w)"
                 if words:
                     keyed.append((reason, source, words))
