@@ -95,16 +95,14 @@ class Diagnostic:
     pass the first time; a reason's other phrases are read when that reason is asked about.
     """
 
-    __slots__ = ("_answers", "_foreign", "_keyed", "_tokens", "text", "words")
+    __slots__ = ("_found", "_tokens", "text", "words")
 
     def __init__(self, text: str) -> None:
         text = fold(text)
         self.text = text
         self.words = frozenset(text.split())
-        self._keyed: set[Reason] | None = None
-        self._foreign: set[Reason] | None = None
+        self._found: set[Reason] | None = None
         self._tokens: frozenset[str] | None = None
-        self._answers: dict[Reason, bool] = {}
 
     @property
     def tokens(self) -> frozenset[str]:
@@ -119,22 +117,15 @@ class Diagnostic:
         return next((r for r in LOCAL if r in found), None) if found else None
 
     def says(self, reason: Reason) -> bool:
-        """``matches(reason, self.text)``."""
-        answers = self._answers
-        if reason in answers:
-            return answers[reason]
-        answer = answers[reason] = self._decide(reason)
-        return answer
+        """``matches(reason, self.text)``: every table is read once, on the first question."""
+        found = self._found
+        if found is None:
+            found = self._found = self._read()
+        return reason in found
 
-    def _decide(self, reason: Reason) -> bool:
-        if reason is _R.REJECTED and _NOT_REJECTED.search(self.text, self.words):
-            return False
-        keyed = self._keyed
-        if keyed is None:
-            keyed = self._keyed = _TABLE.keyed(self.text, self.words)
-        if reason in keyed or _TABLE.unkeyed(reason, self.text):
-            return True
-        foreign = self._foreign
-        if foreign is None:
-            foreign = self._foreign = _FOREIGN.reasons(self.text, self.tokens)
-        return reason in foreign
+    def _read(self) -> set[Reason]:
+        found = _TABLE.labels(self.text, self.words)
+        found |= _FOREIGN.reasons(self.text, self.tokens)
+        if _R.REJECTED in found and _NOT_REJECTED.search(self.text, self.words):
+            found.discard(_R.REJECTED)
+        return found

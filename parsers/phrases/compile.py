@@ -253,13 +253,16 @@ class PhraseTable(Generic[_L]):
     candidates to check).
     """
 
-    __slots__ = ("_by_word", "_sets", "_unkeyed", "_words")
+    __slots__ = ("_by_word", "_loose_groups", "_loose_runs", "_sets", "_unkeyed", "_words")
 
     def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
         self._sets = dict(sets)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
         self._unkeyed: dict[_L, tuple[tuple[tuple[_Phrase, ...], ...], tuple[str, ...], Any]] = {}
+        # every label's phrases without a key word, by run, for ``labels``
+        self._loose_groups: tuple[tuple[tuple[_L, _Phrase], ...], ...] = ()
+        self._loose_runs: tuple[str, ...] = ()
 
     def _file(self) -> frozenset[str]:
         keyed = [
@@ -272,14 +275,18 @@ class PhraseTable(Generic[_L]):
         for label, phrase in keyed:
             word = min(phrase.inner, key=lambda w: (counts[w], -len(w), w))
             self._by_word.setdefault(word, []).append((label, phrase))
+        everyone: dict[str, list[tuple[_L, _Phrase]]] = {}
         for label, phrases in self._sets.items():
             loose, _runs, unguarded = phrases.unkeyed()
             by_run: dict[str, list[_Phrase]] = {}
             for phrase in loose:  # phrases that share a run are looked for once
                 by_run.setdefault(phrase.run, []).append(phrase)
+                everyone.setdefault(phrase.run, []).append((label, phrase))
             if loose or unguarded is not None:
                 groups = tuple(tuple(listed) for listed in by_run.values())
                 self._unkeyed[label] = (groups, tuple(by_run), unguarded)
+        self._loose_groups = tuple(tuple(listed) for listed in everyone.values())
+        self._loose_runs = tuple(everyone)
         self._words = frozenset(self._by_word)
         return self._words
 
@@ -291,6 +298,20 @@ class PhraseTable(Generic[_L]):
             for label, phrase in self._by_word[word]:
                 if label not in found and phrase.run in text and phrase.matches(text):
                     found.add(label)
+        return found
+
+    def labels(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
+        """Every label with a phrase in ``text``: ``keyed`` and each label's ``unkeyed`` in
+        one pass over the runs of all labels (cheaper than asking label by label when a
+        text is asked about most of them)."""
+        found = self.keyed(text, words)
+        for group in compress(self._loose_groups, map(text.__contains__, self._loose_runs)):
+            for label, phrase in group:
+                if label not in found and phrase.matches(text):
+                    found.add(label)
+        for label, (_groups, _runs, unguarded) in self._unkeyed.items():
+            if unguarded is not None and label not in found and unguarded.search(text):
+                found.add(label)
         return found
 
     def unkeyed(self, label: _L, text: str) -> bool:
