@@ -56,7 +56,6 @@ class Context:
             self._lower = self.text.lower()
         return self._lower
 
-
     @property
     def received(self) -> str:
         """Every Received header, one per line (for substring tests)."""

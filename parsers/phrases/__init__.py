@@ -12,6 +12,7 @@ where that is not obvious.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 
 from parsers.phrases import content, lang, local, recipient, sender, system
 from parsers.phrases.compile import PhraseSet, PhraseTable, alt
@@ -66,15 +67,15 @@ _NOT_REJECTED = alt(
 )
 
 
-def matches(reason: Reason, text: str, words: frozenset[str] | None = None) -> bool:
+def matches(reason: Reason, text: str, words: Collection[str] | None = None) -> bool:
     """True if lower-cased ``text`` contains a phrase that signals ``reason``.
 
-    ``words``, ``frozenset(text.split())``, saves splitting the text again when the caller
+    ``words``, ``text.split()`` (a list or a set), saves splitting the text again when the caller
     asks about several reasons.
     """
     text = fold(text)
     if words is None:
-        words = frozenset(text.split())
+        words = text.split()
     if reason is _R.REJECTED and _NOT_REJECTED.search(text, words):
         return False
     phrases = PHRASES.get(reason)
@@ -91,21 +92,21 @@ LOCAL: dict[Reason, list[str]] = local.PATTERNS
 class Diagnostic:
     """One lower-cased diagnostic asked about several reasons (``says`` is ``matches``).
 
-    Its words are split once, and the keyed phrases of every table are looked up in one
-    pass the first time; a reason's other phrases are read when that reason is asked about.
+    Every table is read once, on the first question (``_read``): its words are split
+    once for all of them, and ``tokens`` is shared with the reporting MTA's verdicts and
+    the provider codes.
     """
 
-    __slots__ = ("_found", "_tokens", "text", "words")
+    __slots__ = ("_found", "_tokens", "text")
 
     def __init__(self, text: str) -> None:
         text = fold(text)
         self.text = text
-        self.words = frozenset(text.split())
         self._found: set[Reason] | None = None
-        self._tokens: frozenset[str] | None = None
+        self._tokens: list[str] | None = None
 
     @property
-    def tokens(self) -> frozenset[str]:
+    def tokens(self) -> list[str]:
         """The words as the word-keyed tables look them up (``lang.tokens``)."""
         if self._tokens is None:
             self._tokens = lang.tokens(self.text)
@@ -124,8 +125,9 @@ class Diagnostic:
         return reason in found
 
     def _read(self) -> set[Reason]:
-        found = _TABLE.labels(self.text, self.words)
+        words = self.text.split()  # a list: the tables intersect their key sets with it
+        found = _TABLE.labels(self.text, words)
         found |= _FOREIGN.reasons(self.text, self.tokens)
-        if _R.REJECTED in found and _NOT_REJECTED.search(self.text, self.words):
+        if _R.REJECTED in found and _NOT_REJECTED.search(self.text, words):
             found.discard(_R.REJECTED)
         return found

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from itertools import compress
 from typing import Any, Generic, TypeVar
 
@@ -213,15 +213,15 @@ class PhraseSet:
             self._pattern = _alternation(self.parts)
         return self._pattern
 
-    def search(self, text: str, words: frozenset[str] | set[str] | None = None) -> bool:
+    def search(self, text: str, words: Collection[str] | None = None) -> bool:
         """True if some phrase occurs in ``text`` (as ``pattern.search`` would find).
 
-        ``words`` is ``set(text.split())`` when the caller has it (several tables are
+        ``words`` is ``text.split()`` (a list or a set) when the caller has it (several tables are
         asked about the same text).
         """
         keys = self._words if self._words is not None else self._file()
         if words is None:
-            words = set(text.split())
+            words = text.split()
         if not keys.isdisjoint(words):
             for word in keys.intersection(words):
                 if any(phrase.search(text) for phrase in self._by_word[word]):
@@ -290,8 +290,8 @@ class PhraseTable(Generic[_L]):
         self._words = frozenset(self._by_word)
         return self._words
 
-    def keyed(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
-        """Labels with a keyed phrase in ``text`` (``words`` is ``set(text.split())``)."""
+    def keyed(self, text: str, words: Collection[str]) -> set[_L]:
+        """Labels with a keyed phrase in ``text`` (``words``: ``text.split()``)."""
         keys = self._words if self._words is not None else self._file()
         found: set[_L] = set()
         for word in keys.intersection(words):
@@ -300,7 +300,7 @@ class PhraseTable(Generic[_L]):
                     found.add(label)
         return found
 
-    def labels(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
+    def labels(self, text: str, words: Collection[str]) -> set[_L]:
         """Every label with a phrase in ``text``: ``keyed`` and each label's ``unkeyed`` in
         one pass over the runs of all labels (cheaper than asking label by label when a
         text is asked about most of them)."""

@@ -21,8 +21,10 @@ publishes no list of its own (La Poste), the entry names the page that collects 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from parsers.phrases.lang import filed_as, tokens
 from parsers.records import Reason, Side
 from parsers.sides import side_of
 
@@ -573,13 +575,14 @@ _STRIP = "()[]<>{}.,;:!?\"'`*"
 _BY_KEY: dict[str, list[PolicyCode]] = {}
 for _code in CODES:
     for _key in _keys(_code):
-        _BY_KEY.setdefault(_key, []).append(_code)
+        for _token in filed_as(_key):
+            _BY_KEY.setdefault(_token, []).append(_code)
 _KEYS = frozenset(_BY_KEY)
 _ORDER = {id(c): n for n, c in enumerate(CODES)}
-del _code, _key
+del _code, _key, _token
 
 
-def find(text: str, keys: frozenset[str] | None = None) -> PolicyCode | None:
+def find(text: str, keys: Collection[str] | None = None) -> PolicyCode | None:
     """The first documented provider code ``text`` (a remote server's reply) carries.
 
     ``keys`` is ``parsers.phrases.lang.tokens`` of the lower-cased text when the caller has
@@ -589,8 +592,6 @@ def find(text: str, keys: frozenset[str] | None = None) -> PolicyCode | None:
         return None
     lowered = text.lower()
     if keys is None:
-        from parsers.phrases.lang import tokens
-
         keys = tokens(lowered)
     found = [
         code

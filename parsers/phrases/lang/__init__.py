@@ -21,12 +21,22 @@ their plain run, and only in text that is not ASCII.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from itertools import compress, product
 
 from parsers.phrases.lang import de, es, fr, it, ja, pt, ru, zh
 from parsers.records import Reason
 
-__all__ = ["ENGLISH", "LANGUAGES", "PATTERNS", "WordTable", "english_words", "expand", "tokens"]
+__all__ = [
+    "ENGLISH",
+    "LANGUAGES",
+    "PATTERNS",
+    "WordTable",
+    "english_words",
+    "expand",
+    "filed_as",
+    "tokens",
+]
 
 LANGUAGES = {"fr": fr, "de": de, "es": es, "pt": pt, "it": it, "ja": ja, "ru": ru, "zh": zh}
 
@@ -103,12 +113,26 @@ _KEY_WORD = re.compile(r"(?:(?<=^)|(?<= )|(?<=\\\())([^\W\d_]{2,})(?= |$)")
 _SEPARATORS = str.maketrans(dict.fromkeys("()[]<>{},;!?\"'`*#/_-=&|", " "))
 
 
-def tokens(text: str) -> frozenset[str]:
+#: What sentences put after a word ("failure:", "said.", "5.7.606..."): a key is filed with
+#: each ending too, so that looking tokens up needs no stripping (see ``filed_as``).
+KEY_ENDINGS = ("", ".", ":", "..", "...", ".:")
+
+
+def tokens(text: str) -> list[str]:
     """The tokens the word-keyed tables look up in ``text``: white space and the
-    ``_SEPARATORS`` split, "." and ":" at a token's ends are dropped ("failure:", "said.").
+    ``_SEPARATORS`` split ("." and ":" stay: a key is filed with its ``KEY_ENDINGS``).
+
+    A list, not a set: ``frozenset.intersection`` takes it as it is, and building a set of
+    every diagnostic's words cost more than the lookups.
     """
-    parts = text.translate(_SEPARATORS).split()
-    return frozenset(parts).union([p.strip(".:") for p in parts if p[-1] in ".:" or p[0] in ".:"])
+    return text.translate(_SEPARATORS).split()
+
+
+def filed_as(key: str) -> tuple[str, ...]:
+    """``key`` with each of ``KEY_ENDINGS``: the tokens it can be found as."""
+    return tuple(key + ending for ending in KEY_ENDINGS)
+
+
 _TEXT_WORD = re.compile(r"[^\W\d_]+")
 _PLAIN = re.compile(r"[^.^$*+?{}\[\]\\|()]*")  # no regex syntax: the phrase is its own run
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
@@ -166,6 +190,7 @@ class WordTable:
         for _reason, _source, words in keyed:
             for word in set(words):
                 counts[word] = counts.get(word, 0) + 1
+
         # the key is a word diagnostics rarely hold: not a common English one ("unbekannt",
         # not "user"), not one the English tables use ("envelope", not "expired"), the
         # longest, then the one fewest phrases share
@@ -175,12 +200,15 @@ class WordTable:
         for reason, source, words in keyed:
             key = min(words, key=rarity)
             self._by_word.setdefault(key, []).append((reason, _Word(source)))
+        for key, listed in list(self._by_word.items()):
+            for token in filed_as(key)[1:]:
+                self._by_word[token] = listed
         self._keys = frozenset(self._by_word)
         # phrases that share a run are looked for once
         self._cjk = tuple(tuple(listed) for listed in cjk.values())
         self._cjk_runs = tuple(cjk)
 
-    def reasons(self, text: str, keys: frozenset[str] | None = None) -> set[Reason]:
+    def reasons(self, text: str, keys: Collection[str] | None = None) -> set[Reason]:
         """Every reason with a phrase in ``text`` (lower-cased and ``fold``-ed); ``keys`` is
         ``tokens(text)`` when the caller has it."""
         found: set[Reason] = set()
