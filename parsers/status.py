@@ -234,7 +234,8 @@ def find_status(text: str | None, reply_class: str | None = None) -> str | None:
     """
     if not text or len(text) < 5:
         return None
-    if "." not in text:
+    if "." not in text or _STATUS.search(text) is None:
+        # scrubbing addresses only removes codes: a text without one needs no scrubbing
         return None
     scrubbed = _IPV4.sub("***.***.***.***", text) if text.count(".") >= 3 else text
     fallback = None

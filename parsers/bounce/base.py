@@ -72,9 +72,10 @@ class Context:
         """True if the bounce has a non-empty ``name`` header (a family's cheapest signal)."""
         values = self._headers.get(name)
         if values is None:
-            if name not in self._fields():  # most names asked about are absent: no list
-                return False
-            values = self.headers(name)
+            if name not in self._fields():  # most names asked about are absent: no decoding
+                self._headers[name] = values = []  # and several families ask again
+            else:
+                values = self.headers(name)
         return bool(values and values[0])
 
     def _fields(self) -> HeaderIndex:

@@ -277,24 +277,25 @@ def parse(ctx: Context) -> Parsed | None:
         for failure in failures:
             failure.action = failure.action or "delayed"
     summary = _notice_summary(notice, excluded)
-    paragraphs = [p for p in notice.split("\n\n") if "@" in p]
+    paragraphs: list[tuple[str, str]] | None = None  # with each one lower-cased
     for failure in failures:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
-        _from_paragraphs(failure, paragraphs)
+        if not (failure.command and failure.status):
+            if paragraphs is None:
+                paragraphs = [(p, p.lower()) for p in notice.split("\n\n") if "@" in p]
+            _from_paragraphs(failure, paragraphs)
         failure.remote_mta = failure.remote_mta or remote_host(failure.alt_diagnostic)
     return Parsed(FAMILY, failures, original)
 
 
-def _from_paragraphs(failure: Failure, paragraphs: list[str]) -> None:
+def _from_paragraphs(failure: Failure, paragraphs: list[tuple[str, str]]) -> None:
     """Command and status from every paragraph naming the recipient, when its block has
     neither: a Sendmail transcript (">>> RCPT To:<address>", "<<< 550 5.1.1 ...") or a
     "Technical details" section comes after the recipient list, outside the recipient's
     block. The paragraph that gave the status joins the block: its words go with it."""
-    if failure.command and failure.status:
-        return
     needle = failure.address.lower()
-    mentions = [p for p in paragraphs if needle in p.lower()]
+    mentions = [p for p, lowered in paragraphs if needle in lowered]
     if not mentions:
         return
     if not failure.command:
