@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
-from parsers.dsn import Failure, clean_address
+from parsers.dsn import QUOTED_LOCAL, Failure, clean_address
 from parsers.mime import ORIGINAL_MARK, HeaderIndex, decode_header_value
 
 __all__ = [
@@ -107,7 +107,10 @@ class Parsed:
     arrival_date: str = ""
 
 
-_ADDR = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_ADDR = re.compile(
+    rf"(?:{QUOTED_LOCAL}|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]+)"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
 
 
 def addresses_in(text: str) -> list[str]:
