@@ -255,6 +255,34 @@ def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> li
 
 _WORD = re.compile(r"[A-Za-z]{3}")
 
+# A success notice without a DSN part (an Exchange delivery receipt, a relay's report):
+# "Your message has been delivered to the following recipients:", then their names
+_SUCCESS = re.compile(
+    r"(?:has|have) been (?:successfully )?(?:delivered|relayed) to the following recipients?"
+    r"|(?:delivery|relay) to the following recipients? (?:was successful|succeeded|was completed)"
+    r"|wurde an (?:die )?folgenden? empf[aä]nger (?:[uü]bermittelt|zugestellt)"
+    r"|a (?:bien )?[eé]t[eé] (?:remis|distribu[eé]) aux destinataires suivants"
+    r"|se (?:entreg[oó]|ha entregado) a los siguientes destinatarios",
+    re.IGNORECASE,
+)
+
+
+def _delivered(notice: str, excluded: set[str]) -> list[Failure]:
+    """The recipients a success notice lists after its announcement (its first paragraph
+    with an address), as delivered: RFC 3464 Action "delivered", status 2.0.0."""
+    said = _SUCCESS.search(notice)
+    if said is None:
+        return []
+    for paragraph in notice[said.end() :].split("\n\n")[:4]:
+        addresses = [a for a in addresses_in(paragraph) if a not in excluded]
+        if addresses:
+            line = " ".join(said.group(0).split())
+            return [
+                Failure(address=a, action="delivered", status="2.0.0", alt_diagnostic=line)
+                for a in addresses
+            ]
+    return []
+
 
 def parse(ctx: Context) -> Parsed | None:
     """Bounce-like messages with recipient blocks, or an X-Failed-Recipients header."""
@@ -269,6 +297,8 @@ def parse(ctx: Context) -> Parsed | None:
         failures = [f for f in failures if f.address in failed_header] + [
             Failure(address=a) for a in failed_header if a not in known
         ]
+    elif not failures and (delivered := _delivered(notice, excluded)):
+        return Parsed(FAMILY, delivered, original)
     elif len(failures) != 1 or _in_prose(notice, failures[0].address):  # see _with_flufl
         failures = _with_flufl(ctx, failures, excluded)
     if not failures:
