@@ -33,6 +33,7 @@ def _fold_table() -> dict[int, str]:
         if base != chr(code) and base.isascii() and base:
             table[code] = base
     table.update({ord("\u2019"): "'", ord("\u2018"): "'", ord("ё"): "е", ord("Ё"): "Е"})
+    table[ord("ß")] = "ss"  # no decomposition: "groß" is written "gross" as often
     return table
 
 
@@ -41,9 +42,9 @@ _FOLD = _fold_table()
 
 def fold(text: str) -> str:
     """``text`` as the phrase tables are written: Latin letters without accents ("boîte
-    pleine" -> "boite pleine", "Empfänger" -> "Empfanger"), ``ё`` as ``е``. Writers drop
-    accents as often as they keep them; folding both sides lets one phrase match either.
-    CJK, Cyrillic and Greek letters are left as they are."""
+    pleine" -> "boite pleine", "Empfänger" -> "Empfanger"), "ß" as "ss", ``ё`` as ``е``.
+    Writers drop accents as often as they keep them; folding both sides lets one phrase
+    match either. CJK, Cyrillic and Greek letters are left as they are."""
     return text if text.isascii() else text.translate(_FOLD)
 
 

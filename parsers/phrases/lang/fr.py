@@ -20,7 +20,8 @@ PATTERNS: dict[Reason, list[str]] = {
         r"boite aux lettres (?:inexistante|introuvable|inconnue)",
     ],
     _R.HOST_UNKNOWN: [
-        r"(?:nom de domaine|domaine|hote) (?:inconnu|inexistant|introuvable)",
+        r"(?:nom de domaine|domaine|hote)(?: de destination| du destinataire| distant)?"
+        r" (?:est )?(?:inconnu|inexistant|introuvable)",
         r"(?:domaine|hote) .{0,40}n'existe pas",
         r"impossible de (?:trouver|resoudre) (?:le domaine|l'hote)",
     ],
@@ -57,7 +58,7 @@ PATTERNS: dict[Reason, list[str]] = {
         r"(?:spam|pourriel|indesirable|courrier indesirable)",
         r"spam detecte",
         r"pourriel",
-        r"courrier indesirable",
+        r"(?:courrier|contenu|message) indesirable",
     ],
     _R.VIRUS_DETECTED: [
         r"virus (?:detecte|trouve)",
