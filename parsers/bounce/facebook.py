@@ -28,7 +28,7 @@ _CODES = {
     "suspend": ("RCP-T4",),
     "undefined": ("MSG-T1", "CON-T4"),
 }
-_CODE = re.compile(r"\b([A-Z]{3}-[PT]\d)\b")
+_CODE = re.compile(r"\b([A-Z]{3}-[PT]\d)\b", re.IGNORECASE)  # quoted in any case
 
 
 def parse(ctx: Context) -> Parsed | None:
@@ -40,6 +40,6 @@ def parse(ctx: Context) -> Parsed | None:
     _human, original, failures = parse_status_text(ctx.text)
     for failure in failures:
         code = _CODE.search(failure.diagnostic)
-        value = code.group(1) if code else ""
+        value = code.group(1).upper() if code else ""
         failure.reason = next((r for r, codes in _CODES.items() if value in codes), "")
     return Parsed(FAMILY, failures, original) if failures else None

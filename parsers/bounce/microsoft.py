@@ -52,7 +52,8 @@ _NDR_CODES = {
     "RESOLVER.RST.RecipSizeLimit": "mesgtoobig",
     "QUEUE.Expired": "expired",
 }
-_NDR = re.compile(r" ((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z.]+);")
+_NDR = re.compile(r" ((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z.]+);", re.IGNORECASE)
+_NDR_BY_LOWER = {code.lower(): reason for code, reason in _NDR_CODES.items()}
 # Office 365 enhanced status codes (Exchange Online NDR reference)
 _O365_STATUS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"^{p}$"), r)
@@ -174,7 +175,8 @@ def _exchange2007(ctx: Context) -> list[Failure]:
             failures[-1].diagnostic = line.strip()
     for failure in failures:
         code = _NDR.search(failure.diagnostic)
-        failure.reason = _NDR_CODES.get(code.group(1), "") if code else ""
+        # gateways and relays change the case of what they quote
+        failure.reason = _NDR_BY_LOWER.get(code.group(1).lower(), "") if code else ""
     return [f for f in failures if f.address]
 
 

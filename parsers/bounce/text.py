@@ -254,6 +254,10 @@ def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> li
 
 
 _WORD = re.compile(r"[A-Za-z]{3}")
+# Sendmail sums up each recipient's remote answer under its address: "(reason: 551 not our
+# user)"; its transcript may end in the code Sendmail mapped that to ("550 5.1.1 ... User
+# unknown"), so the summary's reply code is the recipient's
+_REASON_REPLY = re.compile(r"\(reason: ([245]\d\d)[ -]", re.IGNORECASE)
 
 # A success notice without a DSN part (an Exchange delivery receipt, a relay's report):
 # "Your message has been delivered to the following recipients:", then their names
@@ -303,6 +307,14 @@ def parse(ctx: Context) -> Parsed | None:
         failures = _with_flufl(ctx, failures, excluded)
     if not failures:
         return None
+    _finish(failures, notice, excluded)
+    return Parsed(FAMILY, failures, original)
+
+
+def _finish(failures: list[Failure], notice: str, excluded: set[str]) -> None:
+    """What the notice says beside each recipient's block: a delay, the notice's summary
+    for a block without words, Sendmail's reply summary, the command and status from the
+    transcript, the remote host."""
     if _still_trying(notice):
         for failure in failures:
             failure.action = failure.action or "delayed"
@@ -311,12 +323,14 @@ def parse(ctx: Context) -> Parsed | None:
     for failure in failures:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
+        said = _REASON_REPLY.search(failure.alt_diagnostic)
+        if said is not None and not failure.reply_code:
+            failure.reply_code = said.group(1)
         if not (failure.command and failure.status):
             if paragraphs is None:
                 paragraphs = [(p, p.lower()) for p in notice.split("\n\n") if "@" in p]
             _from_paragraphs(failure, paragraphs)
         failure.remote_mta = failure.remote_mta or remote_host(failure.alt_diagnostic)
-    return Parsed(FAMILY, failures, original)
 
 
 def _from_paragraphs(failure: Failure, paragraphs: list[tuple[str, str]]) -> None:
