@@ -184,3 +184,17 @@ Reason given by the remote server: 552 5.2.2 mailbox full, quota exceeded
     (recipient,) = parse_message(raw).recipients
     assert recipient.address == "ann@example.org"
     assert recipient.reason is _R.MAILBOX_FULL
+
+
+def test_flufl_shortcut_answers_as_flufl_does() -> None:
+    from flufl.bounce import all_failures
+
+    from parsers.bounce.fluflbounce import _all_failures, _detectors
+    from parsers.mime import message_from_bytes
+    from tests.shared_paths import eml_samples
+
+    detectors = _detectors()
+    assert detectors, "flufl.bounce internals changed: the shortcut is off"
+    for sample in eml_samples():
+        msg = message_from_bytes(sample.read_bytes())
+        assert _all_failures(msg, detectors) == all_failures(msg), sample.name
