@@ -85,7 +85,7 @@ def matches(reason: Reason, text: str, words: Collection[str] | None = None) -> 
     return reason in _FOREIGN.reasons(text)
 
 
-_TABLE = PhraseTable(PHRASES)
+_TABLE = PhraseTable(PHRASES, lang.SEPARATORS)
 #: The reporting MTAs' own verdicts (``local``), in the order they are tried.
 LOCAL: dict[Reason, list[str]] = local.PATTERNS
 
@@ -126,9 +126,9 @@ class Diagnostic:
         return reason in found
 
     def _read(self) -> set[Reason]:
-        words = self.text.split()  # a list: the tables intersect their key sets with it
-        found = _TABLE.labels(self.text, words)
-        found |= _FOREIGN.reasons(self.text, self.tokens)
-        if _R.REJECTED in found and _NOT_REJECTED.search(self.text, words):
+        tokens = self.tokens  # _TABLE's keys are whole tokens (it is filed to be)
+        found = _TABLE.labels(self.text, tokens)
+        found |= _FOREIGN.reasons(self.text, tokens)
+        if _R.REJECTED in found and _NOT_REJECTED.search(self.text):
             found.discard(_R.REJECTED)
         return found

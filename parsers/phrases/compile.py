@@ -253,10 +253,21 @@ class PhraseTable(Generic[_L]):
     candidates to check).
     """
 
-    __slots__ = ("_by_word", "_loose_groups", "_loose_runs", "_sets", "_unkeyed", "_words")
+    __slots__ = (
+        "_by_word",
+        "_loose_groups",
+        "_loose_runs",
+        "_separators",
+        "_sets",
+        "_unkeyed",
+        "_words",
+    )
 
-    def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
+    def __init__(self, sets: Mapping[_L, PhraseSet], separators: str = "") -> None:
         self._sets = dict(sets)
+        # characters that split tokens: a word holding one is no key when the caller looks
+        # keys up among tokens split at them (``parsers.phrases.lang.tokens``)
+        self._separators = frozenset(separators)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
         self._unkeyed: dict[_L, tuple[tuple[tuple[_Phrase, ...], ...], tuple[str, ...], Any]] = {}
@@ -272,12 +283,18 @@ class PhraseTable(Generic[_L]):
             for phrase in listed
         ]
         counts = Counter(word for _, phrase in keyed for word in set(phrase.inner))
+        spilled: dict[_L, list[_Phrase]] = {}  # no inner word is a token: found by run
         for label, phrase in keyed:
-            word = min(phrase.inner, key=lambda w: (counts[w], -len(w), w))
+            inner = [w for w in phrase.inner if self._separators.isdisjoint(w)]
+            if not inner:
+                spilled.setdefault(label, []).append(phrase)
+                continue
+            word = min(inner, key=lambda w: (counts[w], -len(w), w))
             self._by_word.setdefault(word, []).append((label, phrase))
         everyone: dict[str, list[tuple[_L, _Phrase]]] = {}
         for label, phrases in self._sets.items():
             loose, _runs, unguarded = phrases.unkeyed()
+            loose = (*loose, *spilled.get(label, ()))
             by_run: dict[str, list[_Phrase]] = {}
             for phrase in loose:  # phrases that share a run are looked for once
                 by_run.setdefault(phrase.run, []).append(phrase)

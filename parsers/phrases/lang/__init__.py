@@ -31,6 +31,7 @@ __all__ = [
     "ENGLISH",
     "LANGUAGES",
     "PATTERNS",
+    "SEPARATORS",
     "WordTable",
     "english_words",
     "expand",
@@ -110,7 +111,8 @@ PATTERNS: dict[Reason, list[str]] = _merge()
 _KEY_WORD = re.compile(r"(?:(?<=^)|(?<= )|(?<=\\\())([^\W\d_]{2,})(?= |$)")
 # Characters that separate a text's tokens besides white space ("(state", "l'adresse",
 # "e-mail-adresse", "php#rl000001", "ofr_416"); "." and ":" join ("5.7.606", "hl:ifc")
-_SEPARATORS = str.maketrans(dict.fromkeys("()[]<>{},;!?\"'`*#/_-=&|", " "))
+SEPARATORS = "()[]<>{},;!?\"'`*#/_-=&|"
+_SEPARATORS = str.maketrans(dict.fromkeys(SEPARATORS, " "))
 
 
 #: What sentences put after a word ("failure:", "said.", "5.7.606..."): a key is filed with
