@@ -173,6 +173,7 @@ class PhraseSet:
         self._by_word: dict[str, list[_Phrase]] = {}
         self._loose: tuple[_Phrase, ...] = ()
         self._loose_runs: tuple[str, ...] = ()
+        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
         self._unguarded: re.Pattern[str] | None = None
 
     def _file(self) -> frozenset[str]:
@@ -259,6 +260,7 @@ class PhraseTable(Generic[_L]):
         "_loose_runs",
         "_separators",
         "_sets",
+        "_unguarded",
         "_unkeyed",
         "_words",
     )
@@ -304,6 +306,11 @@ class PhraseTable(Generic[_L]):
                 self._unkeyed[label] = (groups, tuple(by_run), unguarded)
         self._loose_groups = tuple(tuple(listed) for listed in everyone.values())
         self._loose_runs = tuple(everyone)
+        self._unguarded = tuple(
+            (label, unguarded)
+            for label, (_groups, _runs, unguarded) in self._unkeyed.items()
+            if unguarded is not None
+        )
         self._words = frozenset(self._by_word)
         return self._words
 
@@ -326,8 +333,8 @@ class PhraseTable(Generic[_L]):
             for label, phrase in group:
                 if label not in found and phrase.matches(text):
                     found.add(label)
-        for label, (_groups, _runs, unguarded) in self._unkeyed.items():
-            if unguarded is not None and label not in found and unguarded.search(text):
+        for label, unguarded in self._unguarded:
+            if label not in found and unguarded.search(text):
                 found.add(label)
         return found
 
