@@ -17,6 +17,7 @@ from typing import Any
 
 from parsers.dsn import clean_address
 from parsers.mime import message_from_bytes
+from parsers.phrases.compile import literal_run
 
 __all__ = ["flufl_addresses"]
 
@@ -32,8 +33,22 @@ def _decode(address: bytes | str) -> str:
     return clean_address(text)
 
 
+class _Start:
+    """A start pattern of a line-by-line detector, asked about the whole text: first
+    whether its plain run is there at all (a substring test), then the regex."""
+
+    __slots__ = ("_regex", "run")
+
+    def __init__(self, run: str, pattern: str, flags: int) -> None:
+        self.run = run  # lower-cased: the detectors' patterns ignore case
+        self._regex = re.compile(pattern, flags | re.MULTILINE)
+
+    def search(self, text: str, lowered: str) -> bool:
+        return self.run in lowered and self._regex.search(text) is not None
+
+
 @functools.cache
-def _detectors() -> list[tuple[type[Any], tuple[re.Pattern[str], ...]]]:
+def _detectors() -> list[tuple[type[Any], tuple[_Start, ...]]]:
     """flufl's detectors in its order, each with the start patterns of its line-by-line
     reading when it has them (SimpleMatch, SimpleWarning), compiled to search whole text.
 
@@ -45,9 +60,9 @@ def _detectors() -> list[tuple[type[Any], tuple[re.Pattern[str], ...]]]:
         from flufl.bounce._scan import _DETECTORS as detectors
     except ImportError:
         return []
-    found: list[tuple[type[Any], tuple[re.Pattern[str], ...]]] = []
+    found: list[tuple[type[Any], tuple[_Start, ...]]] = []
     for detector in detectors:
-        starts: tuple[re.Pattern[str], ...] = ()
+        starts: tuple[_Start, ...] = ()
         if issubclass(detector, SimpleMatch):
             patterns = getattr(detector, "PATTERNS", None)
             if not isinstance(patterns, list) or not all(len(p) == 3 for p in patterns):
@@ -55,7 +70,7 @@ def _detectors() -> list[tuple[type[Any], tuple[re.Pattern[str], ...]]]:
             # with MULTILINE, ^ and $ match at each line's ends: whatever a start pattern
             # matches in one line it matches in the whole text
             starts = tuple(
-                re.compile(start.pattern, start.flags | re.MULTILINE)
+                _Start(literal_run(start.pattern).lower(), start.pattern, start.flags)
                 for start, _end, _address in patterns
                 if isinstance(start.pattern, str)
             )
@@ -66,18 +81,20 @@ def _detectors() -> list[tuple[type[Any], tuple[re.Pattern[str], ...]]]:
 
 
 def _all_failures(
-    msg: Message, detectors: list[tuple[type[Any], tuple[re.Pattern[str], ...]]]
+    msg: Message, detectors: list[tuple[type[Any], tuple[_Start, ...]]]
 ) -> tuple[frozenset[bytes], frozenset[bytes]]:
     """``flufl.bounce.all_failures``, without running a line-by-line detector whose start
     patterns are nowhere in the message: SimpleMatch reads every body line once per
     pattern set (some forty), the slowest step of the whole parser, and finds nothing
     when no set can start (the answer is the same, in a fraction of the time)."""
     text: str | None = None
+    lowered = ""
     for detector, starts in detectors:
         if starts:
             if text is None:
                 text = "".join(body_line_iterator(msg))
-            if not any(start.search(text) for start in starts):
+                lowered = text.lower()
+            if not any(start.search(text, lowered) for start in starts):
                 continue
         temporary, permanent = detector().process(msg)
         if temporary or permanent:

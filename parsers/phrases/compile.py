@@ -173,7 +173,6 @@ class PhraseSet:
         self._by_word: dict[str, list[_Phrase]] = {}
         self._loose: tuple[_Phrase, ...] = ()
         self._loose_runs: tuple[str, ...] = ()
-        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
         self._unguarded: re.Pattern[str] | None = None
 
     def _file(self) -> frozenset[str]:
@@ -276,6 +275,7 @@ class PhraseTable(Generic[_L]):
         # every label's phrases without a key word, by run, for ``labels``
         self._loose_groups: tuple[tuple[tuple[_L, _Phrase], ...], ...] = ()
         self._loose_runs: tuple[str, ...] = ()
+        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
 
     def _file(self) -> frozenset[str]:
         keyed = [
