@@ -20,6 +20,7 @@ __all__ = [
     "find_reply",
     "find_status",
     "is_permanent",
+    "names_a_step",
     "prefer_status",
     "pseudo_status",
     "reason_of_status",
@@ -407,6 +408,8 @@ _STAGE_CUES = (
 )
 
 
+_COMMAND_CUES = (*(token.lower() for token, _ in _COMMANDS), *_STAGE_CUES, "(state ")
+
 # Gmail's outbound MTA ends its notices with the SMTP client state it failed in: "(state 14)."
 _GMAIL_STATE = re.compile(r"\(state (\d{1,2})\)")
 _GMAIL_STATES = {"6": "MAIL", "8": "AUTH", "9": "AUTH", "12": "AUTH", "13": "EHLO", "14": "RCPT"}
@@ -427,6 +430,13 @@ def _stage(text: str) -> str | None:
         word = next(g for g in match.groups() if g).split()[0]
         found = _STAGE_COMMAND.get(word, found)
     return found
+
+
+def names_a_step(lowered: str) -> bool:
+    """False when ``find_command`` finds nothing in the text ``lowered`` is the lower-cased
+    form of (every verb and phrasing it reads holds one of these; an ASCII text, where
+    case mapping makes no other letters into them): a cheap test before it."""
+    return any(cue in lowered for cue in _COMMAND_CUES)
 
 
 def find_command(text: str | None) -> str | None:

@@ -16,7 +16,7 @@ from parsers.bounce.base import Context, Parsed, addresses_in, first_address, sp
 from parsers.bounce.evidence import remote_host
 from parsers.bounce.fluflbounce import flufl_addresses
 from parsers.dsn import Failure
-from parsers.status import find_command, find_status
+from parsers.status import find_command, find_status, names_a_step
 
 __all__ = ["BOUNDARIES", "FAMILY", "is_bounce_like", "parse", "scan", "sender_addresses"]
 
@@ -339,13 +339,17 @@ def _from_paragraphs(failure: Failure, paragraphs: list[tuple[str, str]]) -> Non
     "Technical details" section comes after the recipient list, outside the recipient's
     block. The paragraph that gave the status joins the block: its words go with it."""
     needle = failure.address.lower()
-    mentions = [p for p, lowered in paragraphs if needle in lowered]
-    if not mentions:
+    named = [(p, lowered) for p, lowered in paragraphs if needle in lowered]
+    if not named:
         return
+    mentions = [p for p, _lowered in named]
     if not failure.command:
-        failure.command = next(
-            (c for c in map(find_command, (p.upper() for p in reversed(mentions))) if c), ""
+        steps = (
+            p.upper()
+            for p, lowered in reversed(named)
+            if not lowered.isascii() or names_a_step(lowered)
         )
+        failure.command = next((c for c in map(find_command, steps) if c), "")
     if failure.status or find_status(failure.alt_diagnostic):
         return
     for paragraph in mentions:

@@ -198,3 +198,20 @@ def test_flufl_shortcut_answers_as_flufl_does() -> None:
     for sample in eml_samples():
         msg = message_from_bytes(sample.read_bytes())
         assert _all_failures(msg, detectors) == all_failures(msg), sample.name
+
+
+def test_names_a_step_is_never_wrong_about_find_command() -> None:
+    from parsers.status import names_a_step
+
+    texts = [
+        "in reply to RCPT TO command",
+        "SMTP error from remote mail server after end of data",
+        "The recipient server did not accept our requests (state 14).",
+        "mail from: rejected",
+        "no verb here at all",
+        "Mailbox full: <a@b.example>",
+    ]
+    for text in texts:
+        for variant in (text, text.upper(), text.lower()):
+            if find_command(variant) is not None:
+                assert names_a_step(variant.lower()), variant

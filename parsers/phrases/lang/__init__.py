@@ -113,6 +113,7 @@ _KEY_WORD = re.compile(r"(?:(?<=^)|(?<= )|(?<=\\\())([^\W\d_]{2,})(?= |$)")
 # "e-mail-adresse", "php#rl000001", "ofr_416"); "." and ":" join ("5.7.606", "hl:ifc")
 SEPARATORS = "()[]<>{},;!?\"'`*#/_-=&|"
 _SEPARATORS = str.maketrans(dict.fromkeys(SEPARATORS, " "))
+_ASCII_SEPARATORS = bytes.maketrans(SEPARATORS.encode(), b" " * len(SEPARATORS))
 
 
 #: What sentences put after a word ("failure:", "said.", "5.7.606..."): a key is filed with
@@ -127,6 +128,8 @@ def tokens(text: str) -> list[str]:
     A list, not a set: ``frozenset.intersection`` takes it as it is, and building a set of
     every diagnostic's words cost more than the lookups.
     """
+    if text.isascii():  # most diagnostics: bytes.translate is several times faster
+        return text.encode().translate(_ASCII_SEPARATORS).decode().split()
     return text.translate(_SEPARATORS).split()
 
 
