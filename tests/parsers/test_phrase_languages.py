@@ -161,3 +161,21 @@ def test_english_words_never_key_a_foreign_phrase() -> None:
 def test_a_foreign_diagnostic_without_codes_is_classified(diagnostic: str, reason: Reason) -> None:
     got = classify(Failure(address="x@example.org", diagnostic=diagnostic, command="RCPT"))
     assert got.reason is reason
+
+
+def test_every_plain_alternative_of_every_phrase_is_found() -> None:
+    # each phrase multiplied out: an alternative with no regex syntax left is text as a
+    # writer would put it; the table (which files most phrases unexpanded, under a word
+    # every match holds) must find each one, alone and inside a sentence
+    plain = re.compile(r"[^.^$*+?{}\[\]\\|()]*")
+    table = WordTable(PATTERNS, lang.ENGLISH)
+    checked = 0
+    for reason, phrases in PATTERNS.items():
+        for phrase in phrases:
+            for one in expand(phrase):
+                if not plain.fullmatch(one):
+                    continue
+                for text in (one, f"550 5.0.0 {one}.", f"x: {one} (y)"):
+                    assert reason in table.reasons(text), (reason, phrase, text)
+                checked += 1
+    assert checked > 1000

@@ -97,9 +97,7 @@ def _merge() -> dict[Reason, list[str]]:
     merged: dict[Reason, dict[str, None]] = {}  # an ordered set per reason
     for module in LANGUAGES.values():
         for reason, phrases in module.PATTERNS.items():
-            listed = merged.setdefault(reason, {})
-            for phrase in phrases:
-                listed.update(dict.fromkeys(expand(phrase)))
+            merged.setdefault(reason, {}).update(dict.fromkeys(phrases))
     return {reason: list(phrases) for reason, phrases in merged.items()}
 
 
@@ -143,15 +141,29 @@ _PLAIN = re.compile(r"[^.^$*+?{}\[\]\\|()]*")  # no regex syntax: the phrase is 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
+# Escapes and character classes: an escaped bracket separates tokens ("\\(state 14\\)");
+# any other escape (\\s, \\w, \\.) or a class makes the word it touches no plain word
+_SYNTAX = re.compile(r"\\[()\[\]]|\\.|\[(?:\\.|[^\]\\])*\]")
+_INNERMOST_GROUP = re.compile(r"\([^()]*\)")
+
+
+def _no_syntax(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return " " if text[0] == "\\" and text[1] in "()[]" else "\x00"
+
+
 def _key_words(phrase: str) -> list[str]:
-    """The plain words of a phrase source (bounded by spaces, an escaped bracket or its
-    ends): every match holds each of them as a token."""
-    words = []
-    for part in phrase.split(" "):
-        word = part[2:] if part.startswith("\\(") else part
-        if len(word) >= 2 and word.isalpha():
-            words.append(word)
-    return words
+    """The plain words every match of a phrase source holds as tokens: words of two
+    letters or more outside any group, character class or escape, bounded by spaces, an
+    escaped bracket or the phrase's ends ("(?:der )?empfanger ist unbekannt" has "ist"
+    and "unbekannt"; "benutzers?" and "\\w+" have none)."""
+    if "\\" in phrase or "[" in phrase:
+        phrase = _SYNTAX.sub(_no_syntax, phrase)
+    while "(" in phrase:
+        phrase, found = _INNERMOST_GROUP.subn("\x00", phrase)
+        if not found:  # an unbalanced bracket: no word is sure
+            return []
+    return [w for w in phrase.split(" ") if len(w) >= 2 and w.isalpha()]
 
 
 class _Word:
@@ -180,13 +192,16 @@ class WordTable:
         self._loose: list[tuple[Reason, _Word]] = []
         keyed: list[tuple[Reason, str, list[str]]] = []
         for reason, phrases in patterns.items():
-            for phrase in phrases:
-                if _CJK.search(phrase):
-                    run = phrase if _PLAIN.fullmatch(phrase) else _literal_run(phrase)
-                    cjk.setdefault(run, []).append((reason, _Word(phrase)))
+            # each phrase multiplied out: an alternative is filed under a word of its own
+            # (filing the phrase whole under a word all its alternatives share reads it
+            # more often and costs more than the alternatives' regexes)
+            for one in dict.fromkeys(one for phrase in phrases for one in expand(phrase)):
+                if _CJK.search(one):  # looked for by its plain run
+                    run = one if _PLAIN.fullmatch(one) else _literal_run(one)
+                    cjk.setdefault(run, []).append((reason, _Word(one)))
                     continue
-                words = _key_words(phrase)
-                source = rf"(?<!\w)(?:{phrase})(?!\w)"
+                words = _key_words(one)
+                source = rf"(?<!\w)(?:{one})(?!\w)"
                 if words:
                     keyed.append((reason, source, words))
                 else:
