@@ -37,14 +37,20 @@ class _Start:
     """A start pattern of a line-by-line detector, asked about the whole text: first
     whether its plain run is there at all (a substring test), then the regex."""
 
-    __slots__ = ("_regex", "run")
+    __slots__ = ("_flags", "_pattern", "_regex", "run")
 
     def __init__(self, run: str, pattern: str, flags: int) -> None:
         self.run = run  # lower-cased: the detectors' patterns ignore case
-        self._regex = re.compile(pattern, flags | re.MULTILINE)
+        self._pattern = pattern
+        self._flags = flags | re.MULTILINE
+        self._regex: re.Pattern[str] | None = None  # compiled when its run is first found
 
     def search(self, text: str, lowered: str) -> bool:
-        return self.run in lowered and self._regex.search(text) is not None
+        if self.run not in lowered:
+            return False
+        if self._regex is None:
+            self._regex = re.compile(self._pattern, self._flags)
+        return self._regex.search(text) is not None
 
 
 @functools.cache

@@ -21,6 +21,7 @@ their plain run, and only in text that is not ASCII.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection
 from itertools import compress, product
 
@@ -206,20 +207,24 @@ class WordTable:
                     keyed.append((reason, source, words))
                 else:
                     self._loose.append((reason, _Word(source)))
-        counts: dict[str, int] = {}
+        counts: Counter[str] = Counter()
         for _reason, _source, words in keyed:
-            for word in set(words):
-                counts[word] = counts.get(word, 0) + 1
-
+            counts.update(set(words))
         # the key is a word diagnostics rarely hold: not a common English one ("unbekannt",
         # not "user"), not one the English tables use ("envelope", not "expired"), the
-        # longest, then the one fewest phrases share
-        def rarity(word: str) -> tuple[bool, bool, int, int, str]:
-            return (word in ENGLISH, word in vocabulary, -len(word), counts[word], word)
-
+        # longest, then the one fewest phrases share (each word ranked once)
+        ranked = sorted(
+            counts,
+            key=lambda w: (w in ENGLISH, w in vocabulary, -len(w), counts[w], w),
+        )
+        rank = {word: n for n, word in enumerate(ranked)}.__getitem__
+        by_word = self._by_word
         for reason, source, words in keyed:
-            key = min(words, key=rarity)
-            self._by_word.setdefault(key, []).append((reason, _Word(source)))
+            key = words[0] if len(words) == 1 else min(words, key=rank)
+            if key in by_word:
+                by_word[key].append((reason, _Word(source)))
+            else:
+                by_word[key] = [(reason, _Word(source))]
         for key, listed in list(self._by_word.items()):
             for token in filed_as(key)[1:]:
                 self._by_word[token] = listed
