@@ -168,15 +168,28 @@ def _key_words(phrase: str) -> list[str]:
 
 
 class _Word:
-    """One phrase: matches as a whole word sequence, compiled on first use."""
+    """One phrase: matches as a whole word sequence, compiled on first use.
 
-    __slots__ = ("_regex", "source")
+    Its plain run is looked for first (a regex that starts with a look-behind is tried
+    at every place of the text; a substring test is not): most candidates a key word
+    brings are not there.
+    """
 
-    def __init__(self, source: str) -> None:
+    __slots__ = ("_regex", "_run", "phrase", "source")
+
+    def __init__(self, source: str, phrase: str) -> None:
         self.source = source
+        self.phrase = phrase
+        # a phrase without regex syntax is its own run; another's is read on first use
+        self._run: str | None = phrase if _PLAIN.fullmatch(phrase) else None
         self._regex: re.Pattern[str] | None = None
 
     def search(self, text: str) -> bool:
+        run = self._run
+        if run is None:
+            run = self._run = _literal_run(self.phrase)
+        if run not in text:
+            return False
         if self._regex is None:
             self._regex = re.compile(self.source)
         return self._regex.search(text) is not None
@@ -199,14 +212,13 @@ class WordTable:
             for one in dict.fromkeys(one for phrase in phrases for one in expand(phrase)):
                 if _CJK.search(one):  # looked for by its plain run
                     run = one if _PLAIN.fullmatch(one) else _literal_run(one)
-                    cjk.setdefault(run, []).append((reason, _Word(one)))
+                    cjk.setdefault(run, []).append((reason, _Word(one, one)))
                     continue
                 words = _key_words(one)
-                source = rf"(?<!\w)(?:{one})(?!\w)"
                 if words:
-                    keyed.append((reason, source, words))
+                    keyed.append((reason, one, words))
                 else:
-                    self._loose.append((reason, _Word(source)))
+                    self._loose.append((reason, _Word(rf"(?<!\w)(?:{one})(?!\w)", one)))
         counts: Counter[str] = Counter()
         for _reason, _source, words in keyed:
             counts.update(set(words))
@@ -219,12 +231,13 @@ class WordTable:
         )
         rank = {word: n for n, word in enumerate(ranked)}.__getitem__
         by_word = self._by_word
-        for reason, source, words in keyed:
+        for reason, one, words in keyed:
             key = words[0] if len(words) == 1 else min(words, key=rank)
+            word = _Word(rf"(?<!\w)(?:{one})(?!\w)", one)
             if key in by_word:
-                by_word[key].append((reason, _Word(source)))
+                by_word[key].append((reason, word))
             else:
-                by_word[key] = [(reason, _Word(source))]
+                by_word[key] = [(reason, word)]
         for key, listed in list(self._by_word.items()):
             for token in filed_as(key)[1:]:
                 self._by_word[token] = listed
