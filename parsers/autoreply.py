@@ -35,13 +35,10 @@ _HEADER_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def _table(kind: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for lang in LANGUAGES.values() for p in lang[kind]))
-
-
 # A responder's subject prefix ("Automatic reply: ", "Abwesenheitsnotiz: ", "自動応答:"),
 # after any "Re:"/"AW:" a client added
-_SUBJECT = re.compile(rf"^\s*(?:(?:re|aw|sv|vs|antw|r)\s*:\s*)?(?:{_table('SUBJECT').pattern})")
+_PREFIXES = "|".join(f"(?:{p})" for lang in LANGUAGES.values() for p in lang["SUBJECT"])
+_SUBJECT = re.compile(rf"^\s*(?:(?:re|aw|sv|vs|antw|r)\s*:\s*)?(?:{_PREFIXES})")
 # looked for as phrase sets (each phrase only where its plain words are): one alternation
 # of every language's phrases cost milliseconds per message
 _AWAY = alt([p for lang in LANGUAGES.values() for p in lang["AWAY"]])
