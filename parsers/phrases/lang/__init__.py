@@ -68,6 +68,8 @@ def expand(pattern: str) -> list[str]:
     ``WordTable`` files each phrase under. A phrase that would make more than
     ``MAX_EXPANSION`` stays as it is.
     """
+    if "(" not in pattern and "[" not in pattern and "?" not in pattern:
+        return [pattern]  # nothing to multiply out (most alternatives of a phrase set)
     # the innermost groups first ("(?:adresse (?:de l'|d')?expediteur|...)"), then the
     # groups they were inside; each level is one product over the pattern's pieces
     current = [pattern]
@@ -175,19 +177,24 @@ class _Word:
     brings are not there.
     """
 
-    __slots__ = ("_regex", "_run", "phrase", "source")
+    __slots__ = ("_regex", "_run", "bounded", "phrase")
 
-    def __init__(self, source: str, phrase: str) -> None:
-        self.source = source
+    def __init__(self, phrase: str, *, bounded: bool = True) -> None:
         self.phrase = phrase
-        # a phrase without regex syntax is its own run; another's is read on first use
-        self._run: str | None = phrase if _PLAIN.fullmatch(phrase) else None
+        self.bounded = bounded  # matched as whole words (not CJK, which has no spaces)
+        self._run: str | None = None  # read on first use, as the regex (most never are)
         self._regex: re.Pattern[str] | None = None
+
+    @property
+    def source(self) -> str:
+        """The regex: the phrase between word boundaries, or as it is."""
+        return rf"(?<!\w)(?:{self.phrase})(?!\w)" if self.bounded else self.phrase
 
     def search(self, text: str) -> bool:
         run = self._run
         if run is None:
-            run = self._run = _literal_run(self.phrase)
+            phrase = self.phrase  # a phrase without regex syntax is its own run
+            run = self._run = phrase if _PLAIN.fullmatch(phrase) else _literal_run(phrase)
         if run not in text:
             return False
         if self._regex is None:
@@ -212,13 +219,13 @@ class WordTable:
             for one in dict.fromkeys(one for phrase in phrases for one in expand(phrase)):
                 if _CJK.search(one):  # looked for by its plain run
                     run = one if _PLAIN.fullmatch(one) else _literal_run(one)
-                    cjk.setdefault(run, []).append((reason, _Word(one, one)))
+                    cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                     continue
                 words = _key_words(one)
                 if words:
                     keyed.append((reason, one, words))
                 else:
-                    self._loose.append((reason, _Word(rf"(?<!\w)(?:{one})(?!\w)", one)))
+                    self._loose.append((reason, _Word(one)))
         counts: Counter[str] = Counter()
         for _reason, _source, words in keyed:
             counts.update(set(words))
@@ -233,7 +240,7 @@ class WordTable:
         by_word = self._by_word
         for reason, one, words in keyed:
             key = words[0] if len(words) == 1 else min(words, key=rank)
-            word = _Word(rf"(?<!\w)(?:{one})(?!\w)", one)
+            word = _Word(one)
             if key in by_word:
                 by_word[key].append((reason, word))
             else:
