@@ -12,7 +12,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["suppression", "parse", "reports", "dnsbl", "imap", "report", "hostile", "web", "relay"]
+ORDER = [
+    "suppression",
+    "parse",
+    "bounces",
+    "reports",
+    "dnsbl",
+    "imap",
+    "report",
+    "hostile",
+    "web",
+    "relay",
+]
 
 
 def main(argv: list[str]) -> int:

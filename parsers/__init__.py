@@ -13,17 +13,19 @@ reports), then to the bounce families (``parsers.bounce``), then to the auto-rep
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from email.message import Message
+from types import ModuleType
 
 from parsers import feedback
 from parsers.autoreply import detect_autoreply
-from parsers.bounce import Context, Parsed, dispatch
+from parsers.bounce import Context, Parsed, dispatch, evidence
 from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
 from parsers.mime import STATUS_TYPES, flatten, header, iter_parts, part_bytes, read_message
 from parsers.original import parse_date, recover_original
-from parsers.records import Kind, Report
+from parsers.records import Kind, Reason, Recipient, Report
 from parsers.sniff import is_report_document, kind_of, looks_like_message
 
 __all__ = ["ParseError", "Report", "parse_message"]
@@ -63,7 +65,60 @@ def _recipients_named(msg: Message, read: int) -> int:
     return max(named, read)
 
 
-def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> Report:
+#: Verdicts that mean "the diagnostic said nothing we understood".
+_OPEN = frozenset({Reason.ON_HOLD, Reason.UNDEFINED})
+
+
+def _classify(parsed: Parsed, text: str) -> tuple[Recipient, ...]:
+    """Classify each recipient; where its diagnostic left the reason open, read the notice.
+
+    The family's diagnostic comes first (it is the remote server's answer when the family
+    found one); ``evidence.window`` is what the notice says near the address, read without
+    the family's layout (issue 18: a re-wrapped or rewritten notice must not lose it).
+    """
+    recipients = []
+    notice: str | None = None
+    addresses = [f.address for f in parsed.failures]
+    for failure in parsed.failures:
+        recipient = classify_failure(failure)
+        if recipient.reason in _OPEN and text:
+            if notice is None:
+                notice = evidence.notice_of(text)
+            seen = evidence.window(notice, failure.address, addresses)
+            if seen and seen != recipient.diagnostic:
+                failure.diagnostic, failure.alt_diagnostic = seen, ""
+                second = classify_failure(failure)
+                if second.reason not in _OPEN:
+                    recipient = second
+        recipients.append(recipient)
+    return _merge_repeats(recipients)
+
+
+def _merge_repeats(recipients: list[Recipient]) -> tuple[Recipient, ...]:
+    """One record per address: where a report names a recipient twice (qmail repeats the
+    address before each line of a wrapped answer), the first definite verdict stands, in
+    the place of the first mention."""
+    if len(recipients) < 2:
+        return tuple(recipients)
+    kept: dict[str, int] = {}
+    merged: list[Recipient] = []
+    for recipient in recipients:
+        key = (recipient.address or "").lower()
+        if not key:
+            merged.append(recipient)
+            continue
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(merged)
+            merged.append(recipient)
+        elif merged[index].reason in _OPEN and recipient.reason not in _OPEN:
+            merged[index] = recipient
+    return tuple(merged)
+
+
+def _report_from(
+    parsed: Parsed, msg: Message, received_at: datetime | None, text: str = ""
+) -> Report:
     warnings: tuple[str, ...] = ()
     if len(parsed.failures) > MAX_RECIPIENTS:
         named = _recipients_named(msg, len(parsed.failures))
@@ -72,7 +127,7 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
     host = _reporting_host(msg)
     for failure in parsed.failures:
         failure.reporting_host = failure.reporting_host or host
-    recipients = tuple(classify_failure(f) for f in parsed.failures)
+    recipients = _classify(parsed, text)
     return Report(
         kind=kind_of(recipients),
         recipients=recipients,
@@ -88,7 +143,12 @@ def _report_from(parsed: Parsed, msg: Message, received_at: datetime | None) -> 
     )
 
 
-def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) -> Report:
+def _parse_mail(
+    raw: bytes,
+    received_at: datetime | None,
+    with_records: bool,
+    families: Sequence[ModuleType] | None,
+) -> Report:
     msg, lowered = read_message(raw)
     if not looks_like_message(msg):
         return _unknown("not an RFC 5322 message: no header fields", received_at)
@@ -105,9 +165,9 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
         from_=header(msg, "From") or "",
         raw=raw,
     )
-    parsed = dispatch(ctx)
+    parsed = dispatch(ctx) if families is None else dispatch(ctx, families)
     if parsed is not None:
-        return _report_from(parsed, msg, received_at)
+        return _report_from(parsed, msg, received_at, text)
     reply = detect_autoreply(msg, text)
     if reply is not None:
         return _report_from(Parsed("rfc3834", [reply], ""), msg, received_at)
@@ -122,12 +182,18 @@ def _parse_mail(raw: bytes, received_at: datetime | None, with_records: bool) ->
 
 
 def parse_message(
-    raw: bytes, *, received_at: datetime | None = None, with_records: bool = False
+    raw: bytes,
+    *,
+    received_at: datetime | None = None,
+    with_records: bool = False,
+    families: Sequence[ModuleType] | None = None,
 ) -> Report:
     """Classify and parse one message or report document; never raises.
 
     ``received_at`` is when the caller received the input (parsers never read the clock);
-    ``with_records`` asks DMARC aggregate parsing to keep every row.
+    ``with_records`` asks DMARC aggregate parsing to keep every row; ``families`` replaces
+    the bounce family modules tried (``parsers.bounce.FAMILIES``), to measure the generic
+    readers with a family switched off.
     """
     try:
         if not raw or raw.isspace():  # all ASCII white space, as strip() sees it
@@ -139,7 +205,7 @@ def parse_message(
             if report is None:
                 return _unknown("not a mail message and not a known report document", received_at)
             return report
-        return _parse_mail(raw, received_at, with_records)
+        return _parse_mail(raw, received_at, with_records, families)
     except ParseError as exc:
         return _unknown(str(exc), received_at)
     except (RecursionError, MemoryError) as exc:

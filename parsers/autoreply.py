@@ -4,10 +4,11 @@ An auto-reply is not a bounce: the mailbox exists and someone is away. We report
 ``auto-reply``, reason ``vacation``) so that a sender does not count it as a failure and a
 list manager can see who is away. Signals, strongest first: RFC 3834 header fields and the
 vendor ones (Exchange ``X-Auto-Response-Suppress``, Apple ``X-Apple-Action``,
-``X-Autoreply``, ``Precedence: auto_reply``), then subject prefixes and away-notice wording
-in English, French, German, Spanish, Italian, Dutch, Portuguese, Japanese and Chinese.
-Messages from postmaster/mailer-daemon/root are never auto-replies (they are bounces or
-system mail).
+``X-Autoreply``, ``Precedence: auto_reply``), then a responder's subject prefix, then the
+body alone (many responders send neither): the writer saying they are away together with
+what a notice says beside it (until when, whom to contact), in any of the languages of
+``parsers.autoreply_phrases``. Messages from postmaster/mailer-daemon/root are never
+auto-replies (they are bounces or system mail).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from parsers.autoreply_phrases import LANGUAGES
 from parsers.dsn import Failure, clean_address
 from parsers.mime import decode_header_value
+from parsers.phrases import fold
+from parsers.phrases.compile import alt
 
 __all__ = ["detect_autoreply"]
 
@@ -29,25 +33,24 @@ _HEADER_SIGNALS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Precedence", re.compile(r"^\s*auto[_-]reply\s*$", re.IGNORECASE)),
     ("X-Vacation", re.compile(r".")),
 )
-# Subject prefixes of auto-responders ("Auto: ", Outlook "Automatic reply: ", ...).
-_SUBJECT = re.compile(
-    r"^\s*(?:auto(?:matic)?[ -]?(?:reply|response|antwort)?\s*:"
-    r"|out of (?:the )?office\b|away until\b|on vacation\b|vacation reply"
-    r"|r[ée]ponse automatique|abwesenheitsnotiz|automatische antwort|abwesend"
-    r"|respuesta autom[áa]tica|risposta automatica|automatisch antwoord"
-    r"|resposta autom[áa]tica|autosvar|自動応答|自動返信|不在|自动回复)",
-    re.IGNORECASE,
-)
-# Away-notice wording, used when no header says "auto-replied" (RFC 3834 5.1 asks for one,
-# but many responders omit it).
-_BODY = re.compile(
-    r"(?:i am|i'm|i will be) (?:currently )?(?:away|out of (?:the )?office|on (?:vacation|"
-    r"holiday|leave))|returning to the office|limited access to (?:e-?mail|my e-?mail)"
-    r"|je suis (?:absent|en cong[ée]s)|je serai absent|ich bin (?:bis|vom|derzeit|zur zeit)"
-    r"|nicht im b[üu]ro|abwesend|estar[ée] fuera|estoy fuera de la oficina|de vacaciones"
-    r"|sono in ferie|fuori ufficio|afwezig|ausente|不在にしております|休暇|外出しております"
-    r"|目前不在",
-    re.IGNORECASE,
+
+
+# A responder's subject prefix ("Automatic reply: ", "Abwesenheitsnotiz: ", "自動応答:"),
+# after any "Re:"/"AW:" a client added
+_PREFIXES = "|".join(f"(?:{p})" for lang in LANGUAGES.values() for p in lang["SUBJECT"])
+_SUBJECT = re.compile(rf"^\s*(?:(?:re|aw|sv|vs|antw|r)\s*:\s*)?(?:{_PREFIXES})")
+# looked for as phrase sets (each phrase only where its plain words are): one alternation
+# of every language's phrases cost milliseconds per message
+_AWAY = alt([p for lang in LANGUAGES.values() for p in lang["AWAY"]])
+_CUES = alt([p for lang in LANGUAGES.values() for p in lang["CUES"]])
+#: Characters of the reply's own text read for its wording (a notice is short).
+_HEAD = 2000
+# Where the quoted original begins: "On ... wrote:", "Le ... a ecrit :", "Am ... schrieb",
+# Outlook's "-----Original Message-----" and its translations, a "From:" line
+_QUOTED = re.compile(
+    r"^(?:>|-{2,}\s*(?:original|urspr|message d'origine|mensaje original|messaggio originale)"
+    r"|from:|de:|von:|van:|da:|от:|on .{1,200} wrote:|le .{1,200} a ecrit|am .{1,200} schrieb)",
+    re.MULTILINE,
 )
 _EXCLUDED_FROM = re.compile(r"(?:root|postmaster|mailer-daemon)@", re.IGNORECASE)
 _EXCLUDED_SUBJECT = re.compile(r"security information for|mail failure -", re.IGNORECASE)
@@ -65,10 +68,18 @@ def _signalled(msg: Message, subject: str, body: str) -> bool:
         value = _decoded(msg, name)
         if value and pattern.search(value):
             return True
-    if _SUBJECT.search(subject):
+    if _SUBJECT.search(fold(subject.lower())):
         return True
-    precedence = _decoded(msg, "Precedence").lower()
-    return precedence in ("bulk", "junk", "list") and bool(_BODY.search(body[:4000]))
+    return _away_notice(body)
+
+
+def _away_notice(body: str) -> bool:
+    """The reply's own text (before any quoted original) says its writer is away, and what
+    a notice says beside it (until when, the return, whom to contact)."""
+    text = fold(body[: _HEAD * 2].lower())
+    quoted = _QUOTED.search(text)
+    own = text[: quoted.start()] if quoted is not None else text
+    return _AWAY.search(own[:_HEAD]) and _CUES.search(own)
 
 
 def _summary(body: str, subject: str) -> str:

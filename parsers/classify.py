@@ -4,7 +4,8 @@ The decision follows the order an experienced postmaster reads a bounce in, and 
 Sisimai 5 (whose labels our corpus carries) formalised:
 
 1. a family parser's own verdict, unless it is one of the weak ones (``RETRY``);
-2. a known provider's wording (``parsers.rhost``);
+2. a known provider's wording (``parsers.rhost``), then a code a provider documents for
+   senders wherever it is quoted (``parsers.rhost.policy``);
 3. for SMTP diagnostics, reasons whose evidence is strongest first (``FIRST_PASS``): the
    status code if it is decisive, the SMTP command that failed, then the phrase tables;
 4. otherwise the status code's class and subject, the remaining phrase tables
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from parsers.dsn import Failure, normalize_action
 from parsers.phrases import Diagnostic
 from parsers.records import Action, Reason, Recipient
-from parsers.rhost import provider_for, reason_from
+from parsers.rhost import policy, provider_for, reason_from
 from parsers.status import (
     find_command,
     find_reply,
@@ -170,6 +171,14 @@ def _suspend(f: _Facts) -> bool:
     return f.hint is _R.SUSPEND or f.reply == "525" or f.says(_R.SUSPEND)
 
 
+def _has_moved(f: _Facts) -> bool:
+    """RFC 5321 4.2.3: "551 User not local; please try <forward-path>" names the move
+    itself, unless a more specific status says what else it was (a 5.7.x policy)."""
+    if f.reply == "551" and f.status[:3] in ("", "5.0", "5.1"):
+        return True
+    return f.says(_R.HAS_MOVED)
+
+
 def _text_only(reason: Reason, *, needs_status: bool = False) -> Callable[[_Facts], bool]:
     def check(f: _Facts) -> bool:
         return (not needs_status or bool(f.status)) and f.says(reason)
@@ -183,7 +192,7 @@ FIRST_PASS: tuple[tuple[Reason, Callable[[_Facts], bool]], ...] = (
     (_R.MESG_TOO_BIG, _mesg_too_big),
     (_R.EXCEED_LIMIT, _by_status_or_text(_R.EXCEED_LIMIT, needs_status=True)),
     (_R.SUSPEND, _suspend),
-    (_R.HAS_MOVED, _text_only(_R.HAS_MOVED)),
+    (_R.HAS_MOVED, _has_moved),
     (_R.NO_RELAYING, _no_relaying),
     (_R.AUTH_FAILURE, _by_status_or_text(_R.AUTH_FAILURE)),
     (_R.USER_UNKNOWN, _user_unknown),
@@ -242,7 +251,7 @@ def _second_pass(f: _Facts) -> Reason | None:
     for candidate in SECOND_PASS:
         if f.says(candidate):
             return candidate
-    found = _by_code_class(f) or reason
+    found = reason or _by_code_class(f)
     if found is not None:
         return found
     if f.action in ("delayed", "expired"):
@@ -256,15 +265,20 @@ def _first_pass(f: _Facts) -> Reason | None:
     return next((reason for reason, check in FIRST_PASS if check(f)), None)
 
 
-def _provider(failure: Failure, reply: str, remote_host: str, hint: Reason | None) -> Reason | None:
-    """A known provider's verdict (or the family's own one, when the provider defers to it)."""
+def _provider(failure: Failure, facts: _Facts, remote_host: str) -> Reason | None:
+    """A known provider's verdict (or the family's own one, when the provider defers to it),
+    then the meaning of a code a provider documents, wherever its reply is quoted."""
+    hint, reply = facts.hint, facts.reply
     host = remote_host or failure.reporting_host
     provider = provider_for(host, failure.diagnostic)
-    if provider is None:
-        return None
-    if hint is not None and provider.keeps_family_reason:
-        return hint
-    return reason_from(provider, failure.status, reply, failure.diagnostic)
+    if provider is not None:
+        if hint is not None and provider.keeps_family_reason:
+            return hint
+        decided = reason_from(provider, failure.status, reply, failure.diagnostic)
+        if decided is not None:
+            return decided
+    published = policy.find(failure.diagnostic, facts.diagnostic.tokens)
+    return published.reason if published is not None else None
 
 
 def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
@@ -272,21 +286,27 @@ def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     hint = Reason(failure.reason) if failure.reason in Reason._value2member_map_ else None
     if hint is not None and hint not in RETRY:
         return hint
-    decided = _provider(failure, reply, remote_host, hint)
+    facts = _Facts(failure, reply, hint)
+    decided = _provider(failure, facts, remote_host)
     if decided is not None:
         return decided
     if failure.status.startswith("2."):
         return _R.DELIVERED
-    facts = _Facts(failure, reply, hint)
-    decided = _first_pass(facts) or hint
-    if decided is not None:
-        return decided
-    decided = _second_pass(facts)
+    if hint is None and not failure.reason:
+        hint = facts.hint = facts.diagnostic.verdict()  # the reporting MTA's own words
+    if hint is not None and hint not in RETRY:
+        return hint
+    decided = _first_pass(facts) or hint or _second_pass(facts)
     if decided is not None and decided is not _R.UNDEFINED:
         return decided
+    return _left_open(facts, failure)
+
+
+def _left_open(f: _Facts, failure: Failure) -> Reason:
+    """No code or phrase decided: a delay is expiring; a text without meaning is on hold."""
     if failure.action == "delayed":
         return _R.EXPIRED
-    if facts.says(_R.VACATION):
+    if f.says(_R.VACATION):
         return _R.VACATION
     return _R.ON_HOLD if failure.diagnostic else _R.UNDEFINED
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
+    "QUOTED_LOCAL",
     "Failure",
     "PerMessage",
     "clean_address",
@@ -78,7 +79,12 @@ _ACTIONS = (
     ("expired", "failed"),  # SendGrid and others: the MTA gave up (reason "expired")
 )
 _UNITEXT = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
-_ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]]+@[^\s<>\"'(),;:\[\]]+")
+# RFC 5321 4.1.2: a local part is a dot-string or a quoted string ("a..b", "john smith",
+# with quoted pairs such as \"); the quoted form is tried first at each place
+QUOTED_LOCAL = r'"(?:[^"\\\r\n]|\\[^\r\n])+"'
+_ADDRESS = re.compile(rf"(?:{QUOTED_LOCAL}|[^\s<>\"'(),;:\[\]]+)@[^\s<>\"'(),;:\[\]]+")
+# RFC 5322 3.2.3 dot-atom: a quoted local part that is one needs no quotes ("john"@ = john@)
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _STATUS_CODE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}")
 
 
@@ -110,8 +116,13 @@ def clean_address(value: str) -> str:
     match = _ADDRESS.search(text)
     if not match:
         return ""
-    address = match.group(0).strip(".").strip("'\"`")
-    local, _, domain = address.rpartition("@")
+    address = match.group(0)
+    if address.startswith('"') and '"@' in address:  # a quoted local part keeps its quotes
+        local, _, domain = address.rpartition("@")
+        if _DOT_ATOM.fullmatch(local[1:-1]):
+            local = local[1:-1]
+    else:
+        local, _, domain = address.strip(".").strip("'\"`").rpartition("@")
     if not local or not domain or ("." not in domain and domain != "localhost"):
         return ""
     return f"{local}@{domain.lower().rstrip('.')}"

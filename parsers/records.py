@@ -27,6 +27,7 @@ __all__ = [
     "Reason",
     "Recipient",
     "Report",
+    "Side",
     "TlsFailureDetail",
     "TlsPolicy",
     "TlsReport",
@@ -85,6 +86,14 @@ class Reason(StrEnum):
     FEEDBACK = "feedback"
     VACATION = "vacation"
     DELIVERED = "delivered"
+
+
+class Side(StrEnum):
+    """Whose problem a bounce is: the sending side's (its IP, domain, authentication, rate,
+    content) or the recipient's (mailbox unknown, full, disabled, moved, refusing)."""
+
+    SENDER = "sender"
+    RECIPIENT = "recipient"
 
 
 class Action(StrEnum):

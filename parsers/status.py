@@ -20,6 +20,7 @@ __all__ = [
     "find_reply",
     "find_status",
     "is_permanent",
+    "names_a_step",
     "prefer_status",
     "pseudo_status",
     "reason_of_status",
@@ -234,7 +235,8 @@ def find_status(text: str | None, reply_class: str | None = None) -> str | None:
     """
     if not text or len(text) < 5:
         return None
-    if "." not in text:
+    if "." not in text or _STATUS.search(text) is None:
+        # scrubbing addresses only removes codes: a text without one needs no scrubbing
         return None
     scrubbed = _IPV4.sub("***.***.***.***", text) if text.count(".") >= 3 else text
     fallback = None
@@ -369,11 +371,81 @@ _COMMANDS = (
 )
 
 
+# How MTAs say which step of the session failed, in any case: Postfix "in reply to RCPT TO
+# command", Exim "after RCPT TO:", "after end of data", "after initial connection",
+# Sendmail ">>> RCPT To:", DragonFly "did not like our RCPT TO", qmail-remote.c "does not
+# like recipient", "but sender was rejected", "but greeting failed", "but my name was
+# rejected", "failed on DATA command", "failed after I sent the message".
+_STAGE = re.compile(
+    r"(?:in reply to|after|while sending|in response to|did not like our|>>>)[ \t]+"
+    r"(?:the[ \t]+)?(?:end[ \t]+of[ \t]+)?(mail[ \t]+from|rcpt[ \t]+to|data|bdat|helo|ehlo|starttls"
+    r"|auth|initial[ \t]+connection)\b"
+    r"|does not like (recipient|sender)\b|but (sender) was rejected|but (greeting) failed"
+    r"|but my (name) was rejected|failed on (data) command|failed after i sent the (message)"
+)
+_STAGE_COMMAND = {
+    "mail": "MAIL",
+    "rcpt": "RCPT",
+    "data": "DATA",
+    "bdat": "DATA",
+    "message": "DATA",
+    "helo": "HELO",
+    "ehlo": "EHLO",
+    "name": "EHLO",
+    "starttls": "STARTTLS",
+    "auth": "AUTH",
+    "initial": "CONN",
+    "greeting": "CONN",
+    "recipient": "RCPT",
+    "sender": "MAIL",
+}
+
+
+# Text every match of _STAGE contains (the regex runs only where one is present)
+_STAGE_CUES = (
+    *("reply to ", "after ", "while sending", "did not like", ">>>", "does not like"),
+    *("was rejected", "greeting failed", "failed on", "failed after", "response to"),
+)
+
+
+_COMMAND_CUES = (*(token.lower() for token, _ in _COMMANDS), *_STAGE_CUES, "(state ")
+
+# Gmail's outbound MTA ends its notices with the SMTP client state it failed in: "(state 14)."
+_GMAIL_STATE = re.compile(r"\(state (\d{1,2})\)")
+_GMAIL_STATES = {"6": "MAIL", "8": "AUTH", "9": "AUTH", "12": "AUTH", "13": "EHLO", "14": "RCPT"}
+_GMAIL_STATES |= dict.fromkeys(("15", "17", "18"), "DATA")
+
+
+def _stage(text: str) -> str | None:
+    """The command a diagnostic names in one of ``_STAGE``'s phrasings."""
+    lowered = text.lower()
+    if "(state " in lowered:
+        state = _GMAIL_STATE.search(lowered)
+        if state is not None and state.group(1) in _GMAIL_STATES:
+            return _GMAIL_STATES[state.group(1)]
+    if not any(cue in lowered for cue in _STAGE_CUES):
+        return None
+    found = None
+    for match in _STAGE.finditer(lowered):
+        word = next(g for g in match.groups() if g).split()[0]
+        found = _STAGE_COMMAND.get(word, found)
+    return found
+
+
+def names_a_step(lowered: str) -> bool:
+    """False when ``find_command`` finds nothing in the text ``lowered`` is the lower-cased
+    form of (every verb and phrasing it reads holds one of these; an ASCII text, where
+    case mapping makes no other letters into them): a cheap test before it."""
+    return any(cue in lowered for cue in _COMMAND_CUES)
+
+
 def find_command(text: str | None) -> str | None:
     """The SMTP command a diagnostic blames ("in reply to RCPT TO command" -> "RCPT").
 
-    Commands are matched in upper case only and must stand alone, so ``DATABASE@example``
-    or ``rcpt.example.net`` do not count.
+    Commands are matched in upper case and must stand alone, so ``DATABASE@example`` or
+    ``rcpt.example.net`` do not count; a text naming none in upper case is read for the
+    phrasings MTAs use in any case (``_STAGE``: "after rcpt to:", "does not like
+    recipient").
     """
     if not text or len(text) < 4:
         return None
@@ -389,4 +461,4 @@ def find_command(text: str | None) -> str | None:
                 found = command
                 break
             start = text.find(token, start + 1)
-    return found
+    return found or _stage(text)

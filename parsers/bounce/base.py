@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
-from parsers.dsn import Failure, clean_address
+from parsers.dsn import QUOTED_LOCAL, Failure, clean_address
 from parsers.mime import ORIGINAL_MARK, HeaderIndex, decode_header_value
 
 __all__ = [
@@ -38,10 +38,16 @@ class Context:
     subject: str = ""
     from_: str = ""
     raw: bytes = b""  # the input, for readers that must re-parse a bounded prefix
+    #: the Subject lower-cased: families compare it in any case, because gateways and
+    #: localised MTAs change it ("UNDELIVERED MAIL RETURNED TO SENDER")
+    title: str = field(init=False, default="")
     _lower: str | None = field(default=None, repr=False)
     _headers: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _index: HeaderIndex | None = field(default=None, repr=False)
     _received: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.title = self.subject.lower()
 
     @property
     def lower(self) -> str:
@@ -64,7 +70,13 @@ class Context:
 
     def has(self, name: str) -> bool:
         """True if the bounce has a non-empty ``name`` header (a family's cheapest signal)."""
-        return name in self._fields() and bool(self.header(name))
+        values = self._headers.get(name)
+        if values is None:
+            if name not in self._fields():  # most names asked about are absent: no decoding
+                self._headers[name] = values = []  # and several families ask again
+            else:
+                values = self.headers(name)
+        return bool(values and values[0])
 
     def _fields(self) -> HeaderIndex:
         if self._index is None:
@@ -77,11 +89,10 @@ class Context:
         Cached: some thirty families ask about the same few headers, and ``Message.get``
         scans the whole header list on every call.
         """
-        key = name.lower()
-        values = self._headers.get(key)
+        values = self._headers.get(name)  # families spell each name one way: no lower()
         if values is None:
             values = [decode_header_value(v) for v in self._fields().get_all(name)]
-            self._headers[key] = values
+            self._headers[name] = values
         return values
 
 
@@ -96,7 +107,10 @@ class Parsed:
     arrival_date: str = ""
 
 
-_ADDR = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_ADDR = re.compile(
+    rf"(?:{QUOTED_LOCAL}|[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~.-]+)"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+)
 
 
 def addresses_in(text: str) -> list[str]:

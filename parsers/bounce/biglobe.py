@@ -24,6 +24,6 @@ _FORMAT = LineFormat(
 
 def parse(ctx: Context) -> Parsed | None:
     """BIGLOBE postmaster notices."""
-    if not _SENDER.search(ctx.from_) or not ctx.subject.startswith("Returned mail:"):
+    if not _SENDER.search(ctx.from_) or not ctx.title.startswith("returned mail:"):
         return None
     return read(_FORMAT, ctx)

@@ -14,7 +14,7 @@ from parsers.bounce.rfc3464 import parse_status_text
 __all__ = ["FAMILY", "parse"]
 
 FAMILY = "lhost:courier"
-_SUBJECT = re.compile(r"NOTICE: mail delivery status\.|WARNING: delayed mail\.")
+_SUBJECT = re.compile(r"NOTICE: mail delivery status\.|WARNING: delayed mail\.", re.IGNORECASE)
 _MESSAGES = {
     "hostunknown": ("no such domain.",),
     "systemerror": ("this domain's dns violates rfc 1035.",),

@@ -25,7 +25,7 @@ _MESSAGES = {
 
 def parse(ctx: Context) -> Parsed | None:
     """dma bounces: subject "Mail delivery failed" and dma's greeting line."""
-    if "Mail delivery failed" not in ctx.subject or _START not in ctx.text:
+    if "mail delivery failed" not in ctx.title or _START not in ctx.text:
         return None
     notice, original = split_original(ctx.text, _BOUNDARIES)
     failures: list[Failure] = []

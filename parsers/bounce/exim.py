@@ -32,11 +32,11 @@ _BOUNDARIES = (
     "This is a copy of the message's headers.",
 )
 _SUBJECTS = (
-    "Delivery Status Notification",
-    "Mail delivery failed",
-    "Mail failure",
-    "Message frozen",
-    "Warning: message ",
+    "delivery status notification",
+    "mail delivery failed",
+    "mail failure",
+    "message frozen",
+    "warning: message ",
     "error(s) in forwarding or filtering",
 )
 _START = (
@@ -101,7 +101,7 @@ def _is_exim(ctx: Context) -> bool:
         return False
     votes = int(ctx.from_.startswith("Mail Delivery System"))
     votes += bool(_EXIM_ID.match(ctx.header("Message-ID")))
-    votes += any(s in ctx.subject for s in _SUBJECTS)
+    votes += any(s in ctx.title for s in _SUBJECTS)
     return votes >= 2
 
 
@@ -231,7 +231,7 @@ def parse(ctx: Context) -> Parsed | None:
     if not failures:
         return None
     _merge_status_part(notice, failures)
-    delayed = ctx.subject.startswith("Warning: message ") or "has not yet been delivered" in notice
+    delayed = ctx.title.startswith("warning: message ") or "has not yet been delivered" in notice
     first = failures[0]
     for failure in failures:
         if delayed:

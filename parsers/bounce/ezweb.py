@@ -32,7 +32,7 @@ def _votes(ctx: Context) -> int:
         (
             "Postmaster@ezweb.ne.jp" in ctx.from_,
             "Postmaster@au.com" in ctx.from_,
-            ctx.subject == "Mail System Error - Returned Mail",
+            ctx.title == "mail system error - returned mail",
             received_mentions(ctx, "ezweb.ne.jp (EZweb Mail) with"),
             received_mentions(ctx, ".au.com ("),
             message_id.endswith((".ezweb.ne.jp>", ".au.com>")),

@@ -28,18 +28,18 @@ _CODES = {
     "suspend": ("RCP-T4",),
     "undefined": ("MSG-T1", "CON-T4"),
 }
-_CODE = re.compile(r"\b([A-Z]{3}-[PT]\d)\b")
+_CODE = re.compile(r"\b([A-Z]{3}-[PT]\d)\b", re.IGNORECASE)  # quoted in any case
 
 
 def parse(ctx: Context) -> Parsed | None:
     """Bounces from mailer-daemon@mx.facebook.com."""
     if "mailer-daemon@mx.facebook.com" not in ctx.from_:
         return None
-    if ctx.subject != "Sorry, your message could not be delivered":
+    if ctx.title != "sorry, your message could not be delivered":
         return None
     _human, original, failures = parse_status_text(ctx.text)
     for failure in failures:
         code = _CODE.search(failure.diagnostic)
-        value = code.group(1) if code else ""
+        value = code.group(1).upper() if code else ""
         failure.reason = next((r for r, codes in _CODES.items() if value in codes), "")
     return Parsed(FAMILY, failures, original) if failures else None

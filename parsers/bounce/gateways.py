@@ -27,16 +27,20 @@ _POWERMTA_CATEGORIES = {
     "routing-errors": "systemerror",
     "spam-related": "spamdetected",
 }
-_CATEGORY = re.compile(r"^X-PowerMTA-BounceCategory:\s*(\S+)", re.MULTILINE)
+# field names and server replies in any case (RFC 5322 2.2; gateways change them)
+_CATEGORY = re.compile(r"^X-PowerMTA-BounceCategory:\s*(\S+)", re.MULTILINE | re.IGNORECASE)
 _MCAFEE = {
     "userunknown": re.compile(
         r" User \(.+@.+\) unknown\. |550 Unknown user \S+@\S+|550 <.+?@.+?>\.+ User not exist"
-        r"|No such user"
+        r"|No such user",
+        re.IGNORECASE,
     )
 }
 _MESSAGELABS = {
-    "userunknown": re.compile(r"542 .+ Rejected|No such user"),
-    "securityerror": re.compile(r"Please turn on SMTP Authentication in your mail client"),
+    "userunknown": re.compile(r"542 .+ Rejected|No such user", re.IGNORECASE),
+    "securityerror": re.compile(
+        r"Please turn on SMTP Authentication in your mail client", re.IGNORECASE
+    ),
 }
 
 
@@ -44,7 +48,7 @@ def _powermta(ctx: Context, failures: list[Failure]) -> str:
     categories = _CATEGORY.findall(ctx.text)
     for index, failure in enumerate(failures):
         category = categories[index] if index < len(categories) else ""
-        failure.reason = _POWERMTA_CATEGORIES.get(category, "")
+        failure.reason = _POWERMTA_CATEGORIES.get(category.lower(), "")
     return "lhost:powermta"
 
 
@@ -58,14 +62,14 @@ def _tables(failures: list[Failure], table: dict[str, re.Pattern[str]]) -> None:
 
 def parse(ctx: Context) -> Parsed | None:
     """Gateway reports recognised by their headers."""
-    if "Delivery report" in ctx.subject and "X-PowerMTA-BounceCategory" in ctx.text:
+    if "delivery report" in ctx.title and "x-powermta-bouncecategory" in ctx.lower:
         kind = "powermta"
-    elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.subject == "Delivery Status":
+    elif "Modified by McAfee" in ctx.header("X-NAI-Header") and ctx.title == "delivery status":
         kind = "mcafee"
     elif (
         ctx.has("X-Msg-Ref")
         and "MAILER-DAEMON@messagelabs.com" in ctx.from_
-        and ctx.subject.startswith("Mail Delivery Failure")
+        and ctx.title.startswith("mail delivery failure")
     ):
         kind = "messagelabs"
     else:

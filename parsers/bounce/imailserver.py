@@ -32,7 +32,7 @@ _REASONS = (
     ("expired", re.compile(r"^Delivery failed \d+ attempts")),
 )
 
-_SUBJECT = re.compile(r"^Undeliverable Mail\s*$")
+_SUBJECT = re.compile(r"^Undeliverable Mail\s*$", re.IGNORECASE)
 
 
 def parse(ctx: Context) -> Parsed | None:

@@ -25,10 +25,12 @@ _RECIPIENT = re.compile(
 _SENT = re.compile(r"^Sent[ \t]+<{3}[ \t]+([A-Z]{4})[ \t]")
 _RECEIVED = re.compile(r"^Received[ \t]+>{3}[ \t]+(\d{3}[ \t]+.+)$")
 
+_TITLES = frozenset(s.lower() for s in _SUBJECTS)
+
 
 def parse(ctx: Context) -> Parsed | None:
     """InterScan MSS bounces (sender name or fixed subjects)."""
-    if '"InterScan' not in ctx.header("From") and ctx.subject not in _SUBJECTS:
+    if '"InterScan' not in ctx.header("From") and ctx.title not in _TITLES:
         return None
     notice, original = split_original(ctx.text, ())
     failures: list[Failure] = []

@@ -79,13 +79,13 @@ def _notes(ctx: Context) -> Parsed | None:
     return Parsed("lhost:notes", failures, original) if failures else None
 
 
-_DOMINO_SUBJECT = re.compile(r"^DELIVERY[ _]FAILURE:")
+_DOMINO_SUBJECT = re.compile(r"^DELIVERY[ _]FAILURE:", re.IGNORECASE)
 
 
 def parse(ctx: Context) -> Parsed | None:
     """Domino ("DELIVERY FAILURE:") and Notes ("Undeliverable message") reports."""
     if _DOMINO_SUBJECT.match(ctx.subject):
         return _domino(ctx)
-    if ctx.subject.startswith("Undeliverable message"):
+    if ctx.title.startswith("undeliverable message"):
         return _notes(ctx)
     return None

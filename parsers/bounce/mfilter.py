@@ -13,7 +13,7 @@ _BOUNDARIES = ("-------original message", "-------original mail info")
 
 def parse(ctx: Context) -> Parsed | None:
     """m-FILTER notices: the address alone on a line, then the server message and command."""
-    if ctx.header("X-Mailer") != "m-FILTER" or ctx.subject != "failure notice":
+    if ctx.header("X-Mailer") != "m-FILTER" or ctx.title != "failure notice":
         return None
     notice, original = split_original(ctx.text, _BOUNDARIES)
     failures: list[Failure] = []

@@ -52,7 +52,8 @@ _NDR_CODES = {
     "RESOLVER.RST.RecipSizeLimit": "mesgtoobig",
     "QUEUE.Expired": "expired",
 }
-_NDR = re.compile(r" ((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z.]+);")
+_NDR = re.compile(r" ((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z.]+);", re.IGNORECASE)
+_NDR_BY_LOWER = {code.lower(): reason for code, reason in _NDR_CODES.items()}
 # Office 365 enhanced status codes (Exchange Online NDR reference)
 _O365_STATUS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(rf"^{p}$"), r)
@@ -174,13 +175,14 @@ def _exchange2007(ctx: Context) -> list[Failure]:
             failures[-1].diagnostic = line.strip()
     for failure in failures:
         code = _NDR.search(failure.diagnostic)
-        failure.reason = _NDR_CODES.get(code.group(1), "") if code else ""
+        # gateways and relays change the case of what they quote
+        failure.reason = _NDR_BY_LOWER.get(code.group(1).lower(), "") if code else ""
     return [f for f in failures if f.address]
 
 
 def _office365_votes(ctx: Context) -> int:
     hosts = (".outbound.protection.outlook.com", ".prod.outlook.com")
-    votes = sum(s in ctx.subject for s in ("Undeliverable:", "Onbestelbaar:", "Não_entregue:"))
+    votes = sum(s in ctx.title for s in ("undeliverable:", "onbestelbaar:", "não_entregue:"))
     votes += sum(
         ctx.has(h)
         for h in (
@@ -287,7 +289,7 @@ def _is_exchange2003(ctx: Context) -> bool:
 
 
 def _is_exchange2007(ctx: Context) -> bool:
-    if not ctx.subject.startswith(("Undeliverable", "Non_remis_", "Non recapitabile")):
+    if not ctx.title.startswith(("undeliverable", "non_remis_", "non recapitabile")):
         return False
     if len(ctx.header("Content-Language")) not in (2, 5):
         return False
@@ -298,7 +300,7 @@ def _is_exchange2007(ctx: Context) -> bool:
 
 
 def _is_outlook(ctx: Context) -> bool:
-    votes = int("Delivery Status Notification" in ctx.subject)
+    votes = int("delivery status notification" in ctx.title)
     votes += ctx.has("X-Message-Delivery") + ctx.has("X-Message-Info")
     votes += received_mentions(ctx, ".hotmail.com")
     return votes >= 2

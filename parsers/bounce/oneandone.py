@@ -58,7 +58,7 @@ def parse(ctx: Context) -> Parsed | None:
     is_gmx = ctx.has("X-GMX-Antispam")
     if not is_gmx and not (
         ctx.from_.startswith(('"Mail Delivery System"', "Mail Delivery System"))
-        and ctx.subject == "Mail delivery failed: returning message to sender"
+        and ctx.title == "mail delivery failed: returning message to sender"
         and _BOUNDARY[0] in ctx.text
     ):
         return None

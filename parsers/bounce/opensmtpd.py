@@ -47,7 +47,7 @@ _FORMAT = LineFormat(
 
 def parse(ctx: Context) -> Parsed | None:
     """OpenSMTPD delivery status notifications."""
-    if "Delivery status notification" not in ctx.subject or "Mailer Daemon <" not in ctx.from_:
+    if "delivery status notification" not in ctx.title or "Mailer Daemon <" not in ctx.from_:
         return None
     if not received_mentions(ctx, " (OpenSMTPD) with "):
         return None

@@ -19,8 +19,8 @@ from parsers.status import find_command, find_reply
 __all__ = ["FAMILY", "parse"]
 
 FAMILY = "lhost:postfix"
-_SUBJECT = "Undelivered Mail Returned to Sender"
-_SESSION = "SMTP server: errors from "
+_SUBJECT = "undelivered mail returned to sender"
+_SESSION = "smtp server: errors from "
 _BLOCK = re.compile(r"^<([^<>\s]+@[^<>\s]+)>(?: \(expanded from <[^<>]*>\))?:\s*(.*)$")
 _IN_REPLY = re.compile(r"\(in reply to (.+?) command\)", re.IGNORECASE | re.DOTALL)
 _TRANSCRIPT = re.compile(r"^(In|Out):\s*(.*)$")
@@ -89,10 +89,10 @@ def parse(ctx: Context) -> Parsed | None:
     """Postfix bounce notices and postmaster "SMTP server: errors from" notices."""
     if ctx.has("X-AOL-IP"):
         return None
-    if _SESSION in ctx.subject:
+    if _SESSION in ctx.title:
         failures = _session(ctx)
         return Parsed(FAMILY, failures, "") if failures else None
-    if ctx.subject.strip() != _SUBJECT:
+    if ctx.title.strip() != _SUBJECT:
         return None
     human, original, failures = parse_status_text(ctx.text)
     if not failures:

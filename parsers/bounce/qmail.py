@@ -139,8 +139,8 @@ _INVOKED_FROM_NETWORK = re.compile(r"\(qmail \d+ invoked from .*network\)")
 
 def parse(ctx: Context) -> Parsed | None:
     """qmail bounces: subject "failure notice" or a qmail bounce Received line."""
-    subject = ctx.subject.strip()
-    if not subject.startswith(("failure notice", "Permanent Delivery Failure")) and not (
+    subject = ctx.title.strip()
+    if not subject.startswith(("failure notice", "permanent delivery failure")) and not (
         received_mentions(ctx, "invoked for bounce")
         or any(_INVOKED_FROM_NETWORK.search(r) for r in ctx.headers("Received"))
     ):

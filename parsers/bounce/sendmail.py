@@ -70,7 +70,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Sendmail bounces and delay warnings that carry a delivery status part."""
     if ctx.has("X-AOL-IP"):
         return None
-    if "see transcript for details" not in ctx.subject and not ctx.subject.startswith("Warning: "):
+    if "see transcript for details" not in ctx.title and not ctx.title.startswith("warning: "):
         return None
     if _TRANSCRIPT not in ctx.text:
         return None

@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 from parsers.bounce.base import Context, Parsed, addresses_in, first_address, split_original
+from parsers.bounce.evidence import remote_host
 from parsers.bounce.fluflbounce import flufl_addresses
 from parsers.dsn import Failure
+from parsers.status import find_command, find_status, names_a_step
 
 __all__ = ["BOUNDARIES", "FAMILY", "is_bounce_like", "parse", "scan", "sender_addresses"]
 
@@ -109,13 +111,25 @@ _SUBJECT = re.compile(
     r"|warning: |message delayed|delayed mail|error sending|rejected|系統退信|配信",
     re.IGNORECASE,
 )
+# Words on a line that names a failed recipient
 _KEYWORD = re.compile(
     r"recipient|address|rcpt to|\bto:|delivered to|deliver to|delivery to|failed"
     r"|undeliverable|unknown user|mailbox|error-for|user|destinat|could not|cannot",
     re.IGNORECASE,
 )
+# Words that may name one in prose ("There was an error delivering your mail to <...>"),
+# and the same in the languages of phrases/lang ("Zustellung an", "宛先", "получатель" ...).
+# A recipient found by these alone is checked with flufl.bounce (see _with_flufl).
+_PROSE_KEYWORD = re.compile(  # over the lower-cased line
+    r"deliver|unknown|not found|reject|refused|invalid"
+    r"|adresse|remis|distribu|empf[aä]nger|zugestellt|zustellung|direcci[oó]n|entreg"
+    r"|endere[cç]o|indirizzo|recapit|consegn|宛先|アドレス|配信|получател|адрес|доставл"
+    r"|收件人|地址|投递|投遞"
+)
+# An address opening a line: bare, in <>, after ">>> ", a bullet, a number, or a reply code
+# (Sendmail: "554 <user@example.org>... 550 Host unknown")
 _ADDRESS_START = re.compile(
-    r"^\s*(?:>>>\s*|[-*\u2022]\s+|\d+\.\s+)?[<\"']?[^\s<>\"'@]+@[^\s<>\"']+\.[A-Za-z]"
+    r"^\s*(?:>>>\s*|[-*\u2022]\s+|\d+\.\s+|[245]\d\d[ -])?[<\"']?[^\s<>\"'@]+@[^\s<>\"']+\.[A-Za-z]"
 )
 _ORIGINAL_HEADER = re.compile(
     r"^(?:from|reply-to|return-path|message-id|received|sender|date|subject|cc|bcc"
@@ -163,7 +177,17 @@ def is_bounce_like(ctx: Context) -> bool:
 def _starts_recipient(line: str) -> bool:
     if "@" not in line or _ORIGINAL_HEADER.match(line.strip()):
         return False
-    return bool(_ADDRESS_START.match(line) or _KEYWORD.search(line))
+    return bool(
+        _ADDRESS_START.match(line) or _KEYWORD.search(line) or _PROSE_KEYWORD.search(line.lower())
+    )
+
+
+def _in_prose(notice: str, address: str) -> bool:
+    """True if the line that names ``address`` is a recipient line by a prose word only."""
+    for line in notice.split("\n"):
+        if address in line and _starts_recipient(line):
+            return not (_ADDRESS_START.match(line) or _KEYWORD.search(line))
+    return False
 
 
 def scan(notice: str, excluded: set[str]) -> list[Failure]:
@@ -230,6 +254,38 @@ def _with_flufl(ctx: Context, failures: list[Failure], excluded: set[str]) -> li
 
 
 _WORD = re.compile(r"[A-Za-z]{3}")
+# Sendmail sums up each recipient's remote answer under its address: "(reason: 551 not our
+# user)"; its transcript may end in the code Sendmail mapped that to ("550 5.1.1 ... User
+# unknown"), so the summary's reply code is the recipient's
+_REASON_REPLY = re.compile(r"\(reason: ([245]\d\d)[ -]", re.IGNORECASE)
+
+# A success notice without a DSN part (an Exchange delivery receipt, a relay's report):
+# "Your message has been delivered to the following recipients:", then their names
+_SUCCESS = re.compile(
+    r"(?:has|have) been (?:successfully )?(?:delivered|relayed) to the following recipients?"
+    r"|(?:delivery|relay) to the following recipients? (?:was successful|succeeded|was completed)"
+    r"|wurde an (?:die )?folgenden? empf[aä]nger (?:[uü]bermittelt|zugestellt)"
+    r"|a (?:bien )?[eé]t[eé] (?:remis|distribu[eé]) aux destinataires suivants"
+    r"|se (?:entreg[oó]|ha entregado) a los siguientes destinatarios",
+    re.IGNORECASE,
+)
+
+
+def _delivered(notice: str, excluded: set[str]) -> list[Failure]:
+    """The recipients a success notice lists after its announcement (its first paragraph
+    with an address), as delivered: RFC 3464 Action "delivered", status 2.0.0."""
+    said = _SUCCESS.search(notice)
+    if said is None:
+        return []
+    for paragraph in notice[said.end() :].split("\n\n")[:4]:
+        addresses = [a for a in addresses_in(paragraph) if a not in excluded]
+        if addresses:
+            line = " ".join(said.group(0).split())
+            return [
+                Failure(address=a, action="delivered", status="2.0.0", alt_diagnostic=line)
+                for a in addresses
+            ]
+    return []
 
 
 def parse(ctx: Context) -> Parsed | None:
@@ -245,15 +301,62 @@ def parse(ctx: Context) -> Parsed | None:
         failures = [f for f in failures if f.address in failed_header] + [
             Failure(address=a) for a in failed_header if a not in known
         ]
-    elif len(failures) != 1:  # see _with_flufl
+    elif not failures and (delivered := _delivered(notice, excluded)):
+        return Parsed(FAMILY, delivered, original)
+    elif len(failures) != 1 or _in_prose(notice, failures[0].address):  # see _with_flufl
         failures = _with_flufl(ctx, failures, excluded)
     if not failures:
         return None
+    _finish(failures, notice, excluded)
+    return Parsed(FAMILY, failures, original)
+
+
+def _finish(failures: list[Failure], notice: str, excluded: set[str]) -> None:
+    """What the notice says beside each recipient's block: a delay, the notice's summary
+    for a block without words, Sendmail's reply summary, the command and status from the
+    transcript, the remote host."""
     if _still_trying(notice):
         for failure in failures:
             failure.action = failure.action or "delayed"
     summary = _notice_summary(notice, excluded)
+    paragraphs: list[tuple[str, str]] | None = None  # with each one lower-cased
     for failure in failures:
         if not _WORD.search(failure.alt_diagnostic):
             failure.alt_diagnostic = summary
-    return Parsed(FAMILY, failures, original)
+        said = _REASON_REPLY.search(failure.alt_diagnostic)
+        if said is not None and not failure.reply_code:
+            failure.reply_code = said.group(1)
+        if not (failure.command and failure.status):
+            if paragraphs is None:
+                paragraphs = [(p, p.lower()) for p in notice.split("\n\n") if "@" in p]
+            _from_paragraphs(failure, paragraphs)
+        failure.remote_mta = failure.remote_mta or remote_host(failure.alt_diagnostic)
+
+
+def _from_paragraphs(failure: Failure, paragraphs: list[tuple[str, str]]) -> None:
+    """Command and status from every paragraph naming the recipient, when its block has
+    neither: a Sendmail transcript (">>> RCPT To:<address>", "<<< 550 5.1.1 ...") or a
+    "Technical details" section comes after the recipient list, outside the recipient's
+    block. The paragraph that gave the status joins the block: its words go with it."""
+    needle = failure.address.lower()
+    named = [(p, lowered) for p, lowered in paragraphs if needle in lowered]
+    if not named:
+        return
+    mentions = [p for p, _lowered in named]
+    if not failure.command:
+        steps = (
+            p.upper()
+            for p, lowered in reversed(named)
+            if not lowered.isascii() or names_a_step(lowered)
+        )
+        failure.command = next((c for c in map(find_command, steps) if c), "")
+    if failure.status or find_status(failure.alt_diagnostic):
+        return
+    for paragraph in mentions:
+        status = find_status(paragraph)
+        if status:
+            failure.status = status
+            said = " ".join(paragraph.split())[:1000]
+            if said not in failure.alt_diagnostic:
+                failure.alt_diagnostic = f"{failure.alt_diagnostic} {said}".strip()
+            return

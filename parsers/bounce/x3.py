@@ -17,14 +17,17 @@ __all__ = ["FAMILY", "parse"]
 FAMILY = "lhost:x3"
 _START = "This is an automatically generated Delivery Status Notification."
 _RECIPIENT = re.compile(r"^\s+\*\s(\S+@\S+)$")
-_DETAIL = re.compile(r"^(?:SMTP:(\S+)\s(.+)|Routing: (.+)|Diagnostic-Code: smtp; (.+))$")
+# field names and the diagnostic type are case-insensitive (RFC 3464 2.1, RFC 5322 2.2)
+_DETAIL = re.compile(
+    r"^(?:SMTP:(\S+)\s(.+)|Routing: (.+)|Diagnostic-Code: smtp; (.+))$", re.IGNORECASE
+)
 
 
 def parse(ctx: Context) -> Parsed | None:
     """Notices from "Mail Delivery System" with subject "Delivery status notification"."""
     if not ctx.from_.startswith("Mail Delivery System"):
         return None
-    if not ctx.subject.startswith("Delivery status notification"):
+    if not ctx.title.startswith("delivery status notification"):
         return None
     notice, original = split_original(ctx.text, ())
     failures: list[Failure] = []

@@ -19,7 +19,7 @@ def parse(ctx: Context) -> Parsed | None:
     """Notifications addressed to NotificationRecipients from a Mail Delivery Subsystem."""
     votes = int("NotificationRecipients" in ctx.header("To"))
     votes += "Mail Delivery Subsystem" in ctx.from_
-    votes += "Mail Delivery Subsystem" in ctx.subject
+    votes += "mail delivery subsystem" in ctx.title
     if votes < 2:
         return None
     for text in delivery_status_texts(ctx.msg):

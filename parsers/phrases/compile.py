@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from itertools import compress
 from typing import Any, Generic, TypeVar
 
-__all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run"]
+__all__ = ["PhraseSet", "PhraseTable", "alt", "literal_run", "run_weight"]
 
 #: Shorter runs filter too little to be worth a test of their own.
 MIN_RUN = 3
@@ -108,6 +108,12 @@ def literal_run(pattern: str) -> str:
         return ""
 
 
+def run_weight(run: str) -> int:
+    """How well ``run`` filters: its length in UTF-8 bytes, so that a two-character CJK
+    word ("超时", six bytes) counts as the distinctive run it is and "ab" does not."""
+    return len(run.encode("utf-8"))
+
+
 def _alternation(parts: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts))
 
@@ -175,7 +181,7 @@ class PhraseSet:
         rest: list[str] = []
         for part in self.parts:
             run = literal_run(part)
-            if len(run) < MIN_RUN:
+            if run_weight(run) < MIN_RUN:
                 rest.append(part)
             elif word := _key_word(run):
                 by_word.setdefault(word, []).append(_Phrase(run, part))
@@ -207,15 +213,15 @@ class PhraseSet:
             self._pattern = _alternation(self.parts)
         return self._pattern
 
-    def search(self, text: str, words: frozenset[str] | set[str] | None = None) -> bool:
+    def search(self, text: str, words: Collection[str] | None = None) -> bool:
         """True if some phrase occurs in ``text`` (as ``pattern.search`` would find).
 
-        ``words`` is ``set(text.split())`` when the caller has it (several tables are
+        ``words`` is ``text.split()`` (a list or a set) when the caller has it (several tables are
         asked about the same text).
         """
         keys = self._words if self._words is not None else self._file()
         if words is None:
-            words = set(text.split())
+            words = text.split()
         if not keys.isdisjoint(words):
             for word in keys.intersection(words):
                 if any(phrase.search(text) for phrase in self._by_word[word]):
@@ -247,13 +253,29 @@ class PhraseTable(Generic[_L]):
     candidates to check).
     """
 
-    __slots__ = ("_by_word", "_sets", "_unkeyed", "_words")
+    __slots__ = (
+        "_by_word",
+        "_loose_groups",
+        "_loose_runs",
+        "_separators",
+        "_sets",
+        "_unguarded",
+        "_unkeyed",
+        "_words",
+    )
 
-    def __init__(self, sets: Mapping[_L, PhraseSet]) -> None:
+    def __init__(self, sets: Mapping[_L, PhraseSet], separators: str = "") -> None:
         self._sets = dict(sets)
+        # characters that split tokens: a word holding one is no key when the caller looks
+        # keys up among tokens split at them (``parsers.phrases.lang.tokens``)
+        self._separators = frozenset(separators)
         self._words: frozenset[str] | None = None  # filed on first use, as PhraseSet
         self._by_word: dict[str, list[tuple[_L, _Phrase]]] = {}
-        self._unkeyed: dict[_L, tuple[tuple[_Phrase, ...], tuple[str, ...], Any]] = {}
+        self._unkeyed: dict[_L, tuple[tuple[tuple[_Phrase, ...], ...], tuple[str, ...], Any]] = {}
+        # every label's phrases without a key word, by run, for ``labels``
+        self._loose_groups: tuple[tuple[tuple[_L, _Phrase], ...], ...] = ()
+        self._loose_runs: tuple[str, ...] = ()
+        self._unguarded: tuple[tuple[_L, re.Pattern[str]], ...] = ()
 
     def _file(self) -> frozenset[str]:
         keyed = [
@@ -263,24 +285,57 @@ class PhraseTable(Generic[_L]):
             for phrase in listed
         ]
         counts = Counter(word for _, phrase in keyed for word in set(phrase.inner))
+        spilled: dict[_L, list[_Phrase]] = {}  # no inner word is a token: found by run
         for label, phrase in keyed:
-            word = min(phrase.inner, key=lambda w: (counts[w], -len(w), w))
+            inner = [w for w in phrase.inner if self._separators.isdisjoint(w)]
+            if not inner:
+                spilled.setdefault(label, []).append(phrase)
+                continue
+            word = min(inner, key=lambda w: (counts[w], -len(w), w))
             self._by_word.setdefault(word, []).append((label, phrase))
+        everyone: dict[str, list[tuple[_L, _Phrase]]] = {}
         for label, phrases in self._sets.items():
-            loose, runs, unguarded = phrases.unkeyed()
+            loose, _runs, unguarded = phrases.unkeyed()
+            loose = (*loose, *spilled.get(label, ()))
+            by_run: dict[str, list[_Phrase]] = {}
+            for phrase in loose:  # phrases that share a run are looked for once
+                by_run.setdefault(phrase.run, []).append(phrase)
+                everyone.setdefault(phrase.run, []).append((label, phrase))
             if loose or unguarded is not None:
-                self._unkeyed[label] = (loose, runs, unguarded)
+                groups = tuple(tuple(listed) for listed in by_run.values())
+                self._unkeyed[label] = (groups, tuple(by_run), unguarded)
+        self._loose_groups = tuple(tuple(listed) for listed in everyone.values())
+        self._loose_runs = tuple(everyone)
+        self._unguarded = tuple(
+            (label, unguarded)
+            for label, (_groups, _runs, unguarded) in self._unkeyed.items()
+            if unguarded is not None
+        )
         self._words = frozenset(self._by_word)
         return self._words
 
-    def keyed(self, text: str, words: frozenset[str] | set[str]) -> set[_L]:
-        """Labels with a keyed phrase in ``text`` (``words`` is ``set(text.split())``)."""
+    def keyed(self, text: str, words: Collection[str]) -> set[_L]:
+        """Labels with a keyed phrase in ``text`` (``words``: ``text.split()``)."""
         keys = self._words if self._words is not None else self._file()
         found: set[_L] = set()
         for word in keys.intersection(words):
             for label, phrase in self._by_word[word]:
                 if label not in found and phrase.run in text and phrase.matches(text):
                     found.add(label)
+        return found
+
+    def labels(self, text: str, words: Collection[str]) -> set[_L]:
+        """Every label with a phrase in ``text``: ``keyed`` and each label's ``unkeyed`` in
+        one pass over the runs of all labels (cheaper than asking label by label when a
+        text is asked about most of them)."""
+        found = self.keyed(text, words)
+        for group in compress(self._loose_groups, map(text.__contains__, self._loose_runs)):
+            for label, phrase in group:
+                if label not in found and phrase.matches(text):
+                    found.add(label)
+        for label, unguarded in self._unguarded:
+            if label not in found and unguarded.search(text):
+                found.add(label)
         return found
 
     def unkeyed(self, label: _L, text: str) -> bool:
@@ -290,9 +345,9 @@ class PhraseTable(Generic[_L]):
         entry = self._unkeyed.get(label)
         if entry is None:
             return False
-        loose, runs, unguarded = entry
-        for phrase in compress(loose, map(text.__contains__, runs)):
-            if phrase.matches(text):
+        groups, runs, unguarded = entry
+        for group in compress(groups, map(text.__contains__, runs)):
+            if any(phrase.matches(text) for phrase in group):
                 return True
         return unguarded is not None and unguarded.search(text) is not None
 

@@ -61,6 +61,9 @@ PATTERNS: dict[Reason, PhraseSet] = {
             r"<[^>]+> not found",
             r"<[^>]+>\.\.\. blocked by ",
             r"account .{1,80} does not exist at the organization",  # Exchange Online
+            r"(?:this|the|that|recipient|user|mail|e-?mail|destination) account"
+            r" (?:does not exist|doesn't exist|is unknown|was not found)",
+            r"(?:address|mailbox|account|user) (?:no longer exists|is no longer (?:valid|in use))",
             r"adresse d au moins un destinataire invalide",  # Orange
             r"bad.{0,20}recipient",
             r"mailbox .{0,80}(?:does not exist|unavailable or access denied)",

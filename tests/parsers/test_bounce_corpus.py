@@ -28,7 +28,6 @@ KNOWN: dict[str, str] = {
     "flufl-dsn_04.eml": "label is the Original-Recipient; we report Final-Recipient (RFC 3464)",
     "lhost-v5sendmail-01.eml": "label address is truncated ('kijitora@exampl')",
     "lhost-apachejames-01.eml": "label local part has 11 digits, the message 12",
-    "lhost-sendmail-13.eml": "X-Unix diagnostic: we say mailererror, the label systemerror",
     "lhost-gmail-08.eml": "a delay notice (will be retried): we say 4.0.947, the label 5.0.947",
 }
 

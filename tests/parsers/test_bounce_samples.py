@@ -1,8 +1,9 @@
 """Our own samples (tests/data/bounces): formats the shared corpus lacks.
 
 Each ``name.eml`` has ``name.expected.json`` beside it with the report kind, the recipients
-(in order, with the fields that matter) and, where relevant, what must be recovered of the
-original message. Only the keys present in the expectation are compared.
+(in order, with the fields that matter), where relevant what must be recovered of the
+original message, and its ``source`` (who wrote it, from what). Only the keys present in the
+expectation are compared.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def _expected(sample: Path) -> dict[str, Any]:
 def test_there_are_enough_own_samples() -> None:
     assert len(SAMPLES) >= 40
     assert all(s.with_suffix(".expected.json").is_file() for s in SAMPLES)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])
+def test_sample_names_its_source(sample: Path) -> None:
+    assert str(_expected(sample).get("source", "")).strip()
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.name for s in SAMPLES])

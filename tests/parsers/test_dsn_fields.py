@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from parsers.dsn import clean_address, normalize_action, parse_fields
 
 
@@ -51,6 +53,22 @@ def test_clean_address() -> None:
     assert clean_address("rfc822; user@localhost") == "user@localhost"
     assert clean_address("rfc822; |/usr/bin/procmail") == ""
     assert clean_address("rfc822; nodomain@") == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "address"),
+    [
+        ('rfc822; "a..b"@Example.ORG', '"a..b"@example.org'),  # RFC 5321 quoted string
+        ('<"john smith"@example.org>: host said', '"john smith"@example.org'),
+        ('rfc822; "a\\"b"@example.org', '"a\\"b"@example.org'),  # a quoted pair kept
+        ('rfc822; "jo.smith"@example.org', "jo.smith@example.org"),  # a dot-atom: unquoted
+        ('"Jo Smith" <jo@example.org>', "jo@example.org"),  # a display name is no local part
+        ('"jo@example.org"', "jo@example.org"),  # an address in quotes
+        ('"jo@example.org".', "jo@example.org"),
+    ],
+)
+def test_clean_address_quoted_local_part(value: str, address: str) -> None:
+    assert clean_address(value) == address
 
 
 def test_normalize_action() -> None:

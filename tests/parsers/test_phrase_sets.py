@@ -93,3 +93,12 @@ def test_unguarded_phrases_still_count() -> None:
         for label, p in (("one", phrases), ("two", other)):
             assert (label in keyed or table.unkeyed(label, text)) == p.search(text)
     assert not table.unkeyed("three", "b")
+
+
+def test_a_table_looked_up_by_tokens_keys_only_whole_tokens() -> None:
+    # "isn't" splits into "isn" and "t" as a token: the phrase is found by its run instead
+    phrases = PhraseSet([r"mailbox isn't available", r"the user doesn't exist here"])
+    table = PhraseTable({"one": phrases}, separators="'")
+    for text in ("550 mailbox isn't available", "the user doesn't exist here.", "none"):
+        tokens = text.replace("'", " ").split()
+        assert ("one" in table.labels(text, tokens)) == phrases.search(text), text
