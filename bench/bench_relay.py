@@ -215,7 +215,8 @@ def run_ours(args: argparse.Namespace, work: Path, sinks: Sinks, dns: DNSServer)
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while b"relay started" not in (work / "relay.log").read_bytes():
+        ready = (b"relay started", b"delivery process started")  # the child's imports too
+        while not all(m in (work / "relay.log").read_bytes() for m in ready):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit((work / "relay.log").read_text(errors="replace")[-2000:])
             time.sleep(0.05)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -62,6 +63,9 @@ class Writer:
         self._idle.set()
         self._closing = False
         self._give_up_at: float | None = None
+        self.stored = 0  # attempts, commits and seconds in them: the log line at close
+        self.commits = 0
+        self.seconds = 0.0
 
     def put(self, attempts: Sequence[Attempt]) -> None:
         self._items.extend(attempts)
@@ -91,6 +95,10 @@ class Writer:
         self._give_up_at = asyncio.get_running_loop().time() + timeout
         self._ready.set()
         await self._idle.wait()
+        if self.commits:
+            log.info("relay: recorded %d delivery results in %d commits (%.1f per commit, "
+                     "%.1f ms each)", self.stored, self.commits, self.stored / self.commits,
+                     1000 * self.seconds / self.commits)  # fmt: skip
 
     async def _write(self, items: list[Attempt]) -> None:
         pause = 0.5
@@ -118,8 +126,11 @@ class Writer:
             return
 
     def _store(self, items: list[Attempt], now: datetime) -> Batch:
+        started = time.perf_counter()
         batch = prepare(items, now=now, settings=self.settings, rng=self.rng)
         write(self.factory, batch, self.ctx, now=now)
+        self.stored, self.commits = self.stored + len(items), self.commits + 1
+        self.seconds += time.perf_counter() - started
         return batch
 
     def _gave_up(self, items: list[Attempt], exc: Exception) -> bool:
