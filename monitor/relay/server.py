@@ -481,8 +481,10 @@ class Handler:
             return "451 4.3.0 The queue could not store the message; try again later"
         self.limiter.count(envelope.user or "", user.messages_per_minute)
         self.on_queued()
-        log.info("queued %s from %s: %d recipient(s), %d bytes", queue_id,
-                 envelope.user, len(envelope.recipients), len(body))  # fmt: skip
+        # DEBUG: the queue (``deliverwatch queue show``) is the per-message record; a line
+        # per message cost 4 % of the submission process at 200 msg/s (py-spy, make bench)
+        log.debug("queued %s from %s: %d recipient(s), %d bytes", queue_id,
+                  envelope.user, len(envelope.recipients), len(body))  # fmt: skip
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
     # ------------------------------------------------------------------ decisions
