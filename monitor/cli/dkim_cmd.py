@@ -26,10 +26,14 @@ def dkim_group() -> None:
 @dkim_group.command("keygen")
 @click.option("--domain", required=True, help="The signing domain (d=), e.g. example.com.")
 @click.option("--selector", required=True, help="The selector (s=), e.g. dw2026a.")
-@click.option("--type", "kind", type=click.Choice(["rsa", "ed25519"]), default="rsa",
-              show_default=True, help="rsa: RSA 2048 (rsa-sha256); ed25519: ed25519-sha256.")  # fmt: skip
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Key file to write [default: var/dkim/SELECTOR._domainkey.DOMAIN.pem].")  # fmt: skip
+@click.option(
+    "--type", "kind", type=click.Choice(["rsa", "ed25519"]), default="rsa", show_default=True,
+    help="rsa: RSA 2048 (rsa-sha256); ed25519: ed25519-sha256.",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Key file to write [default: var/dkim/SELECTOR._domainkey.DOMAIN.pem].",
+)  # fmt: skip
 def dkim_keygen(domain: str, selector: str, kind: str, out: Path | None) -> int:
     """Write a new private key (mode 0600, never overwriting a file) and print the TXT
     record to publish and the config lines that sign with it."""
