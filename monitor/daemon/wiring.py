@@ -217,7 +217,7 @@ def compose_settings(cfg: Config) -> ComposeSettings:
         signer=dkim_signer(cfg),
         unsubscribe_transactional=frozenset(
             n for n, u in users.items() if u.unsubscribe_transactional
-        ),  # fmt: skip
+        ),
         feedback_sender=cfg.relay.feedback_sender,
     )
 
