@@ -105,23 +105,22 @@ def test_signed_copies_verify_and_one_click_unsubscribe_closes_the_loop(
         SmtpSink("127.0.0.2", port) as sink,
     ):
         links = LinkMaker(key=KEY, base_url=web.url, unsubscribe_domain="bounces.sender.example")
-        composer = Composer(ComposeSettings(links=links,
-                                            signer=DkimSigner({"sender.example": keys})))  # fmt: skip
+        signer = DkimSigner({"sender.example": keys})
+        composer = Composer(ComposeSettings(links=links, signer=signer))
         engine = DeliveryEngine(factory=store.factory, settings=settings(dns, port),
                                 ctx=EventContext(web_keys=(KEY,)),
                                 clock=lambda: dt.datetime.now(dt.UTC), owner="dkim-test:1",
                                 composer=composer)  # fmt: skip
         with RunningRelay(store, tmp_path, users=USERS, deliverer=engine,
                           dkim_domains=frozenset({"sender.example"})) as relay:  # fmt: skip
+            pair = ["ann@ok.example", "bob@ok.example"]
+            sub, nokey = "news@news.sender.example", "news@nokey.example"
             with _login(relay, "app") as client:
-                client.sendmail("news@sender.example", ["ann@ok.example", "bob@ok.example"],
-                                _message("news@sender.example", ["ann@ok.example",
-                                                                 "bob@ok.example"], 1))  # fmt: skip
-                client.sendmail("news@news.sender.example", ["cid@ok.example"],
-                                _message("news@news.sender.example", ["cid@ok.example"], 2))  # fmt: skip
+                client.sendmail("news@sender.example", pair,
+                                _message("news@sender.example", pair, 1))  # fmt: skip
+                client.sendmail(sub, ["cid@ok.example"], _message(sub, ["cid@ok.example"], 2))
                 with pytest.raises(smtplib.SMTPDataError) as refused:
-                    client.sendmail("news@nokey.example", ["dan@ok.example"],
-                                    _message("news@nokey.example", ["dan@ok.example"], 3))  # fmt: skip
+                    client.sendmail(nokey, ["dan@ok.example"], _message(nokey, ["dan"], 3))
             assert refused.value.smtp_code == 550
             assert refused.value.smtp_error.startswith(b"5.7.0 No DKIM key for nokey.example")
             with _login(relay, "loose") as client:  # allow_unsigned: accepted, sent unsigned
