@@ -35,7 +35,9 @@ _POLICY = compat32.clone(linesep="\r\n")
 
 
 def has_html(message: bytes) -> bool:
-    return _HTML.search(message) is not None
+    """Whether a part may be HTML (the substring test first: a case-insensitive regular
+    expression over a whole 10 KB message cost 0.5 ms a copy)."""
+    return b"text/html" in message.lower() and _HTML.search(message) is not None
 
 
 def rewrite_html(text: str, click: Callable[[str], str | None] | None, pixel: str | None) -> str:
