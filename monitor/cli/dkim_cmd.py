@@ -67,3 +67,46 @@ def dkim_keygen(domain: str, selector: str, kind: str, out: Path | None) -> int:
         click.echo(f'# selectors = ["{selector}", ...older selectors still published]')
         click.echo(f'# key_file = "{path}"')
     return 0
+
+
+@dkim_group.command("usage")
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
+              help="Look at DMARC aggregate reports of this many days.")  # fmt: skip
+@click.pass_context
+def dkim_usage(ctx: click.Context, days: int) -> int:
+    """Per configured selector, the mail receivers reported signed with it (DMARC aggregate
+    reports): a retired selector may be unpublished once nothing signs with it."""
+    from datetime import timedelta
+
+    from monitor.cli.common import loaded_app
+    from monitor.store.dkim_usage import selector_usage
+
+    app = loaded_app(ctx)
+    dkim = app.config.sending.dkim
+    if not dkim:
+        click.echo("no [sending.dkim] domains configured")
+        return 0
+    since = app.now() - timedelta(days=days)
+    with app.sessions()() as session:
+        seen = selector_usage(session, dkim, since)
+    for domain, spec in dkim.items():
+        d = domain.lower().rstrip(".")
+        for n, selector in enumerate(spec.selectors):
+            use = seen.get((d, selector))
+            role = "signing" if n == 0 else "retired"
+            if use is None:
+                verdict = f"no mail seen signed with it in {days} days"
+                if n > 0:
+                    verdict += ": its record may be removed"
+            else:
+                last = f"{use.last_seen:%Y-%m-%d}" if use.last_seen else "?"
+                verdict = f"{use.messages} messages in {days} days (last {last})"
+                if n > 0:
+                    verdict += ": keep the record published"
+            click.echo(f"{selector}._domainkey.{d}  {role}: {verdict}")
+        others = sorted(s for (dd, s) in seen if dd == d and s not in spec.selectors)
+        for selector in others:
+            use = seen[(d, selector)]
+            click.echo(f"{selector}._domainkey.{d}  not configured: {use.messages} messages "
+                       f"in {days} days (another sender, or an old key)")  # fmt: skip
+    return 0

@@ -100,3 +100,43 @@ def test_unusable_keys_stop_the_relay_at_start(tmp_path: Path) -> None:
                            base_dir=tmp_path)  # fmt: skip
     assert dkim_signer(cfg).keys == {}
     assert submission_settings(cfg).dkim_domains == frozenset()
+
+
+def test_usage_tells_when_a_retired_selector_may_be_unpublished(
+    cli: Any, store: Any, tmp_path: Path
+) -> None:
+    """After a rotation: DMARC aggregate reports still list the old selector, then stop."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.store.models import DmarcReport, DmarcRow
+    from tests.conftest import write_config
+
+    now = datetime.now(UTC)
+
+    def report(n: int, days_ago: int, rows: list[tuple[int, list[list[str]]]]) -> None:
+        with store.session() as s, s.begin():
+            rep = DmarcReport(org_name="google.com", report_id=f"r{n}",
+                              date_begin=now - timedelta(days=days_ago + 1),
+                              date_end=now - timedelta(days=days_ago))  # fmt: skip
+            s.add(rep)
+            s.flush()
+            for count, results in rows:
+                s.add(DmarcRow(report_pk=rep.id, count=count, dkim_results=results))
+
+    both = [["sender.example", "new", "pass"], ["sender.example", "old", "pass"]]
+    old, other = [["Sender.Example", "old", "pass"]], [["other.example", "x", "pass"]]
+    report(1, 1, [(40, both), (5, old), (7, other)])
+    report(2, 30, [(900, [["sender.example", "older", "pass"]])])  # outside the period
+    config = write_config(
+        tmp_path / "c.toml", store.url,
+        '[sending.dkim."sender.example"]\nselectors = ["new", "old", "older"]\n',
+    )  # fmt: skip
+    r = cli("--config", config, "dkim", "usage", "--days", "7")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith("new._domainkey.sender.example  signing: 40 messages in 7 days")
+    assert lines[1].startswith("old._domainkey.sender.example  retired: 45 messages in 7 days")
+    assert lines[1].endswith("keep the record published")
+    assert lines[2] == ("older._domainkey.sender.example  retired: no mail seen signed with it "
+                        "in 7 days: its record may be removed")  # fmt: skip
+    assert len(lines) == 3
