@@ -144,11 +144,19 @@ def auth_plan(cfg: Config) -> AuthPlan:
         from_domains=from_domains,
         ips=s.ips,
         helo=dict(s.helo),
-        dkim=tuple((d.lower(), sel) for d, dk in s.dkim.items() for sel in dk.selectors),
-        signing_key_files={
-            (d.lower(), dk.selectors[0]): dk.key_file
+        dkim=tuple(
+            (d.lower(), sel)
             for d, dk in s.dkim.items()
-            if dk.key_file is not None
+            for sel in (*dk.selectors, *((dk.ed25519_selector,) if dk.ed25519_selector else ()))
+        ),
+        signing_key_files={
+            (d.lower(), sel): path
+            for d, dk in s.dkim.items()
+            for sel, path in (
+                (dk.selectors[0], dk.key_file),
+                (dk.ed25519_selector, dk.ed25519_key_file),
+            )
+            if path is not None
         },
         dmarc_spec=DmarcSpec(cfg.checks.dmarc_spec),
     )
