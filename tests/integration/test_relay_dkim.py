@@ -12,6 +12,7 @@ a key is refused at the end of DATA (550 5.7.0) unless the account may send unsi
 from __future__ import annotations
 
 import datetime as dt
+import re
 import smtplib
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from monitor.config import RelayUser
+from monitor.config import CampaignTracking, RelayUser, TrackingConfig
 from monitor.enums import EventKind, MessageState
 from monitor.events import EventContext
 from monitor.relay.compose import Composer, ComposeSettings, DkimSigner, generate_key, load_key
@@ -41,6 +42,7 @@ from tests.servers.dns import DNSServer
 from tests.servers.smtp import SmtpSink, free_port
 from tests.servers.web import WebServer
 
+HTML = '<html><body><p><a href="https://shop.example/sale?x=1&amp;y=2">Sale</a></p></body></html>'
 USERS = {
     "app": RelayUser(password_hash=HASH, domains=("sender.example", "nokey.example")),
     "loose": RelayUser(password_hash=HASH, domains=("nokey.example",), allow_unsigned=True),
@@ -66,11 +68,13 @@ def dns(keys: list[DkimKey]) -> Iterator[DNSServer]:
         yield server
 
 
-def _message(sender: str, to: list[str], n: int) -> bytes:
+def _message(sender: str, to: list[str], n: int, html: str | None = None) -> bytes:
     msg = EmailMessage()
     msg["From"], msg["To"] = f"News <{sender}>", ", ".join(to)
     msg["Subject"], msg["X-Campaign"] = f"Spring {n}", "spring"
     msg.set_content("Hello\n")  # no Message-ID and no Date: the relay adds them
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
     return msg.as_bytes()
 
 
@@ -106,7 +110,8 @@ def test_signed_copies_verify_and_one_click_unsubscribe_closes_the_loop(
     ):
         links = LinkMaker(key=KEY, base_url=web.url, unsubscribe_domain="bounces.sender.example")
         signer = DkimSigner({"sender.example": keys})
-        composer = Composer(ComposeSettings(links=links, signer=signer))
+        tracking = TrackingConfig(campaigns={"spring": CampaignTracking(opens=True, clicks=True)})
+        composer = Composer(ComposeSettings(links=links, signer=signer, tracking=tracking))
         engine = DeliveryEngine(factory=store.factory, settings=settings(dns, port),
                                 ctx=EventContext(web_keys=(KEY,)),
                                 clock=lambda: dt.datetime.now(dt.UTC), owner="dkim-test:1",
@@ -118,7 +123,8 @@ def test_signed_copies_verify_and_one_click_unsubscribe_closes_the_loop(
             with _login(relay, "app") as client:
                 client.sendmail("news@sender.example", pair,
                                 _message("news@sender.example", pair, 1))  # fmt: skip
-                client.sendmail(sub, ["cid@ok.example"], _message(sub, ["cid@ok.example"], 2))
+                client.sendmail(sub, ["cid@ok.example"], _message(sub, ["cid@ok.example"], 2,
+                                                                  html=HTML))  # fmt: skip
                 with pytest.raises(smtplib.SMTPDataError) as refused:
                     client.sendmail(nokey, ["dan@ok.example"], _message(nokey, ["dan"], 3))
             assert refused.value.smtp_code == 550
@@ -158,6 +164,22 @@ def test_signed_copies_verify_and_one_click_unsubscribe_closes_the_loop(
                 assert mailto.startswith("mailto:unsub+") and "@bounces.sender.example" in mailto
                 tokens[rcpt] = https
             assert tokens["ann@ok.example"] != tokens["bob@ok.example"]
+
+            # the tracked HTML copy: its click link redirects to the target, its pixel loads
+            html = next(p for p in message_from_bytes(received["cid@ok.example"]).walk()
+                        if p.get_content_type() == "text/html")  # fmt: skip
+            text = html.get_payload(decode=True).decode()
+            click = re.search(r'href="([^"]+/c/[A-Za-z0-9_-]+)"', text)
+            pixel = re.search(r'<img src="([^"]+/o/[a-z2-7]{40}\.gif)"', text)
+            assert click is not None and pixel is not None, text
+            browser = {"User-Agent": "Mozilla/5.0 (X11; Linux)"}
+            with httpx.Client(timeout=10, follow_redirects=False, headers=browser) as http:
+                went = http.get(click.group(1))
+                seen = http.get(pixel.group(1))
+            assert went.status_code in (302, 303, 307) and went.headers["location"] == (
+                "https://shop.example/sale?x=1&y=2"
+            )
+            assert seen.status_code == 200 and seen.headers["content-type"] == "image/gif"
 
             # the one-click POST a mailbox provider makes (RFC 8058 3.2)
             response = httpx.post(tokens["ann@ok.example"],
