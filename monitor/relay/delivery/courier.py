@@ -247,25 +247,29 @@ class Courier:
     def _envelopes(self, job: Job) -> Iterator[tuple[Envelope, list[Due]]]:
         """The transactions of a job: one per recipient when each gets a copy of its own
         (its List-Unsubscribe and tracking tokens, ``monitor.relay.compose``) or its own
-        VERP return path; otherwise up to ``recipients_per_transaction`` recipients each."""
+        VERP return path; otherwise up to ``recipients_per_transaction`` recipients each.
+        Copies are composed one at a time, as their transaction comes (a job of 1,000
+        recipients must not hold the event loop for 1,000 signatures at once)."""
         first = job.dues[0]
         assert job.body is not None
-        copies: dict[int, bytes] = {}
+        composer, plan = self.composer, None
         shared = job.body
-        if self.composer is not None:
-            plan = self.composer.plan(job.body, first)
-            if plan.personal:
-                copies = {d.id: self.composer.compose(plan, d) for d in job.dues}
-            else:
-                shared = self.composer.compose(plan, None)
+        if composer is not None:
+            plan = composer.plan(job.body, first)
+            if not plan.personal:
+                shared, plan = composer.compose(plan, None), None
         s = self.settings
         verp = bool(s.verp and s.verp_key and first.envelope_sender)
-        data = b"" if copies else prepare_body(shared)  # once for every transaction
-        if copies or verp:
+        data = b"" if plan is not None else prepare_body(shared)  # once for every transaction
+        if plan is not None or verp:
             for due in job.dues:
-                body = copies.get(due.id, shared)
+                if composer is not None and plan is not None:
+                    body = composer.compose(plan, due)
+                    prepared = prepare_body(body)
+                else:
+                    body, prepared = shared, data
                 sender = self._verp(due) if verp else first.envelope_sender
-                yield self._envelope(sender, [due], body, data or prepare_body(body)), [due]
+                yield self._envelope(sender, [due], body, prepared), [due]
             return
         step = s.recipients_per_transaction
         for start in range(0, len(job.dues), step):
