@@ -5,8 +5,9 @@ copy per recipient (its own List-Unsubscribe tokens), signs it with an RSA and a
 key and delivers to an aiosmtpd sink found through the loopback DNS server, which also
 publishes the keys. Every received copy is verified by dkimpy and by opendkim-testmsg; the
 one-click URL of a received copy, POSTed by a real HTTP client to the real web service,
-suppresses the address, and the relay then refuses it at RCPT. Mail From a domain without
-a key is refused at the end of DATA (550 5.7.0) unless the account may send unsigned.
+suppresses the address, and the relay then refuses it at RCPT. A tracked HTML copy's click
+link redirects to its target and its pixel loads. Mail From a domain without a key is
+refused at the end of DATA (550 5.7.0) unless the account may send unsigned.
 """
 
 from __future__ import annotations
