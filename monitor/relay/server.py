@@ -48,6 +48,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from monitor.config import RelayUser
 from monitor.errors import MonitorError, RelayError
+from monitor.relay.compose.headers import missing_fields
 from monitor.relay.data import CHUNK, DataTooBig, read_data, unstuff
 from monitor.relay.index import SuppressionIndex
 from monitor.relay.intake import Intake
@@ -83,6 +84,10 @@ class SubmissionSettings:
     max_recipients: int = 1000
     queue_lifetime: timedelta = timedelta(days=5)
     lowercase_local: bool = True
+    #: Domains with a DKIM key: mail From any other (or a subdomain of none of them) is
+    #: refused at the end of DATA unless the account has ``allow_unsigned``; None: the
+    #: relay signs nothing and checks nothing (a relay built without keys, as in tests).
+    dkim_domains: frozenset[str] | None = None
 
 
 class RateLimiter:
@@ -463,8 +468,14 @@ class Handler:
         header_from = self._header_from(str(from_header), user)
         if header_from is None:
             return f"550 5.7.1 The header From {str(from_header)[:100]!r} is not yours to use"
+        domain = header_from.rsplit("@", 1)[1]
+        keys = self.settings.dkim_domains
+        if keys is not None and not user.allow_unsigned and not _in_domains(domain, tuple(keys)):
+            return (f"550 5.7.0 No DKIM key for {domain[:100]}: the relay would send this "
+                    "message unsigned; add [sending.dkim] keys for it")  # fmt: skip
         now = self.clock()
         queue_id = _queue_id()
+        content, added_id = missing_fields(content, queue_id=queue_id, domain=domain, now=now)
         tls = session.ssl is not None or getattr(server, "implicit_tls", False)
         body = self._trace(session, queue_id, now, tls=tls) + content
         message = QueuedMessage(
@@ -476,7 +487,7 @@ class Handler:
             expires_at=now + self.settings.queue_lifetime,
             recipients=tuple(envelope.recipients),
             header_from=header_from,
-            message_id=bare_message_id(str(head.get("Message-ID") or "")),
+            message_id=bare_message_id(str(head.get("Message-ID") or "")) or added_id,
             campaign=(str(head.get("X-Campaign") or head.get("X-Campaign-ID") or "").strip()
                       or None),
             stream=user.stream,
