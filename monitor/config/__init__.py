@@ -35,6 +35,7 @@ from monitor.config.loader import (
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
+from monitor.config.content import ContentConfig
 from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret, mask_url
@@ -53,6 +54,7 @@ __all__ = [
     "DkimDomain",
     "LoggingConfig",
     "MailboxConfig",
+    "ContentConfig",
     "RelayConfig",
     "RelayUser",
     "ReportConfig",
