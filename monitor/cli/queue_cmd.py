@@ -20,7 +20,7 @@ from monitor.enums import MessageState
 
 __all__ = ["queue_group"]
 
-STATES = ["queued", "sending", "deferred", "held", "delivered", "bounced", "expired"]
+STATES = ["queued", "sending", "deferred", "held", "scanning", "delivered", "bounced", "expired"]
 
 
 def _filters(fn: Callable[..., Any]) -> Callable[..., Any]:

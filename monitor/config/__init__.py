@@ -24,6 +24,7 @@ from any working directory.
 from __future__ import annotations
 
 from monitor.config.checks import AlertsConfig, ChecksConfig, DkimDomain, SendingConfig
+from monitor.config.content import ContentConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
 from monitor.config.loader import (
     ENV_VAR,
@@ -35,7 +36,6 @@ from monitor.config.loader import (
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
-from monitor.config.content import ContentConfig
 from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret, mask_url
@@ -49,12 +49,12 @@ __all__ = [
     "CampaignTracking",
     "ChecksConfig",
     "Config",
+    "ContentConfig",
     "DaemonConfig",
     "DatabaseConfig",
     "DkimDomain",
     "LoggingConfig",
     "MailboxConfig",
-    "ContentConfig",
     "RelayConfig",
     "RelayUser",
     "ReportConfig",

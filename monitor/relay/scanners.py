@@ -13,6 +13,7 @@ fail-closed, ``monitor.relay.content``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import struct
 from dataclasses import dataclass
@@ -62,10 +63,8 @@ def _name(address: tuple[str, int] | str) -> str:
 
 async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
-    try:
+    with contextlib.suppress(OSError, TimeoutError):
         await asyncio.wait_for(writer.wait_closed(), 1.0)
-    except (OSError, TimeoutError):
-        pass
 
 
 class SpamdClient:

@@ -86,7 +86,7 @@ class Clamd:
             "SelfCheck 0\nBytecode no\nMaxThreads 4\n"
             + ("User root\n" if os.geteuid() == 0 else "")
         )
-        self.proc = subprocess.Popen(  # noqa: S603 - the test's own binary and config
+        self.proc = subprocess.Popen(
             [CLAMD, "--config-file", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -161,7 +161,7 @@ class Spamd:
         ]  # fmt: skip
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
-        self.proc = subprocess.Popen(  # noqa: S603 - the test's own binary and config
+        self.proc = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + 90
