@@ -127,6 +127,7 @@ class ContentScanner:
 
     async def run(self, stopping: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        watcher = asyncio.create_task(self._stop_watch(stopping))
         try:
             while not stopping.is_set():
                 self._wake.clear()
@@ -141,7 +142,12 @@ class ContentScanner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
         finally:
+            watcher.cancel()
             self._db.shutdown(wait=True)
+
+    async def _stop_watch(self, stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        self._wake.set()
 
     def _claim(self) -> list[repo.ScanJob]:
         now = self.clock()

@@ -45,7 +45,7 @@ class VirusResult:
 
 
 async def _connect(
-    address: tuple[str, int] | str, timeout: float
+    what: str, address: tuple[str, int] | str, timeout: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         if isinstance(address, str):
@@ -54,7 +54,9 @@ async def _connect(
             opening = asyncio.open_connection(address[0], address[1])
         return await asyncio.wait_for(opening, timeout)
     except (OSError, TimeoutError) as exc:
-        raise ScannerError(f"cannot connect to {_name(address)}: {exc or 'timed out'}") from exc
+        raise ScannerError(
+            f"{what}: cannot connect to {_name(address)}: {exc or 'timed out'}"
+        ) from exc
 
 
 def _name(address: tuple[str, int] | str) -> str:
@@ -83,7 +85,7 @@ class SpamdClient:
             raise ScannerError(f"spamd at {_name(self.address)} timed out") from exc
 
     async def _check(self, message: bytes) -> SpamResult:
-        reader, writer = await _connect(self.address, self.timeout)
+        reader, writer = await _connect("spamd", self.address, self.timeout)
         try:
             head = [b"SYMBOLS SPAMC/1.5", b"Content-length: %d" % len(message)]
             if self.user:
@@ -135,7 +137,7 @@ class ClamdClient:
             raise ScannerError(f"clamd at {_name(self.address)} timed out") from exc
 
     async def _scan(self, message: bytes) -> VirusResult:
-        reader, writer = await _connect(self.address, self.timeout)
+        reader, writer = await _connect("clamd", self.address, self.timeout)
         try:
             writer.write(b"zINSTREAM\0")
             view = memoryview(message)
