@@ -96,8 +96,10 @@ def test_queue_shows_and_releases_a_campaign_held_by_the_content_check(
                  for x in ("CCCC",)]  # fmt: skip
         content.admit(s, batch, q.enqueue(s, batch), sample_every=10, now=NOW)
         (job,) = content.claim_scans(s, now=NOW, lease_until=NOW, limit=1)
-        findings = content.ScanFindings(hold=True, verdict="hold", spam_score=999.0,
-                                        spam_rules=("GTUBE",), reason="spam score 999 > 5")  # fmt: skip
+        findings = content.ScanFindings(
+            hold=True, verdict="hold", spam_score=999.0, spam_rules=("GTUBE",),
+            reason="spam score 999 > 5",
+        )  # fmt: skip
         assert content.finish_scan(s, job.id, findings, now=NOW) == 3  # AAAA's two and CCCC
         assert len(rows) == 3
     r = cli("--config", config_file, "queue")
