@@ -34,8 +34,9 @@ def _key(path: Path) -> str:
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                        serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))  # fmt: skip
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(der).decode()
 
 
@@ -48,8 +49,13 @@ def _zone(p: str, *, good: bool) -> Zone:
         "mta.sender.example": [{"A": IP}],
     })  # fmt: skip
     if good:
-        zone.update({"_dmarc.sender.example": [{"TXT": "v=DMARC1; p=reject; "
-                                                       "rua=mailto:dmarc@sender.example"}]})  # fmt: skip
+        zone.update(
+            {
+                "_dmarc.sender.example": [
+                    {"TXT": "v=DMARC1; p=reject; rua=mailto:dmarc@sender.example"}
+                ]
+            }
+        )
     return zone
 
 
@@ -76,13 +82,26 @@ public_url = "{public_url}"
 
 def _facts(store: Store, *, complaints: int, delivered: int, tls_failures: int) -> None:
     with store.session() as s, s.begin():
-        s.add(CheckState(category=CheckCategory.AUTH, subject="sender.example", key="one-click",
-                         status=CheckStatus.OK if not tls_failures else CheckStatus.FAIL,
-                         since=NOW, last_checked_at=NOW,
-                         detail=None if not tls_failures else "list_unsubscribe_post_missing"))  # fmt: skip
-        s.add(TlsReportRow(organization_name="Google Inc.", report_id="r1",
-                           start_datetime=NOW - dt.timedelta(days=2),
-                           total_successful_sessions=500, total_failure_sessions=tls_failures))  # fmt: skip
+        s.add(
+            CheckState(
+                category=CheckCategory.AUTH,
+                subject="sender.example",
+                key="one-click",
+                status=CheckStatus.OK if not tls_failures else CheckStatus.FAIL,
+                since=NOW,
+                last_checked_at=NOW,
+                detail=None if not tls_failures else "list_unsubscribe_post_missing",
+            )
+        )
+        s.add(
+            TlsReportRow(
+                organization_name="Google Inc.",
+                report_id="r1",
+                start_datetime=NOW - dt.timedelta(days=2),
+                total_successful_sessions=500,
+                total_failure_sessions=tls_failures,
+            )
+        )
         for n in range(complaints + delivered):
             kind = EventKind.COMPLAINED if n < complaints else EventKind.DELIVERED
             s.add(Event(kind=kind, address=f"r{n}@gmail.com", trust=Trust.LOCAL, source="relay",

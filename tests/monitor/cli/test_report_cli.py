@@ -138,8 +138,16 @@ def test_report_has_the_bulk_sender_and_content_check_sections(cli, store, tmp_p
         findings = content.ScanFindings(hold=True, verdict="hold", virus="Eicar<script>",
                                         reason="virus Eicar<script> (clamd)")  # fmt: skip
         content.finish_scan(s, job.id, findings, now=now)
-        s.add(CheckState(category=CheckCategory.AUTH, subject="_dmarc.sender.example",
-                         key="dmarc", status=CheckStatus.OK, since=now, last_checked_at=now))  # fmt: skip
+        s.add(
+            CheckState(
+                category=CheckCategory.AUTH,
+                subject="_dmarc.sender.example",
+                key="dmarc",
+                status=CheckStatus.OK,
+                since=now,
+                last_checked_at=now,
+            )
+        )
     out = tmp_path / "reports"
     cfg = write_config(
         tmp_path / "config.toml", store.url,

@@ -217,8 +217,12 @@ def test_a_virus_holds_the_campaign(store: Any, tmp_path: Path, clamd: Clamd) ->
 def test_a_scanner_that_is_down_passes_or_holds_per_config(
     store: Any, tmp_path: Path, mode: str
 ) -> None:
-    down = ContentConfig(clamd=str(tmp_path / "no-clamd.sock"), spamd=f"127.0.0.1:{free_port()}",
-                         on_scanner_error=mode, timeout_seconds=2.0)  # type: ignore[arg-type]  # fmt: skip
+    down = ContentConfig(
+        clamd=str(tmp_path / "no-clamd.sock"),
+        spamd=f"127.0.0.1:{free_port()}",
+        on_scanner_error=mode,
+        timeout_seconds=2.0,
+    )  # type: ignore[arg-type]
     with RunningRelay(store, tmp_path, content=down) as relay:
         send(relay, message("down"))
         wait(lambda: states(store).get("down") in (["queued"], ["held"]))
