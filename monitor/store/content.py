@@ -78,7 +78,6 @@ def admit(
     waiting: list[int] = []
     held: dict[str, list[int]] = {}
     scans: list[dict[str, Any]] = []
-    relay_ids = _relay_ids(session, [m.queue_id for m in messages])
     for message, rcpts in zip(messages, ids, strict=True):
         key = campaign_key(message.campaign, message.submitted_by)
         row = known.get(key)
@@ -95,17 +94,18 @@ def admit(
         sampled = row.messages == 1 or (row.messages - 1) % sample_every == 0
         if sampled:
             row.scans += 1
-            scans.append({
-                "relay_message_id": relay_ids[message.queue_id], "queue_id": message.queue_id,
-                "campaign": key, "state": "pending", "created_at": now,
-            })  # fmt: skip
+            scans.append({"queue_id": message.queue_id, "campaign": key, "state": "pending",
+                          "created_at": now})  # fmt: skip
         if sampled or row.state == PENDING:
             waiting.extend(rcpts)
     _set_state(session, waiting, S.SCANNING, now)
     for reason, rows in held.items():
         _set_state(session, rows, S.HELD, now)
         _note(session, rows, reason)
-    if scans:
+    if scans:  # the message ids are looked up for the sampled few only
+        relay_ids = _relay_ids(session, [x["queue_id"] for x in scans])
+        for x in scans:
+            x["relay_message_id"] = relay_ids[x["queue_id"]]
         session.execute(insert(ContentScan), scans)
     session.flush()
     return len(scans)
