@@ -164,6 +164,8 @@ def test_report_has_the_bulk_sender_and_content_check_sections(cli, store, tmp_p
     assert lines[("complaints", "7 days")] == "unmeasured"
     assert data["content"]["scans"] == {"hold": 1}
     assert data["content"]["holds"][0]["campaign"] == "<b>spring</b>"
+    (verdict,) = [v for v in data["verdicts"] if v["key"] == "content-check"]
+    assert verdict["level"] == "critical" and "1 recipient(s) waiting" in verdict["value"]
     r = cli("--config", cfg, "report", "daily", "--date", str(now.date()))
     html = (out / f"report-{now.date()}.html").read_text()
     assert 'id="compliance"' in html and 'id="content-check"' in html
