@@ -165,6 +165,10 @@ class ContentScanner:
         except MonitorError as exc:  # the lease runs out, the scan is done again
             log.warning("content check of %s: cannot store the verdict: %s", job.queue_id, exc)
             return
+        except Exception:  # a bug must not stop the scanner: this scan's lease runs out
+            log.exception("content check of %s failed; it is tried again in %.0f s",
+                          job.queue_id, LEASE_SECONDS)  # fmt: skip
+            return
         self.counts[findings.verdict] = self.counts.get(findings.verdict, 0) + 1
         if findings.hold:
             log.warning("content check: campaign %r held (%s): %s", job.campaign, job.queue_id,
