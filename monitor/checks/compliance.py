@@ -6,8 +6,9 @@ Each requirement is one line with a status and what to fix:
   sign with (``monitor.checks.auth``); **DMARC** is published (``p=none`` is enough for
   Gmail and Yahoo) and the From domain **aligns** with the SPF or the DKIM domain;
 * **PTR + FCrDNS** for every sending IP;
-* **TLS** to the big providers, from their TLS-RPT reports (the relay's own sessions are
-  opportunistic and not recorded per provider): "not measured" without reports;
+* **TLS** to the big providers: the relay's own deliveries to their domains over the last
+  7 days (each delivered event records whether STARTTLS was used), and their TLS-RPT
+  reports; "not measured" without either;
 * **one-click unsubscribe** present on recent bulk mail (the stored RFC 8058 check of our
   own mail enclosed in bounces and complaints) and **answering** (an RFC 8058 POST with a
   token that names nothing, to ``[web] public_url``: a 4xx is the service answering and
@@ -29,15 +30,18 @@ import httpx
 
 from monitor.checks.auth import AuthPlan
 from monitor.checks.result import ONE_CLICK_FIX, AuthResult, CheckKind, Status
+from reports.providers import ProviderMap
 
 __all__ = [
     "COMPLAINT_LIMIT",
     "ProbeResult",
     "Requirement",
+    "by_provider",
     "exit_status",
     "from_states",
     "judge",
     "probe_one_click",
+    "provider_domains",
 ]
 
 #: Gmail's and Yahoo's limit (0.3 %); Gmail asks to stay under 0.1 %.
@@ -109,6 +113,7 @@ def judge(
     tls: dict[str, tuple[int, int]] | None,
     complaints: tuple[int, int] | None,
     probe: ProbeResult | None,
+    deliveries: dict[str, tuple[int, int]] | None = None,
 ) -> list[Requirement]:
     """The requirement lines (module docstring). ``None`` facts: the store could not be read
     (``unknown``); ``probe`` None: no ``[web] public_url``."""
@@ -181,7 +186,7 @@ def judge(
                 fix=_fix(ptr),
             )
         )
-    out.append(_tls_line(tls))
+    out.append(_tls_line(tls, deliveries if deliveries is not None else {} if tls else None))
     for domain in plan.from_domains or ("-",):
         out.append(_one_click_line(domain, one_click))
     out.append(_probe_line(probe))
@@ -255,35 +260,54 @@ def _dmarc_lines(
     return lines
 
 
-def _tls_line(tls: dict[str, tuple[int, int]] | None) -> Requirement:
-    if tls is None:
-        return Requirement(
-            key="tls",
-            subject="big providers",
-            status="unknown",
-            detail="the store could not be read",
-        )
-    if not tls:
-        return Requirement(
-            key="tls",
-            subject="big providers",
-            status="unmeasured",
-            detail="not measured: no TLS-RPT report from Google, Yahoo, Microsoft "
-            "or Apple in the last 7 days",
-            fix="publish a TLS-RPT record (_smtp._tls) so they report",
-        )
-    failing = {p: v for p, v in tls.items() if v[1] > 0}
-    detail = "; ".join(f"{p}: {ok} TLS session(s) ok, {bad} failed" for p, (ok, bad) in tls.items())
-    if failing:
-        return Requirement(
-            key="tls",
-            subject="big providers",
-            status="fail",
-            detail=detail,
-            fix="read the failure details of the TLS-RPT reports (certificate, "
-            "MTA-STS policy, STARTTLS offered)",
-        )
-    return Requirement(key="tls", subject="big providers", status="pass", detail=detail)
+def provider_domains(providers: ProviderMap) -> list[str]:
+    """The big providers' mailbox domains (the report's provider groups)."""
+    return sorted(d for g in providers.groups for d in g.domains)
+
+
+def by_provider(
+    per_domain: dict[str, tuple[int, int]], providers: ProviderMap
+) -> dict[str, tuple[int, int]]:
+    """Recipient domain -> (over TLS, plain) summed per provider label."""
+    labels = providers.labels
+    out: dict[str, tuple[int, int]] = {}
+    for domain, (yes, no) in per_domain.items():
+        group = providers.by_domain(domain)
+        if group is None:
+            continue
+        a, b = out.get(labels[group], (0, 0))
+        out[labels[group]] = (a + yes, b + no)
+    return out
+
+
+def _tls_line(
+    tls: dict[str, tuple[int, int]] | None, deliveries: dict[str, tuple[int, int]] | None
+) -> Requirement:
+    """The relay's own deliveries first (each records whether STARTTLS was used), then the
+    providers' TLS-RPT reports; neither: not measured."""
+    subject = "big providers"
+    if tls is None or deliveries is None:
+        return Requirement(key="tls", subject=subject, status="unknown",
+                           detail="the store could not be read")  # fmt: skip
+    parts = [f"{p}: {ok} of {ok + bad} deliveries over TLS" for p, (ok, bad) in deliveries.items()]
+    parts += [f"{p} TLS-RPT: {ok} session(s) ok, {bad} failed" for p, (ok, bad) in tls.items()]
+    if not parts:
+        return Requirement(key="tls", subject=subject, status="unmeasured",
+                           detail="not measured: no delivery to Gmail, Microsoft, Yahoo or "
+                                  "Apple and no TLS-RPT report from them in the last 7 days",
+                           fix="publish a TLS-RPT record (_smtp._tls) so they report")  # fmt: skip
+    plain = any(bad for _ok, bad in deliveries.values())
+    failed = any(bad for _ok, bad in tls.values())
+    if plain or failed:
+        fix = ("read the failure details of the TLS-RPT reports (certificate, MTA-STS policy)"
+               if failed else "")  # fmt: skip
+        if plain:
+            fix = ("mail went out in plain text: a failed STARTTLS handshake falls back to "
+                   "plain text (check the relay's log for 'TLS handshake' and its OpenSSL) "
+                   + ("; " + fix if fix else ""))  # fmt: skip
+        return Requirement(key="tls", subject=subject, status="fail", detail="; ".join(parts),
+                           fix=fix)  # fmt: skip
+    return Requirement(key="tls", subject=subject, status="pass", detail="; ".join(parts))
 
 
 def _one_click_line(domain: str, stored: dict[str, tuple[str, str | None]] | None) -> Requirement:

@@ -348,14 +348,18 @@ def _compliance_facts(app: Any) -> Any:
     """The stored facts of the last 7 days, or None when the database cannot be read."""
     from datetime import timedelta
 
+    from monitor.checks.compliance import provider_domains
     from monitor.errors import MonitorError
     from monitor.store.compliance import compliance_facts
     from monitor.store.db import session_scope
+    from reports.providers import load_providers
 
     now = app.now()
+    domains = provider_domains(load_providers())
     try:
         with session_scope(app.sessions(), "reading delivery facts") as session:
-            return compliance_facts(session, since=now - timedelta(days=7), until=now)
+            return compliance_facts(session, since=now - timedelta(days=7), until=now,
+                                    provider_domains=domains)  # fmt: skip
     except MonitorError as exc:
         click.echo(f"cannot read the store: {exc}", err=True)
         return None
@@ -379,6 +383,7 @@ def compliance_cmd(
     Exit 0 all pass (or not measured yet), 1 a requirement fails, 2 one could not be checked."""
     from monitor.checks import compliance, watch
     from monitor.daemon import wiring
+    from reports.providers import load_providers
 
     app = loaded_app(ctx)
     cfg = app.config
@@ -403,6 +408,11 @@ def compliance_cmd(
         tls=facts.tls if facts is not None else None,
         complaints=(facts.complaints, facts.delivered) if facts is not None else None,
         probe=probe,
+        deliveries=(
+            compliance.by_provider(facts.delivery_tls, load_providers())
+            if facts is not None
+            else None
+        ),
     )
     code = compliance.exit_status(lines)
     if fmt == "json":

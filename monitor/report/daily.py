@@ -101,9 +101,12 @@ def _compliance(
 ) -> list[ComplianceRow]:
     """The requirements judged on the stored check states and facts, plus a live probe of
     the one-click endpoint (one POST, a few seconds at most)."""
+    providers = load_providers()
     with session_scope(factory, "reading compliance facts") as session:
         states = auth_states(session)
-        facts = compliance_facts(session, since=until - timedelta(days=7), until=until)
+        domains = bulk_rules.provider_domains(providers)
+        since = until - timedelta(days=7)
+        facts = compliance_facts(session, since=since, until=until, provider_domains=domains)
     probe = asyncio.run(bulk_rules.probe_one_click(setup.public_url, timeout=5.0))
     lines = bulk_rules.judge(
         bulk_rules.from_states(states),
@@ -112,6 +115,7 @@ def _compliance(
         tls=facts.tls,
         complaints=(facts.complaints, facts.delivered),
         probe=probe,
+        deliveries=bulk_rules.by_provider(facts.delivery_tls, providers),
     )
     return [
         ComplianceRow(key=x.key, subject=x.subject, status=x.status, detail=x.detail, fix=x.fix)

@@ -4,6 +4,7 @@ authentication check states (the daily report judges those instead of asking DNS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,9 @@ class ComplianceFacts:
     tls: dict[str, tuple[int, int]]
     complaints: int  # verified or local complaints
     delivered: int  # deliveries (relay events, else the sent log's delivered rows)
+    #: Recipient domain -> (deliveries over TLS, in plain text), from the relay's own
+    #: delivered events (``details.tls``), for the domains asked about.
+    delivery_tls: dict[str, tuple[int, int]]
 
 
 def _provider(org: str) -> str | None:
@@ -44,7 +48,39 @@ def _provider(org: str) -> str | None:
     return next((name for key, name in BIG_PROVIDERS.items() if key in low), None)
 
 
-def compliance_facts(session: Session, *, since: datetime, until: datetime) -> ComplianceFacts:
+#: Most recent deliveries read per run to measure TLS (a sample: enough for a share).
+TLS_SAMPLE = 20_000
+
+
+def _delivery_tls(
+    session: Session, since: datetime, until: datetime, domains: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    seen: dict[str, tuple[int, int]] = {}
+    if not domains:
+        return seen
+    q = (
+        select(Event.recipient_domain, Event.details)
+        .where(
+            Event.kind == EventKind.DELIVERED,
+            Event.source == "relay",
+            Event.occurred_at >= since,
+            Event.occurred_at < until,
+            Event.recipient_domain.in_(sorted(set(domains))),
+        )
+        .order_by(Event.id.desc())
+        .limit(TLS_SAMPLE)
+    )
+    for domain, details in session.execute(q):
+        tls = (details or {}).get("tls")
+        if isinstance(tls, bool) and domain:
+            yes, no = seen.get(str(domain), (0, 0))
+            seen[str(domain)] = (yes + tls, no + (not tls))
+    return seen
+
+
+def compliance_facts(
+    session: Session, *, since: datetime, until: datetime, provider_domains: Sequence[str] = ()
+) -> ComplianceFacts:
     one_click = {
         str(subject): (str(status), detail)
         for subject, status, detail in session.execute(
@@ -84,6 +120,7 @@ def compliance_facts(session: Session, *, since: datetime, until: datetime) -> C
             )
         )
     return ComplianceFacts(
+        delivery_tls=_delivery_tls(session, since, until, provider_domains),
         since=since,
         until=until,
         one_click=one_click,

@@ -104,7 +104,9 @@ def _facts(store: Store, *, complaints: int, delivered: int, tls_failures: int) 
         )
         for n in range(complaints + delivered):
             kind = EventKind.COMPLAINED if n < complaints else EventKind.DELIVERED
-            s.add(Event(kind=kind, address=f"r{n}@gmail.com", trust=Trust.LOCAL, source="relay",
+            plain = kind is EventKind.DELIVERED and n < complaints + tls_failures
+            s.add(Event(kind=kind, address=f"r{n}@gmail.com", recipient_domain="gmail.com",
+                        trust=Trust.LOCAL, source="relay", details={"tls": not plain},
                         occurred_at=NOW - dt.timedelta(days=1), dedupe_key=f"k{n}"))  # fmt: skip
 
 
@@ -126,7 +128,9 @@ def test_a_good_setup_passes_every_requirement(cli: Any, store: Store, tmp_path:
     assert {x["status"] for x in lines.values()} == {"pass"}
     assert "SPF sender.example" in lines["alignment sender.example"]["detail"]
     assert "DKIM d=sender.example" in lines["alignment sender.example"]["detail"]
-    assert "Gmail: 500 TLS session(s) ok, 0 failed" in lines["tls big providers"]["detail"]
+    tls = lines["tls big providers"]["detail"]
+    assert "Gmail: 2000 of 2000 deliveries over TLS" in tls
+    assert "Gmail TLS-RPT: 500 session(s) ok, 0 failed" in tls
     assert lines["complaints 7 days"]["detail"].startswith("0.050%")
     assert "HTTP 400" in lines[f"one-click-answers {web.url}/u/{compliance.PROBE_TOKEN}"]["detail"]
 
@@ -155,6 +159,8 @@ def test_a_broken_setup_fails_with_what_to_fix(cli: Any, store: Store, tmp_path:
     assert lines["spf bounce.other.example"]["status"] == "pass"
     assert "_dmarc.sender.example" in lines["dmarc sender.example"]["fix"]
     assert "1.000%" in lines["complaints 7 days"]["detail"]
+    assert "Gmail: 997 of 1000 deliveries over TLS" in lines["tls big providers"]["detail"]
+    assert "plain text" in lines["tls big providers"]["fix"]
     assert all(x["fix"] for k, x in lines.items() if k in failing)
 
 
