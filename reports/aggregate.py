@@ -351,5 +351,7 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         verdicts=[],
         thresholds=thresholds,
         volume_known=totals.sent > 0,
+        compliance=inp.compliance,
+        content=inp.content,
     )
     return replace(report, verdicts=build_verdicts(report, inp))

@@ -17,6 +17,9 @@ __all__ = [
     "BlocklistRow",
     "CampaignComplaints",
     "CheckRow",
+    "ComplianceRow",
+    "ContentHoldRow",
+    "ContentSection",
     "DailyReport",
     "DiagnosticRow",
     "DmarcFailing",
@@ -75,6 +78,33 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ComplianceRow:
+    """One bulk-sender requirement (``monitor.checks.compliance``)."""
+
+    key: str
+    subject: str
+    status: str  # pass, fail, unknown, unmeasured
+    detail: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentHoldRow:
+    campaign: str
+    held_since: str
+    held_recipients: int
+    findings: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentSection:
+    """Scans finished on the report day by verdict, and the campaigns held now."""
+
+    scans: dict[str, int]
+    holds: list[ContentHoldRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportInput:
     day: date
     timezone: str
@@ -99,6 +129,11 @@ class ReportInput:
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
     top_n: int = 10
+    #: The Gmail/Yahoo bulk-sender requirements as judged when the report was made; None:
+    #: not judged (nothing in ``[sending]``).
+    compliance: list[ComplianceRow] | None = None
+    #: The relay's content check (``[relay.content]``); None: not configured.
+    content: ContentSection | None = None
 
 
 # --------------------------------------------------------------------------- output
@@ -295,3 +330,5 @@ class DailyReport:
     verdicts: list[Verdict]
     thresholds: Thresholds
     volume_known: bool
+    compliance: list[ComplianceRow] | None = None
+    content: ContentSection | None = None

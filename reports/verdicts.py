@@ -313,4 +313,31 @@ def build_verdicts(report: DailyReport, inp: ReportInput) -> list[Verdict]:
             },
         ),
     ]
+    if report.content is not None:
+        verdicts.append(_content(report))
     return sorted(verdicts, key=lambda v: -LEVELS.index(v.level))
+
+
+def _content(report: DailyReport) -> Verdict:
+    """The relay's content check: a held campaign is mail that is not going out."""
+    c = report.content
+    assert c is not None
+    unscanned = c.scans.get("pass-unscanned", 0)
+    held = sum(h.held_recipients for h in c.holds)
+    if c.holds:
+        names = ", ".join(h.campaign for h in c.holds[:3])
+        level = "critical"
+        value = f"{len(c.holds)} campaign(s) held ({names}): {num(held)} recipient(s) waiting"
+        action = ("Read the findings below, fix the message, then `deliverwatch queue release "
+                  "--campaign NAME` (or `deliverwatch queue delete --campaign NAME`).")  # fmt: skip
+    elif unscanned:
+        level = "warning"
+        value = f"{num(unscanned)} sampled message(s) passed unscanned (a scanner was down)"
+        action = "Check that spamd and clamd are running ([relay.content])."
+    else:
+        level = "ok"
+        value = f"{num(c.scans.get('pass', 0))} sampled message(s) scanned clean"
+        action = "Nothing to do."
+    return Verdict(key="content-check", title="Content check (spam and virus scans)",
+                   level=level, value=value, threshold="any virus, or spam above the score "
+                   "limit, holds the campaign", action=action)  # fmt: skip

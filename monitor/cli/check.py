@@ -43,6 +43,7 @@ _STYLE = {
     "error": "magenta",
     "unknown": "magenta",
     "skipped": "dim",
+    "unmeasured": "dim",
     "not_listed": "green",
     "pass": "green",
 }
@@ -322,3 +323,110 @@ def auth_cmd(
             rows,
         )
     return _exit_code(any(r.problem for r in results), any(r.incomplete for r in results))
+
+
+def _compliance_plan(plan: Any, domain: str | None) -> Any:
+    """The configured plan, narrowed to one From domain (its DKIM keys: those of its
+    organisational domain, which align in relaxed mode)."""
+    if domain is None:
+        return plan
+    from monitor.checks.dmarc import org_domain
+
+    domain = domain.lower().rstrip(".")
+    org = org_domain(domain)
+    dkim = tuple((d, s) for d, s in plan.dkim if org_domain(d) == org)
+    return dataclasses.replace(
+        plan,
+        from_domains=(domain,),
+        spf_domains=plan.spf_domains if plan.spf_domains != plan.from_domains else (domain,),
+        dkim=dkim,
+        signing_key_files={k: v for k, v in plan.signing_key_files.items() if k in dkim},
+    )
+
+
+def _compliance_facts(app: Any) -> Any:
+    """The stored facts of the last 7 days, or None when the database cannot be read."""
+    from datetime import timedelta
+
+    from monitor.checks.compliance import provider_domains
+    from monitor.errors import MonitorError
+    from monitor.store.compliance import compliance_facts
+    from monitor.store.db import session_scope
+    from reports.providers import load_providers
+
+    now = app.now()
+    domains = provider_domains(load_providers())
+    try:
+        with session_scope(app.sessions(), "reading delivery facts") as session:
+            return compliance_facts(session, since=now - timedelta(days=7), until=now,
+                                    provider_domains=domains)  # fmt: skip
+    except MonitorError as exc:
+        click.echo(f"cannot read the store: {exc}", err=True)
+        return None
+
+
+@check_group.command("compliance")
+@click.option("--domain", default=None, help="One From domain instead of [sending] from_domains.")
+@common[0]
+@common[1]
+@common[2]
+@click.pass_context
+def compliance_cmd(
+    ctx: click.Context,
+    domain: str | None,
+    nameservers: tuple[str, ...],
+    fmt: str,
+    timeout: float | None,
+) -> int:
+    """The Gmail/Yahoo bulk-sender requirements against the live setup: SPF, DKIM, DMARC and
+    alignment, PTR/FCrDNS, TLS to the big providers, one-click unsubscribe, complaint rate.
+    Exit 0 all pass (or not measured yet), 1 a requirement fails, 2 one could not be checked."""
+    from monitor.checks import compliance, watch
+    from monitor.daemon import wiring
+    from reports.providers import load_providers
+
+    app = loaded_app(ctx)
+    cfg = app.config
+    plan = _compliance_plan(wiring.auth_plan(cfg), domain)
+    if not plan.from_domains:
+        raise click.UsageError("nothing to check: give --domain, or fill in [sending]")
+    dns = _dns(cfg, nameservers, timeout, None)
+
+    async def live() -> tuple[list[Any], Any]:
+        auth, probe = await asyncio.gather(
+            watch.run_auth(dns, plan, sts_ca_file=cfg.checks.mta_sts_ca_file),
+            compliance.probe_one_click(cfg.web.public_url, timeout=timeout or 10.0),
+        )
+        return auth, probe
+
+    auth, probe = _run(live())
+    facts = _compliance_facts(app)
+    lines = compliance.judge(
+        auth,
+        plan,
+        one_click=facts.one_click if facts is not None else None,
+        tls=facts.tls if facts is not None else None,
+        complaints=(facts.complaints, facts.delivered) if facts is not None else None,
+        probe=probe,
+        deliveries=(
+            compliance.by_provider(facts.delivery_tls, load_providers())
+            if facts is not None
+            else None
+        ),
+    )
+    code = compliance.exit_status(lines)
+    if fmt == "json":
+        click.echo(json.dumps({"requirements": _jsonable(lines), "exit": code}, indent=1))
+    else:
+        _table(
+            "Gmail/Yahoo bulk-sender requirements",
+            ["requirement", "subject", "status", "detail", "what to do"],
+            [
+                (
+                    "error" if x.status == "unknown" else x.status,
+                    [x.key, x.subject, x.status, x.detail, x.fix],
+                )
+                for x in lines
+            ],
+        )
+    return code

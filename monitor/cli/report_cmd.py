@@ -7,6 +7,7 @@ import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,7 +51,7 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
     cfg = app.config.report
     report = build_report(
         app.sessions(), day=_day(app, day), cfg=cfg, timezone=app.config.daemon.timezone,
-        now=app.now(),
+        now=app.now(), **_sections(app.config),
     )  # fmt: skip
     html = render_daily(report)
     if out:
@@ -70,6 +71,17 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
     return 0
 
 
+def _sections(cfg: Any) -> dict[str, Any]:
+    """The bulk-sender and content-check sections, as the daemon's report has them."""
+    from monitor.daemon.wiring import auth_plan
+    from monitor.report.daily import ComplianceSetup
+
+    return {
+        "compliance": ComplianceSetup(auth_plan(cfg), cfg.web.public_url),
+        "content": cfg.relay.content.enabled,
+    }
+
+
 @report_group.command("json")
 @_DATE
 @click.option("--out", type=click.Path(dir_okay=False, allow_dash=True), default="-")
@@ -83,7 +95,7 @@ def report_json_cmd(ctx: click.Context, day: str | None, out: str) -> int:
     app = loaded_app(ctx)
     report = build_report(
         app.sessions(), day=_day(app, day), cfg=app.config.report,
-        timezone=app.config.daemon.timezone, now=app.now(),
+        timezone=app.config.daemon.timezone, now=app.now(), **_sections(app.config),
     )  # fmt: skip
     with open_output(out) as stream:
         stream.write(report_json(report).encode("utf-8"))

@@ -24,6 +24,7 @@ from any working directory.
 from __future__ import annotations
 
 from monitor.config.checks import AlertsConfig, ChecksConfig, DkimDomain, SendingConfig
+from monitor.config.content import ContentConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
 from monitor.config.loader import (
     ENV_VAR,
@@ -48,6 +49,7 @@ __all__ = [
     "CampaignTracking",
     "ChecksConfig",
     "Config",
+    "ContentConfig",
     "DaemonConfig",
     "DatabaseConfig",
     "DkimDomain",

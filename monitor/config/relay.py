@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
 
 __all__ = ["RelayConfig", "RelayUser", "parse_listen"]
@@ -110,6 +111,8 @@ class RelayConfig:
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
     data_dir: Path = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
+    #: ``[relay.content]``: spam and virus scanning of a sample of each campaign.
+    content: ContentConfig = field(default_factory=ContentConfig)
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

@@ -55,7 +55,7 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
     cfg = app.config
     if not cfg.report.enabled:
         return []
-    from monitor.report.daily import daily_report_job
+    from monitor.report.daily import ComplianceSetup, daily_report_job
 
     mail = cfg.report.email
     kwargs = {
@@ -64,6 +64,8 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
         "cfg": cfg.report,
         "timezone": cfg.daemon.timezone,
         "mail": wiring.smtp_target(mail, mail.to) if mail.to else None,
+        "compliance": ComplianceSetup(wiring.auth_plan(cfg), cfg.web.public_url),
+        "content": cfg.relay.content.enabled,
     }
     trigger = daily_trigger(cfg.report.daily_at, tz, "report.daily_at")
     return [JobSpec("daily-report", daily_report_job, trigger, kwargs)]

@@ -71,6 +71,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
                 plain_auth_on_loopback=cfg.relay.plain_auth_on_loopback,
                 clock=app.now,
                 deliverer=deliverer,
+                content=cfg.relay.content,
             )
             asyncio.run(_serve(service))
     finally:

@@ -477,6 +477,53 @@ class WebhookOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+# --------------------------------------------------------------------------- content
+
+
+class CampaignContent(Base):
+    """What the content check knows of one campaign (the ``X-Campaign`` of its messages, or
+    the submission user of mail without one): ``pending`` until its first message is
+    judged, then ``clear`` or ``held`` (revision 0009, ``monitor.store.content``)."""
+
+    __tablename__ = "campaign_content"
+
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, clear, held
+    messages: Mapped[int] = mapped_column(Integer, default=0)  # accepted since first seen
+    scans: Mapped[int] = mapped_column(Integer, default=0)  # messages sampled for a scan
+    hold_reason: Mapped[str | None] = mapped_column(Text)  # the findings that held it
+    held_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ContentScan(Base):
+    """One sampled message and what the scanners said of it (revision 0009)."""
+
+    __tablename__ = "content_scans"
+    __table_args__ = (Index("ix_content_scans_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    relay_message_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("relay_messages.id", ondelete="SET NULL"),
+        index=True,
+    )
+    queue_id: Mapped[str] = mapped_column(String(32))
+    campaign: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, done
+    #: ``pass``, ``hold`` (findings), ``pass-unscanned`` (a scanner was down, fail-open).
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    spam_score: Mapped[float | None]
+    spam_rules: Mapped[str | None] = mapped_column(Text)
+    virus: Mapped[str | None] = mapped_column(String(200))
+    errors: Mapped[str | None] = mapped_column(Text)  # scanners that gave no verdict, why
+    created_at: Mapped[datetime]
+    scanned_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+
 # --------------------------------------------------------------------------- daemon
 
 

@@ -188,8 +188,9 @@ class Courier:
             replies = replies * len(dues)
         remote_dsn = conn is not None and conn.supports("dsn")
         source = conn.source_ip if conn is not None else None
+        tls = conn.tls if conn is not None else None
         attempts = [
-            Attempt(due, reply, source, remote_dsn, job.body)
+            Attempt(due, reply, source, remote_dsn, job.body, tls)
             for due, reply in zip(dues, replies, strict=True)
         ]
         job.done.update(d.id for d in dues)

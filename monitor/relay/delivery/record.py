@@ -55,6 +55,9 @@ class Attempt:
     source_ip: str | None = None
     remote_dsn: bool = False  # the server took NOTIFY over (RFC 3461 6.2)
     body: bytes | None = None  # the message, for a DSN that returns it
+    #: The session was encrypted (STARTTLS); None: no session. Kept on the event so the
+    #: compliance check can say how much mail to each provider went over TLS.
+    tls: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,8 @@ def _observation(
         campaign=due.campaign,
         source_ip=a.source_ip,
         source_ref=due.queue_id,
-        details={"command": a.reply.command, "attempt": attempt_no},
+        details={"command": a.reply.command, "attempt": attempt_no}
+        | ({} if a.tls is None else {"tls": a.tls}),
     )
 
 
