@@ -123,6 +123,10 @@ class Figures:
     clicks: int = 0
     machine_opens: int = 0
     machine_clicks: int = 0
+    #: Part of ``delivered`` derived from the send log (sent minus bounced) where no delivery
+    #: was recorded; ``delivered_basis`` says "events", "derived", "mixed" or "none".
+    delivered_derived: int = 0
+    delivered_basis: str = "none"
     bounce_rate: float | None = None
     hard_bounce_rate: float | None = None
     complaint_rate: float | None = None
