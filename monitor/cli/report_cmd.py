@@ -48,6 +48,12 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
 
     app = loaded_app(ctx)
     cfg = app.config.report
+    if email and not cfg.email.to:
+        click.echo(
+            "nothing was sent: --email needs recipients in [report.email] to; no report written",
+            err=True,
+        )
+        return 2
     report = build_report(
         app.sessions(), day=_day(app, day), cfg=cfg, timezone=app.config.daemon.timezone,
         now=app.now(),
@@ -62,9 +68,6 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
     if target != "-":
         click.echo(f"wrote {target}", err=True)
     if email:
-        if not cfg.email.to:
-            click.echo("not mailed: [report.email] to names no recipient", err=True)
-            return 1
         email_report(report, html, smtp_target(cfg.email, cfg.email.to))
         click.echo(f"mailed to {', '.join(cfg.email.to)}", err=True)
     return 0

@@ -26,7 +26,7 @@ from monitor.store.reporting import load_report_input
 from reports.aggregate import build_daily
 from reports.model import DailyReport, Thresholds
 from reports.providers import load_providers
-from reports.render import render_daily, render_index, report_json
+from reports.render import render_daily, render_index, render_mail, report_json
 from reports.verdicts import worst_level
 
 __all__ = [
@@ -109,15 +109,16 @@ def _summary_text(report: DailyReport) -> str:
 
 
 def email_report(report: DailyReport, html: str, target: SmtpTarget) -> None:
-    """Send the report (text summary + the HTML, attached and as the HTML alternative)."""
+    """Send the report: a short summary (text, and HTML with the health cards and the day's
+    figures) with the full page attached once. The page itself is too big to read inline
+    (Gmail clips past ~100 KB and strips its SVG charts)."""
     level = worst_level([v.level for v in report.verdicts])
+    name = f"report-{report.day}.html"
     msg = EmailMessage()
     msg["Subject"] = f"Deliverability report {report.day}: {level.upper()}"
     msg.set_content(_summary_text(report))
-    msg.add_alternative(html, subtype="html")
-    msg.add_attachment(
-        html.encode("utf-8"), maintype="text", subtype="html", filename=f"report-{report.day}.html"
-    )
+    msg.add_alternative(render_mail(report, name), subtype="html")
+    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=name)
     try:
         send_mail(target, msg)
     except DeliveryError as exc:
