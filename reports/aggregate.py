@@ -362,7 +362,7 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         unverified=_unverified(inp),
         suppressions=_suppressions(inp),
         trend=points,
-        blocklists=blocklist_section(inp.blocklist_states),
+        blocklists=blocklist_section(inp.blocklist_states, inp.delist_urls),
         blocklist_history=history_section(inp.blocklist_history, inp.blocklist_states),
         auth=check_section(inp.auth_states),
         auth_history=history_section(inp.auth_history, inp.auth_states),

@@ -98,6 +98,7 @@ class ReportInput:
     dmarc_days: tuple[str, str] | None = None
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
+    delist_urls: dict[str, str] = field(default_factory=dict)  # DNSBL zone -> removal page
     top_n: int = 10
 
 
@@ -219,6 +220,8 @@ class BlocklistRow:
     status: str
     since: str
     detail: str
+    #: The list's removal (delisting) page from the zone catalogue; "" when it has none.
+    delist_url: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

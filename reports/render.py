@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from reports.charts import bar_chart, line_chart
-from reports.fmt import NOT_AVAILABLE, num, pct
+from reports.fmt import NOT_AVAILABLE, avg, num, pct
 from reports.model import DailyReport
 from reports.visible import visible_text
 
@@ -39,7 +39,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, num=num, untrusted=_untrusted)
+    env.filters.update(pct=pct, num=num, avg=avg, untrusted=_untrusted)
     env.globals.update(LEVEL_MARK=LEVEL_MARK, NOT_AVAILABLE=NOT_AVAILABLE)
     return env
 

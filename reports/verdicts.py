@@ -123,7 +123,8 @@ def _blocklists(report: DailyReport) -> Verdict:
             value=f"{len(listed)} listing{'s' if len(listed) > 1 else ''}: {names}{more}",
             threshold=threshold,
             action="Find and stop the cause (bad list source, compromised account), "
-            "then ask each list to delist (its page is in the table below).",
+            "then ask each list to delist: its removal page is linked in the Blocklists "
+            "table below.",
         )
     if not decided:
         return Verdict(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import DeliveryError, SmtpTarget, send_mail
+from monitor.checks.zones import load_catalogue
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
 from monitor.output import open_output
@@ -63,7 +65,8 @@ def build_report(
         dmarc_days=cfg.dmarc_days,
         top_n=cfg.top_n,
     )
-    return build_daily(inp, thresholds_from(cfg))
+    delist = {z.zone: z.delist_url for z in load_catalogue().values() if z.delist_url}
+    return build_daily(replace(inp, delist_urls=delist), thresholds_from(cfg))
 
 
 def _write_text(path: Path, text: str) -> None:
