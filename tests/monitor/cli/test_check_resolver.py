@@ -113,3 +113,26 @@ def test_every_incomplete_blocklist_answer_names_the_resolver(cli: Any, tmp_path
     assert server.address in result["error"] and result["error"] != "error"
     lines = [ln for ln in (table.out + table.err).splitlines() if "could not check" in ln]
     assert lines and all(server.address in ln for ln in lines)
+
+
+def test_daemon_jobs_with_a_broken_resolver_store_and_alert_nothing(store: Store) -> None:
+    """The scheduled runs: one warning line, no result, no state, no alert (issue 14.2)."""
+    from datetime import UTC, datetime
+
+    from monitor.alerts import AlertChannels
+    from monitor.checks.auth import AuthPlan
+    from monitor.checks.watch import BlocklistPlan, DnsSettings, auth_job, blocklist_job
+
+    with AnswersEverything(dns.rcode.NXDOMAIN) as bad:
+        kwargs: dict[str, Any] = {
+            "factory": store.factory,
+            "now": lambda: datetime(2026, 3, 1, tzinfo=UTC),
+            "dns": DnsSettings(nameservers=(bad.address,), timeout=0.5),
+            "channels": AlertChannels(),
+            "max_attempts": 3,
+        }
+        auth = auth_job(plan=AuthPlan.for_domains(["example.com"], ips=[IP]), **kwargs)
+        bl = blocklist_job(plan=BlocklistPlan(targets=(IP,), zones=("bl.spamcop.net",)), **kwargs)
+    expected = f"could not check: resolver {bad.address} answers NXDOMAIN to everything"
+    assert auth.startswith(expected) and bl.startswith(expected)
+    assert _counts(store) == (0, 0, 0, 0)
