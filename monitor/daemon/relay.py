@@ -83,13 +83,17 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
 
 def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:
     cfg = app.config
+    compose = wiring.compose_settings(cfg)
+    if compose.links is None:  # Gmail and Yahoo require one-click unsubscribe on bulk mail
+        log.warning("relay: no [web] public_url or token key: bulk mail goes out without "
+                    "List-Unsubscribe")  # fmt: skip
     return DeliveryEngine(
         factory=factory,
         settings=wiring.delivery_settings(cfg),
         ctx=wiring.event_context(cfg),
         clock=app.now,
         owner=f"{socket.gethostname()}:{os.getpid()}",
-        composer=Composer(wiring.compose_settings(cfg)),
+        composer=Composer(compose),
     )
 
 
