@@ -128,6 +128,7 @@ class ReportInput:
     dmarc_days: tuple[str, str] | None = None
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
+    delist_urls: dict[str, str] = field(default_factory=dict)  # DNSBL zone -> removal page
     top_n: int = 10
     #: The Gmail/Yahoo bulk-sender requirements as judged when the report was made; None:
     #: not judged (nothing in ``[sending]``).
@@ -158,6 +159,10 @@ class Figures:
     clicks: int = 0
     machine_opens: int = 0
     machine_clicks: int = 0
+    #: Part of ``delivered`` derived from the send log (sent minus bounced) where no delivery
+    #: was recorded; ``delivered_basis`` says "events", "derived", "mixed" or "none".
+    delivered_derived: int = 0
+    delivered_basis: str = "none"
     bounce_rate: float | None = None
     hard_bounce_rate: float | None = None
     complaint_rate: float | None = None
@@ -250,6 +255,8 @@ class BlocklistRow:
     status: str
     since: str
     detail: str
+    #: The list's removal (delisting) page from the zone catalogue; "" when it has none.
+    delist_url: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

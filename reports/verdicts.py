@@ -10,6 +10,7 @@ the data, never ``ok``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from reports.fmt import num, pct
 from reports.model import DailyReport, Figures, ReportInput, StateRow, Verdict
@@ -20,6 +21,7 @@ LEVELS = ("ok", "unknown", "warning", "critical")  # in rising order of concern
 #: CheckState key under which a check of RFC 8058 headers is recorded (category ``auth``).
 ONE_CLICK_KEY = "one-click"
 _GOOD = {"ok", "pass"}
+_DERIVED = " (delivered derived from the send log: sent minus bounced)"
 _NO_VOLUME = "Record deliveries (send through the relay or import the send log) to get a rate."
 
 
@@ -121,7 +123,8 @@ def _blocklists(report: DailyReport) -> Verdict:
             value=f"{len(listed)} listing{'s' if len(listed) > 1 else ''}: {names}{more}",
             threshold=threshold,
             action="Find and stop the cause (bad list source, compromised account), "
-            "then ask each list to delist (its page is in the table below).",
+            "then ask each list to delist: its removal page is linked in the Blocklists "
+            "table below.",
         )
     if not decided:
         return Verdict(
@@ -244,21 +247,24 @@ def build_verdicts(report: DailyReport, inp: ReportInput) -> list[Verdict]:
         bounced=sender_side,
         bounce_rate=report.totals.bounce_rate and (100.0 * sender_side / report.totals.sent),
     )
+    complaint = _rate_verdict(
+        "complaint-rate",
+        "Complaint rate",
+        scopes,
+        lambda f: (f.complaint_rate, f.delivered),
+        (t.complaint_warn, t.complaint_critical, t.min_volume),
+        {
+            "ok": "Nothing to do: keep mailing only people who asked for it.",
+            "warning": "Find the campaign behind the complaints (table below) and stop "
+            "mailing recipients who have not opened or clicked for months.",
+            "critical": "Pause the complaining campaigns now: past 0.3 % Gmail and Yahoo "
+            "reject bulk mail; resume with recently engaged recipients only.",
+        },
+    )
+    if report.totals.delivered_derived and report.totals.complaint_rate is not None:
+        complaint = replace(complaint, value=complaint.value + _DERIVED)
     verdicts = [
-        _rate_verdict(
-            "complaint-rate",
-            "Complaint rate",
-            scopes,
-            lambda f: (f.complaint_rate, f.delivered),
-            (t.complaint_warn, t.complaint_critical, t.min_volume),
-            {
-                "ok": "Nothing to do: keep mailing only people who asked for it.",
-                "warning": "Find the campaign behind the complaints (table below) and stop "
-                "mailing recipients who have not opened or clicked for months.",
-                "critical": "Pause the complaining campaigns now: past 0.3 % Gmail and Yahoo "
-                "reject bulk mail; resume with recently engaged recipients only.",
-            },
-        ),
+        complaint,
         _rate_verdict(
             "hard-bounce-rate",
             "Hard-bounce rate",

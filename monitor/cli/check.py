@@ -78,9 +78,25 @@ def _table(title: str, columns: Sequence[str], rows: list[tuple[str, list[str]]]
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+class _CouldNotCheck(Exception):
+    """The resolver answered nothing usable: carries the exit status to return."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _run(coro: Coroutine[Any, Any, T], fmt: str = "table") -> T:
+    """Run a check; a resolver that fails every question is said once, with no results
+    (stdout gets ``{"error": ..., "results": []}`` in JSON), and exits 2."""
+    from monitor.checks.probe import ResolverError
+
     try:
         return asyncio.run(coro)
+    except ResolverError as exc:
+        click.echo(str(exc), err=True)
+        if fmt == "json":
+            click.echo(json.dumps({"error": str(exc), "resolver": exc.resolver, "results": []}))
+        raise _CouldNotCheck(EXIT_INCOMPLETE) from exc
     except CheckError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -165,7 +181,7 @@ def _blocklist_rows(report: Any) -> list[tuple[str, list[str]]]:
         todo = (
             f"delist: {r.delist_url}"
             if r.problem and r.delist_url
-            else "retry later / check resolver"
+            else f"could not check via resolver {report.resolver}: retry later"
             if r.incomplete
             else ""
         )
@@ -220,7 +236,12 @@ def blocklists_cmd(
         raise click.UsageError("nothing to check: give --ip/--domain, or fill in [sending]")
     if not no_store:
         app.sessions()  # refuse an unmigrated database before spending time on DNS
-    report = _run(watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan))
+    try:
+        report = _run(
+            watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan), fmt
+        )
+    except _CouldNotCheck as stop:
+        return stop.code
     routes = wiring.webhook_routes(app.config)
     alerts = [] if no_store else _store(app, history.save_blocklists, report, webhooks=routes)
     if fmt == "json":
@@ -295,7 +316,12 @@ def auth_cmd(
     if not no_store:
         app.sessions()
     dns = _dns(cfg, nameservers, timeout, concurrency)
-    results = _run(watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file))
+    try:
+        results = _run(
+            watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file), fmt
+        )
+    except _CouldNotCheck as stop:
+        return stop.code
     alerts = [] if no_store else _store(app, history.save_auth, results)
     if fmt == "json":
         out: dict[str, Any] = {"results": _jsonable(results)}

@@ -49,6 +49,12 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
 
     app = loaded_app(ctx)
     cfg = app.config.report
+    if email and not cfg.email.to:
+        click.echo(
+            "nothing was sent: --email needs recipients in [report.email] to; no report written",
+            err=True,
+        )
+        return 2
     report = build_report(
         app.sessions(), day=_day(app, day), cfg=cfg, timezone=app.config.daemon.timezone,
         now=app.now(), **_sections(app.config),
@@ -63,9 +69,6 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
     if target != "-":
         click.echo(f"wrote {target}", err=True)
     if email:
-        if not cfg.email.to:
-            click.echo("not mailed: [report.email] to names no recipient", err=True)
-            return 1
         email_report(report, html, smtp_target(cfg.email, cfg.email.to))
         click.echo(f"mailed to {', '.join(cfg.email.to)}", err=True)
     return 0
@@ -117,10 +120,13 @@ def report_json_cmd(ctx: click.Context, day: str | None, out: str) -> int:
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--timezone", default="UTC", show_default=True, help="IANA zone of the report day.")
 @click.option("--keep-db", is_flag=True, help="Keep the generated SQLite database (path printed).")
+@click.option(
+    "--tracking", is_flag=True, help="Generate opens and clicks, as with open/click tracking on."
+)
 @click.pass_context
 def demo_cmd(
     ctx: click.Context, out: str, days: int, sends_per_day: int, seed: int, timezone: str,
-    keep_db: bool,
+    keep_db: bool, tracking: bool,
 ) -> int:  # fmt: skip
     """Generate a month of sending into a throw-away database and write its report."""
     from rich.console import Console
@@ -135,7 +141,9 @@ def demo_cmd(
 
     app = ctx.find_object(App) or App()
     end = app.now().date() - timedelta(days=1)
-    plan = DemoPlan(last_day=end, days=days, sends_per_day=sends_per_day, seed=seed)
+    plan = DemoPlan(
+        last_day=end, days=days, sends_per_day=sends_per_day, seed=seed, tracking=tracking
+    )
     tmp = Path(tempfile.mkdtemp(prefix="deliverwatch-demo-"))
     engine = make_engine(f"sqlite:///{tmp / 'demo.db'}")
     progress = Progress(

@@ -74,10 +74,16 @@ class DkimDomain:
     #: PEM private key signed with under the first selector; its public half must be the
     #: published key (RFC 6376 3.6.1). Optional.
     key_file: Path | None = None
+    #: A second signature, ed25519-sha256 (RFC 8463), beside the RSA one: its own selector
+    #: (published with ``k=ed25519``) and PEM key (``deliverwatch dkim keygen --type ed25519``).
+    ed25519_selector: str = ""
+    ed25519_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.selectors or "" in self.selectors:
             raise ValueError("selectors: at least one non-empty selector is required")
+        if bool(self.ed25519_selector) != (self.ed25519_key_file is not None):
+            raise ValueError("ed25519_selector and ed25519_key_file go together")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

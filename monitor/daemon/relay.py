@@ -19,6 +19,7 @@ from monitor.app import App
 from monitor.daemon import wiring
 from monitor.daemon.delivery_procs import DeliveryProcesses, run_delivery_child
 from monitor.daemon.instance import instance_lock, pid_file
+from monitor.relay.compose import Composer
 from monitor.relay.delivery import DeliveryEngine
 from monitor.relay.service import Deliverer, RelayService
 from monitor.relay.tlsconf import ensure_self_signed, server_context
@@ -88,6 +89,7 @@ def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:
         ctx=wiring.event_context(cfg),
         clock=app.now,
         owner=f"{socket.gethostname()}:{os.getpid()}",
+        composer=Composer(wiring.compose_settings(cfg)),
     )
 
 

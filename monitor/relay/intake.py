@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import MonitorError, RelayError
 from monitor.store import queue as queue_repo
-from monitor.store.db import store_errors
+from monitor.store.db import store_errors, write_turn
 from monitor.store.queue import QueuedMessage
 
 __all__ = ["Intake"]
@@ -104,7 +104,11 @@ class Intake:
     def _write(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            with store_errors("queueing accepted mail"), self.factory() as session:
+            with (
+                store_errors("queueing accepted mail"),
+                write_turn(self.factory),
+                self.factory() as session,
+            ):
                 session.begin()
                 messages = [job.message for job in batch]
                 ids = queue_repo.enqueue(session, messages)

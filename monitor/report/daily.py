@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.alerts import DeliveryError, SmtpTarget, send_mail
 from monitor.checks import compliance as bulk_rules
 from monitor.checks.auth import AuthPlan
+from monitor.checks.zones import load_catalogue
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
 from monitor.output import open_output
@@ -33,7 +34,7 @@ from monitor.store.reporting import load_report_input
 from reports.aggregate import build_daily
 from reports.model import ComplianceRow, ContentHoldRow, ContentSection, DailyReport, Thresholds
 from reports.providers import load_providers
-from reports.render import render_daily, render_index, report_json
+from reports.render import render_daily, render_index, render_mail, report_json
 from reports.verdicts import worst_level
 
 __all__ = [
@@ -93,7 +94,8 @@ def build_report(
         inp = replace(inp, compliance=_compliance(factory, compliance, until=min(end, now)))
     if content:
         inp = replace(inp, content=_content(factory, since=end - timedelta(days=1), until=end))
-    return build_daily(inp, thresholds_from(cfg))
+    delist = {z.zone: z.delist_url for z in load_catalogue().values() if z.delist_url}
+    return build_daily(replace(inp, delist_urls=delist), thresholds_from(cfg))
 
 
 def _compliance(
@@ -184,15 +186,16 @@ def _summary_text(report: DailyReport) -> str:
 
 
 def email_report(report: DailyReport, html: str, target: SmtpTarget) -> None:
-    """Send the report (text summary + the HTML, attached and as the HTML alternative)."""
+    """Send the report: a short summary (text, and HTML with the health cards and the day's
+    figures) with the full page attached once. The page itself is too big to read inline
+    (Gmail clips past ~100 KB and strips its SVG charts)."""
     level = worst_level([v.level for v in report.verdicts])
+    name = f"report-{report.day}.html"
     msg = EmailMessage()
     msg["Subject"] = f"Deliverability report {report.day}: {level.upper()}"
     msg.set_content(_summary_text(report))
-    msg.add_alternative(html, subtype="html")
-    msg.add_attachment(
-        html.encode("utf-8"), maintype="text", subtype="html", filename=f"report-{report.day}.html"
-    )
+    msg.add_alternative(render_mail(report, name), subtype="html")
+    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=name)
     try:
         send_mail(target, msg)
     except DeliveryError as exc:

@@ -36,7 +36,7 @@ from monitor.relay.delivery.dsn import DsnRecipient, build_dsn
 from monitor.relay.delivery.result import Reply, Verdict
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.store import queue
-from monitor.store.db import store_errors
+from monitor.store.db import store_errors, write_turn
 from monitor.store.queue import Due, Outcome
 from parsers.records import Recipient
 from parsers.reply import classify_reply, expired
@@ -227,7 +227,7 @@ def write(
     factory: sessionmaker[Session], batch: Batch, ctx: EventContext, *, now: datetime
 ) -> None:
     """Store a prepared batch in one transaction (raises ``StoreError``: nothing stored)."""
-    with store_errors("recording delivery results"), factory() as session:
+    with store_errors("recording delivery results"), write_turn(factory), factory() as session:
         session.begin()
         _store(session, batch, ctx, now)
         session.commit()

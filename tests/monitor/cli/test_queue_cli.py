@@ -155,7 +155,7 @@ def test_relay_process_takes_mail_from_send_and_stops_cleanly(
         store.url,
         f'[relay]\nlisten = ["127.0.0.1:{port}"]\ndata_dir = "{tmp_path / "relay"}"\n'
         f'hostname = "relay.test"\n\n[relay.users.app]\npassword_hash = "{hashed}"\n'
-        'domains = ["sender.example"]\n',
+        'domains = ["sender.example"]\nallow_unsigned = true\n',
     )
     env = {**os.environ, "DELIVERWATCH_RELAY_PASSWORD": "long enough password"}
     log = (tmp_path / "relay.log").open("wb")

@@ -42,6 +42,7 @@ class RunningRelay:
         deliverer: Deliverer | None = None,
         max_recipients: int = 50,
         max_message_bytes: int = 200_000,
+        dkim_domains: frozenset[str] | None = None,
         content: ContentConfig | None = None,
     ) -> None:
         cert, key = cert_dir / "relay.pem", cert_dir / "relay.key"
@@ -58,6 +59,7 @@ class RunningRelay:
                 users=users if users is not None else USERS,
                 max_message_bytes=max_message_bytes,
                 max_recipients=max_recipients,
+                dkim_domains=dkim_domains,
             ),
             listeners=[
                 Listener("127.0.0.1", self.port),

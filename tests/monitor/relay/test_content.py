@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import smtplib
 import time
 from collections.abc import Callable, Iterator
@@ -187,7 +188,9 @@ def test_spam_holds_the_campaign_and_its_new_mail_until_released(
         wait(lambda: states(store).get("other") == ["queued"])
         row = campaign(store, "gtube")
         assert row is not None and row.state == "held" and row.hold_reason
-        assert "spam score 10" in row.hold_reason and "GTUBE" in row.hold_reason
+        score = re.search(r"spam score (-?[\d.]+) > 5", row.hold_reason)
+        # GTUBE scores 1000; other rules (ALL_TRUSTED -1 ...) move it a little
+        assert score is not None and float(score[1]) >= 900 and "GTUBE" in row.hold_reason
         send(relay, message("gtube", n=4))  # new mail of a held campaign is held at once
         assert states(store)["gtube"] == ["held"] * 3
         with store.session() as s:
