@@ -24,7 +24,7 @@ stored check states (the daily report), so the two never disagree on what passes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -191,7 +191,15 @@ def judge(
         out.append(_one_click_line(domain, one_click))
     out.append(_probe_line(probe))
     out.append(_complaint_line(complaints))
-    return out
+    return [x if x.fix or x.status != "unknown" else _unknown_fix(x) for x in out]
+
+
+def _unknown_fix(line: Requirement) -> Requirement:
+    if "store" in line.detail:
+        fix = "check [database] and run `deliverwatch db upgrade`"
+    else:
+        fix = "retry; check the resolvers ([checks] nameservers or --nameserver)"
+    return replace(line, fix=fix)
 
 
 def _dmarc_lines(

@@ -55,8 +55,8 @@ class ContentConfig:
     on_scanner_error: Literal["open", "closed"] = "open"
     #: Seconds one scan may take (connect, send, verdict), per scanner.
     timeout_seconds: float = 30.0
-    #: Scanners get at most this much of a message (spamc sends 500 KB; clamd's
-    #: ``StreamMaxLength`` defaults to 25 MB).
+    #: clamd gets at most this much of a message (its ``StreamMaxLength`` defaults to
+    #: 25 MB); spamd gets the first 500 KB, as spamc sends.
     max_scan_bytes: int = 10 * 1024 * 1024
 
     def __post_init__(self) -> None:

@@ -70,11 +70,11 @@ def admit(
     docstring); ``ids`` are their recipients' ``sent_messages`` ids (``queue.enqueue``).
     The number of scans queued."""
     keys = {campaign_key(m.campaign, m.submitted_by) for m in messages}
-    known = {
-        c.campaign: c
-        for part in chunks(sorted(keys))
-        for c in session.scalars(select(CampaignContent).where(CampaignContent.campaign.in_(part)))
-    }
+    lock = session.get_bind().dialect.name == "postgresql"  # relays sharing one queue
+    known: dict[str, CampaignContent] = {}
+    for part in chunks(sorted(keys)):
+        q = select(CampaignContent).where(CampaignContent.campaign.in_(part))
+        known.update({c.campaign: c for c in session.scalars(q.with_for_update() if lock else q)})
     waiting: list[int] = []
     held: dict[str, list[int]] = {}
     scans: list[dict[str, Any]] = []

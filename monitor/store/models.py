@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -515,7 +516,7 @@ class ContentScan(Base):
     state: Mapped[str] = mapped_column(String(16))  # pending, done
     #: ``pass``, ``hold`` (findings), ``pass-unscanned`` (a scanner was down, fail-open).
     verdict: Mapped[str | None] = mapped_column(String(16))
-    spam_score: Mapped[float | None]
+    spam_score: Mapped[float | None] = mapped_column(Float)
     spam_rules: Mapped[str | None] = mapped_column(Text)
     virus: Mapped[str | None] = mapped_column(String(200))
     errors: Mapped[str | None] = mapped_column(Text)  # scanners that gave no verdict, why
