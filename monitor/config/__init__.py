@@ -31,6 +31,7 @@ from monitor.config.loader import (
     config_to_dict,
     default_config_path,
     load_config,
+    unavailable_inputs,
     unavailable_secrets,
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
@@ -72,5 +73,6 @@ __all__ = [
     "load_config",
     "mask_url",
     "parse_listen",
+    "unavailable_inputs",
     "unavailable_secrets",
 ]
