@@ -31,6 +31,7 @@ from monitor.config.loader import (
     config_to_dict,
     default_config_path,
     load_config,
+    mask_database_url,
     unavailable_inputs,
     unavailable_secrets,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "default_config_path",
     "is_loopback_host",
     "load_config",
+    "mask_database_url",
     "mask_url",
     "parse_listen",
     "unavailable_inputs",

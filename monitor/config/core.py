@@ -18,6 +18,13 @@ class DatabaseConfig:
     url: DatabaseUrl = field(default_factory=lambda: Secret("sqlite:///var/deliverwatch.db"))
     #: Log every SQL statement (debugging only).
     echo: bool = False
+    #: SQLite: how long a write waits for another process's write to finish before it
+    #: fails with "database is locked".
+    busy_timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.busy_timeout_seconds <= 3600:
+            raise ValueError("busy_timeout_seconds must be > 0 and at most 3600")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,6 +21,7 @@ __all__ = [
     "config_to_dict",
     "default_config_path",
     "load_config",
+    "mask_database_url",
     "unavailable_inputs",
     "unavailable_secrets",
 ]
@@ -212,7 +213,7 @@ class _Loader:
 # --------------------------------------------------------------------------- printing
 
 
-def _mask_url(url: str) -> str:
+def mask_database_url(url: str) -> str:
     """Hide a password inside a database URL (``postgresql://u:***@h/db``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -228,7 +229,7 @@ def _masked(value: Secret, key: str) -> str:
     if problem is not None:
         return f"*** ({value.source}: {problem})"
     if key == "url":
-        return _mask_url(value.reveal())
+        return mask_database_url(value.reveal())
     return f"*** ({value.source})"
 
 
