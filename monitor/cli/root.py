@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # `deliverwatch suppression export | head`
         return 0
-    except Exception as exc:  # noqa: BLE001 - the CLI's error boundary
+    except Exception as exc:  # the CLI's error boundary (STYLE.md 4)
         if os.environ.get("DELIVERWATCH_TRACEBACK"):
             raise
         click.echo(f"error: {_error_line(exc, ctx)}", err=True)
