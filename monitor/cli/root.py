@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("monitor.cli.config_cmd", "config_group"),
     "db": ("monitor.cli.db_cmd", "db_group"),
     "suppression": ("monitor.cli.suppression_cmd", "suppression_group"),
-    "allowlist": ("monitor.cli.suppression_cmd", "allowlist_group"),
+    "allowlist": ("monitor.cli.allowlist_cmd", "allowlist_group"),
     "daemon": ("monitor.cli.daemon_cmd", "daemon_cmd"),
     "parse": ("monitor.cli.parse", "parse_cmd"),
     "check": ("monitor.cli.check", "check_group"),
