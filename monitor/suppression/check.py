@@ -15,6 +15,7 @@ from itertools import islice
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.enums import ListScope
 from monitor.store.db import session_scope
 from monitor.store.suppressions import entries_for
 from monitor.suppression.policy import decide_verdict
@@ -23,6 +24,7 @@ from reports.visible import terminal_text
 
 __all__ = ["CheckCounts", "check_lines"]
 
+ADDRESS, DOMAIN = ListScope.ADDRESS, ListScope.DOMAIN
 #: Addresses per lookup: big enough that the queries are few, small enough for memory.
 BATCH = 20_000
 
@@ -32,6 +34,11 @@ class CheckCounts:
     ok: int = 0
     suppressed: int = 0
     invalid: int = 0
+
+
+def _plain(text: str) -> bool:
+    """Nothing in ``text`` that a terminal could take for a control (the common case)."""
+    return text.isascii() and text.isprintable()
 
 
 def _inputs(lines: Iterable[str]) -> Iterator[str]:
@@ -72,26 +79,23 @@ def check_lines(
                         out.append(f"{terminal_text(item)}: INVALID - {terminal_text(address)}")
                     continue
                 domain = address.rsplit("@", 1)[-1]
-                keys = [k for k in _keys(address, domain)]
-                verdict = decide_verdict(
-                    address,
-                    suppressions=[entries[k] for k in keys if k in entries],
-                    allows=[allows[k] for k in keys if k in allows],
-                    now=now,
-                )
-                state = "suppressed" if verdict.suppressed else "ok"
-                setattr(counts, state, getattr(counts, state) + 1)
+                keys = ((ADDRESS, address), (DOMAIN, domain))
+                hits = [entries[k] for k in keys if k in entries]
+                allowed = [allows[k] for k in keys if k in allows]
+                if not hits and not allowed:  # most of a list: on neither list
+                    suppressed, why = False, "not suppressed"
+                else:
+                    verdict = decide_verdict(address, suppressions=hits, allows=allowed, now=now)
+                    suppressed, why = verdict.suppressed, terminal_text(verdict.why)
+                if suppressed:
+                    counts.suppressed += 1
+                else:
+                    counts.ok += 1
+                shown = address if _plain(address) else terminal_text(address)
                 if only is None:
-                    label = "SUPPRESSED" if verdict.suppressed else "ok to send"
-                    out.append(f"{terminal_text(address)}: {label} - {terminal_text(verdict.why)}")
-                elif only == state:
-                    out.append(terminal_text(address))
+                    out.append(f"{shown}: {'SUPPRESSED' if suppressed else 'ok to send'} - {why}")
+                elif only == ("suppressed" if suppressed else "ok"):
+                    out.append(shown)
             if out:
                 write("\n".join(out) + "\n")
     return counts
-
-
-def _keys(address: str, domain: str) -> tuple[tuple[object, str], tuple[object, str]]:
-    from monitor.enums import ListScope
-
-    return (ListScope.ADDRESS, address), (ListScope.DOMAIN, domain)
