@@ -36,15 +36,10 @@ class CheckCounts:
     invalid: int = 0
 
 
-def _plain(text: str) -> bool:
-    """Nothing in ``text`` that a terminal could take for a control (the common case)."""
-    return text.isascii() and text.isprintable()
-
-
 def _inputs(lines: Iterable[str]) -> Iterator[str]:
     for line in lines:
         item = line.strip()
-        if item and not item.startswith("#"):
+        if item and item[0] != "#":
             yield item
 
 
@@ -63,39 +58,64 @@ def check_lines(
     items = _inputs(lines)
     with session_scope(factory, "checking addresses") as session:
         while batch := list(islice(items, BATCH)):
-            normalised: list[str | AddressError] = []
-            for item in batch:
-                try:
-                    normalised.append(normalize_address(item, lowercase_local=lowercase_local))
-                except AddressError as exc:
-                    normalised.append(exc)
-            valid = [n for n in normalised if isinstance(n, str)]
-            entries, allows = entries_for(session, valid)
-            out: list[str] = []
-            for item, address in zip(batch, normalised, strict=True):
-                if isinstance(address, AddressError):
-                    counts.invalid += 1
-                    if only is None:
-                        out.append(f"{terminal_text(item)}: INVALID - {terminal_text(address)}")
-                    continue
-                domain = address.rsplit("@", 1)[-1]
-                keys = ((ADDRESS, address), (DOMAIN, domain))
-                hits = [entries[k] for k in keys if k in entries]
-                allowed = [allows[k] for k in keys if k in allows]
-                if not hits and not allowed:  # most of a list: on neither list
-                    suppressed, why = False, "not suppressed"
-                else:
-                    verdict = decide_verdict(address, suppressions=hits, allows=allowed, now=now)
-                    suppressed, why = verdict.suppressed, terminal_text(verdict.why)
-                if suppressed:
-                    counts.suppressed += 1
-                else:
-                    counts.ok += 1
-                shown = address if _plain(address) else terminal_text(address)
-                if only is None:
-                    out.append(f"{shown}: {'SUPPRESSED' if suppressed else 'ok to send'} - {why}")
-                elif only == ("suppressed" if suppressed else "ok"):
-                    out.append(shown)
+            out = _check_batch(session, batch, now, lowercase_local, only, counts)
             if out:
                 write("\n".join(out) + "\n")
     return counts
+
+
+def _check_batch(
+    session: Session,
+    batch: list[str],
+    now: datetime,
+    lowercase_local: bool,
+    only: str | None,
+    counts: CheckCounts,
+) -> list[str]:
+    normalised: list[str | AddressError] = []
+    for item in batch:
+        try:
+            normalised.append(normalize_address(item, lowercase_local=lowercase_local))
+        except AddressError as exc:
+            normalised.append(exc)
+    entries, allows = entries_for(session, [n for n in normalised if isinstance(n, str)])
+    # the values on either list, by scope: one set lookup each for the common miss
+    listed = {scope: {v for s, v in (*entries, *allows) if s is scope} for scope in ListScope}
+    addresses, domains = listed[ADDRESS], listed[DOMAIN]
+    out: list[str] = []
+    for item, address in zip(batch, normalised, strict=True):
+        if isinstance(address, AddressError):
+            counts.invalid += 1
+            if only is None:
+                out.append(f"{terminal_text(item)}: INVALID - {terminal_text(address)}")
+            continue
+        shown = address if address.isascii() and address.isprintable() else terminal_text(address)
+        domain = address[address.rfind("@") + 1 :]
+        if address not in addresses and domain not in domains:  # most of a list
+            counts.ok += 1
+            if only is None:
+                out.append(shown + _NOT_SUPPRESSED)
+            elif only == "ok":
+                out.append(shown)
+            continue
+        keys = ((ADDRESS, address), (DOMAIN, domain))
+        verdict = decide_verdict(
+            address,
+            suppressions=[entries[k] for k in keys if k in entries],
+            allows=[allows[k] for k in keys if k in allows],
+            now=now,
+        )
+        state = "suppressed" if verdict.suppressed else "ok"
+        if verdict.suppressed:
+            counts.suppressed += 1
+        else:
+            counts.ok += 1
+        if only is None:
+            label = "SUPPRESSED" if verdict.suppressed else "ok to send"
+            out.append(f"{shown}: {label} - {terminal_text(verdict.why)}")
+        elif only == state:
+            out.append(shown)
+    return out
+
+
+_NOT_SUPPRESSED = ": ok to send - not suppressed"
