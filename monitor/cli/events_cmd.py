@@ -8,6 +8,7 @@ import click
 
 from monitor.cli.common import LIMIT, OFFSET, loaded_app, parse_when
 from monitor.cli.listout import emit_rows, format_option, refuse_binary_on_terminal
+from monitor.cli.progress import activity
 from monitor.enums import EventKind, Trust
 
 if TYPE_CHECKING:
@@ -116,8 +117,12 @@ def events_export(ctx: click.Context, /, fmt: str, out: str, **kw: Any) -> int:
     if fmt == "parquet":
         refuse_binary_on_terminal(out, fmt)
     flt = _filter(ctx, kw)
-    with session_scope(app.sessions(), "exporting events") as session, open_output(out) as stream:
-        n = write_events(iter_events(session, flt), stream, fmt)
+    with (
+        session_scope(app.sessions(), "exporting events") as session,
+        open_output(out) as stream,
+        activity("exporting events", out=out) as shown,
+    ):
+        n = write_events(shown.counted(iter_events(session, flt)), stream, fmt)
     if out != "-":
         click.echo(f"exported {n} events to {out}", err=True)
     return 0

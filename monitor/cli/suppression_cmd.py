@@ -16,6 +16,7 @@ from monitor.cli.listout import (
     import_outcome,
     refuse_binary_on_terminal,
 )
+from monitor.cli.progress import activity
 from monitor.cli.term import text
 from monitor.enums import ListScope, SuppressionReason
 from parsers.address import AddressError, normalize_address, normalize_domain
@@ -311,10 +312,11 @@ def suppression_export(
         if out != "-":
             click.echo(f"exported {n} entries to {out}", err=True)
         return 0
-    with open_output(out) as stream:
+    with open_output(out) as stream, activity("exporting suppressions", out=out) as shown:
         n = export_suppressions(
             app.sessions(),
             stream,
+            progress=shown.counted,
             fmt=fmt,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
@@ -339,6 +341,7 @@ def _export_parquet(
     with (
         session_scope(app.sessions(), "exporting suppressions") as session,
         open_output(out) as stream,
+        activity("exporting suppressions", out=out) as shown,
     ):
         rows = iter_export_rows(
             session,
@@ -347,4 +350,4 @@ def _export_parquet(
             since=parse_when(since, now=now, param_hint="--since"),
             until=parse_when(until, now=now, param_hint="--until"),
         )
-        return write_suppressions_parquet(rows, stream)
+        return write_suppressions_parquet(shown.counted(rows), stream)
