@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,6 +12,8 @@ import click
 
 from monitor.app import App
 from monitor.cli.common import loaded_app, parse_day
+from monitor.cli.progress import activity
+from monitor.cli.progress import shown as progress_shown
 
 
 def _day(app: App, text: str | None) -> date:
@@ -55,11 +56,13 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
             err=True,
         )
         return 2
-    report = build_report(
-        app.sessions(), day=_day(app, day), cfg=cfg, timezone=app.config.daemon.timezone,
-        now=app.now(), **_sections(app.config),
-    )  # fmt: skip
-    html = render_daily(report)
+    with activity("reading the day's figures", out=out) as shown:
+        report = build_report(
+            app.sessions(), day=_day(app, day), cfg=cfg, timezone=app.config.daemon.timezone,
+            now=app.now(), **_sections(app.config),
+        )  # fmt: skip
+        shown.step("rendering the report")
+        html = render_daily(report)
     if out:
         with open_output(out) as stream:
             stream.write(html.encode("utf-8"))
@@ -148,7 +151,7 @@ def demo_cmd(
     engine = make_engine(f"sqlite:///{tmp / 'demo.db'}")
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description} {task.completed:,}"), TimeElapsedColumn(),
-        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True,
+        console=Console(stderr=True), disable=not progress_shown(), transient=True,
     )  # fmt: skip
     try:
         upgrade(engine)
@@ -156,10 +159,12 @@ def demo_cmd(
             task = progress.add_task("generating events", total=None)
             counts = seed_database(engine, plan, lambda _t, n: progress.update(task, completed=n))
         cfg = ReportConfig(output_dir=Path(out))
-        report = build_report(
-            make_session_factory(engine), day=end, cfg=cfg, timezone=timezone, now=app.now()
-        )
-        path = write_report(report, render_daily(report), Path(out))
+        with activity("building the report") as shown:
+            report = build_report(
+                make_session_factory(engine), day=end, cfg=cfg, timezone=timezone, now=app.now()
+            )
+            shown.step("rendering the report")
+            path = write_report(report, render_daily(report), Path(out))
     finally:
         engine.dispose()
         if not keep_db:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
+from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile
 
 __all__ = [
     "AlertsConfig",
@@ -18,8 +17,6 @@ __all__ = [
     "catalogue_zones",
     "nameserver_address",
 ]
-
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def nameserver_address(text: str) -> tuple[str, int]:
@@ -73,11 +70,11 @@ class DkimDomain:
     selectors: tuple[str, ...] = ()
     #: PEM private key signed with under the first selector; its public half must be the
     #: published key (RFC 6376 3.6.1). Optional.
-    key_file: Path | None = None
+    key_file: ReadableFile | None = None
     #: A second signature, ed25519-sha256 (RFC 8463), beside the RSA one: its own selector
     #: (published with ``k=ed25519``) and PEM key (``deliverwatch dkim keygen --type ed25519``).
     ed25519_selector: str = ""
-    ed25519_key_file: Path | None = None
+    ed25519_key_file: ReadableFile | None = None
 
     def __post_init__(self) -> None:
         if not self.selectors or "" in self.selectors:
@@ -143,7 +140,7 @@ class ChecksConfig:
     #: Minutes between blocklist runs of the daemon; 0 turns them off.
     blocklist_every_minutes: int = 60
     #: Local time (``[daemon] timezone``) of the daily authentication checks; "" turns off.
-    auth_at: str = "04:00"
+    auth_at: ClockTimeOrOff = "04:00"
     #: Catalogue zones to use; empty: every active zone (monitor/checks/data/dnsbl_zones.json).
     zones: tuple[str, ...] = ()
     #: Zones to leave out of that selection.
@@ -155,7 +152,7 @@ class ChecksConfig:
     #: DMARC reading: ``rfc7489`` or ``rfc9989`` (DMARCbis tree walk and tags).
     dmarc_spec: Literal["rfc7489", "rfc9989"] = "rfc7489"
     #: Extra CA bundle trusted for MTA-STS policy fetches (besides the system store).
-    mta_sts_ca_file: Path | None = None
+    mta_sts_ca_file: ReadableFile | None = None
 
     def __post_init__(self) -> None:
         for server in self.nameservers:
@@ -167,8 +164,6 @@ class ChecksConfig:
             raise ValueError(
                 "need timeout_seconds > 0, concurrency >= 1 and blocklist_every_minutes >= 0"
             )
-        if self.auth_at and not _HHMM.fullmatch(self.auth_at):
-            raise ValueError(f'auth_at: expected "HH:MM" or "", got "{self.auth_at}"')
         known = catalogue_zones()
         for key, names in (
             ("zones", self.zones),
@@ -187,7 +182,7 @@ class AlertsConfig(SmtpSettings):
     #: POST each batch of alerts as JSON here (http or https); "" for none.
     webhook_url: str = ""
     #: Mail alerts to these addresses through the SMTP server (``SmtpSettings``); empty for none.
-    email_to: tuple[str, ...] = ()
+    email_to: tuple[MailAddress, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
 

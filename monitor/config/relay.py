@@ -15,6 +15,7 @@ from typing import Literal
 
 from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
+from monitor.config.values import HostOrUnset, ReadableFile
 
 __all__ = ["RelayConfig", "RelayUser", "parse_listen"]
 
@@ -79,10 +80,10 @@ class RelayConfig:
     tls_listen: tuple[str, ...] = ()
     #: PEM certificate and key of the listeners; both empty: a self-signed pair is made
     #: under ``var/relay/`` on first start.
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_cert: ReadableFile | None = None
+    tls_key: ReadableFile | None = None
     #: The name in the banner and EHLO replies; "": this host's name.
-    hostname: str = ""
+    hostname: HostOrUnset = ""
     #: Allow AUTH without TLS on loopback listeners only (as ``tls = "none"`` for mailboxes).
     plain_auth_on_loopback: bool = False
     max_message_bytes: int = 25 * 1024 * 1024

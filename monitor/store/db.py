@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
@@ -49,13 +50,16 @@ ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; FULL costs an fsync per commit
-    cur.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; FULL: an fsync per commit
+        cur.close()
+
+    return pragmas
 
 
 def _sqlite_full_sync(dbapi_conn: Any, _record: Any) -> None:
@@ -90,7 +94,13 @@ def _guard_sqlite_file(engine: Engine, path: str) -> None:
     event.listen(engine, "commit", check)
 
 
-def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    durable: bool = False,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Engine:
     """Create an engine for ``url``; for SQLite also create the database's folder.
 
     ``durable``: every SQLite commit is on disk when it returns (``synchronous=FULL``: the
@@ -108,7 +118,7 @@ def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engin
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, echo=echo)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
             if durable:
                 event.listen(engine, "connect", _sqlite_full_sync)
             if db and db != ":memory:":
@@ -201,7 +211,14 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent; safe on every start)."""
     with store_errors("database migration"):
-        command.upgrade(_alembic_config(engine), revision)
+        try:
+            command.upgrade(_alembic_config(engine), revision)
+        except AlembicCommandError as exc:
+            heads = ScriptDirectory.from_config(_alembic_config(engine)).get_heads()
+            raise StoreError(
+                f"database migration to {revision!r}: {exc} (this version knows up to "
+                f"{', '.join(heads)}; `deliverwatch db current` shows where the database is)"
+            ) from exc
 
 
 def current_revision(engine: Engine) -> str | None:
