@@ -4,7 +4,7 @@ Issue 15, point 5: a sample of each campaign is scored by spamd and scanned by c
 delivery; a campaign whose sample is not clean is held with the findings until an operator
 releases it. Additive only (the recipients' new ``scanning`` state is a string value).
 
-Revision ID: 0009
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-03
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0009"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
