@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitor.config.ops import AlertRulesConfig
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
 
@@ -184,6 +185,9 @@ class AlertsConfig(SmtpSettings):
     email_to: tuple[str, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
+    #: Slack or Mattermost incoming webhook (``{"text": ..., "blocks": [...]}``); "" for none.
+    slack_webhook_url: str = ""
+    rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
 
     def __post_init__(self) -> None:
         SmtpSettings.__post_init__(self)
@@ -193,3 +197,8 @@ class AlertsConfig(SmtpSettings):
             )
         if self.max_attempts < 1:
             raise ValueError("need max_attempts >= 1")
+        if self.slack_webhook_url and not self.slack_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            masked = mask_url(self.slack_webhook_url)
+            raise ValueError(f"slack_webhook_url: expected an http(s) URL, got {masked!r}")
