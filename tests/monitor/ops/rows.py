@@ -93,5 +93,5 @@ def job_run(
             finished_at=at + timedelta(seconds=1),
             outcome=outcome,
             error=error,
-        )  # fmt: skip
+        )
     )
