@@ -80,7 +80,7 @@ def _value(metrics, name: str, **labels: str) -> float:
 
 
 def test_metrics_show_the_database_and_the_jobs(scraped) -> None:
-    m, clock = scraped
+    m, _clock = scraped
     assert _value(m, "deliverwatch_database_up") == 1
     assert _value(m, "deliverwatch_events_last_24h", kind="complained", provider_group="gmail") == 7
     assert _value(m, "deliverwatch_events_last_24h", kind="bounced", reason="blocked",
