@@ -55,8 +55,6 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
     cfg = app.config
     if not cfg.report.enabled:
         return []
-    from monitor.report.daily import daily_report_job
-
     mail = cfg.report.email
     kwargs = {
         "factory": app.sessions(),
@@ -66,7 +64,15 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
         "mail": wiring.smtp_target(mail, mail.to) if mail.to else None,
     }
     trigger = daily_trigger(cfg.report.daily_at, tz, "report.daily_at")
-    return [JobSpec("daily-report", daily_report_job, trigger, kwargs)]
+    return [JobSpec("daily-report", _daily_report, trigger, kwargs)]
+
+
+def _daily_report(**kwargs: Any) -> Any:
+    """The report job, imported when it first runs: its pandas, matplotlib and pyarrow
+    (about 100 MB) stay out of the daemon until then (idle RSS, issue 17)."""
+    from monitor.report.daily import daily_report_job
+
+    return daily_report_job(**kwargs)
 
 
 def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:

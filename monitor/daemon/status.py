@@ -25,7 +25,6 @@ from monitor.store import ops
 from monitor.store.db import session_scope
 from monitor.store.models import RelayMessage
 from monitor.store.queue import queue_summary
-from reports.aggregate import rate
 from reports.providers import load_providers
 
 __all__ = ["EXIT", "Status", "gather"]
@@ -166,6 +165,11 @@ def _checks(session: Session) -> tuple[list[dict[str, str]], list[dict[str, str]
         for s, k, st, d in ops.check_states(session, CheckCategory.AUTH)
     ]
     return listings, auth
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A percentage, or None when nothing was sent (never a made-up 0 %)."""
+    return 100.0 * numerator / denominator if denominator else None
 
 
 def _rates_today(

@@ -25,8 +25,8 @@ from monitor.store.models import (
     MailboxCursor,
     SentMessage,
 )
-from reports.aggregate import reason_side
 from reports.providers import OTHER, ProviderMap
+from reports.sides import reason_side
 
 __all__ = [
     "GroupFigures",
