@@ -34,8 +34,12 @@ class MetricsConfig:
     listen: str = ""
     #: The same for the relay's submission process.
     relay_listen: str = ""
+    #: Seconds the database's figures are kept between reads (scrapes in between share them).
+    cache_seconds: float = 60.0
 
     def __post_init__(self) -> None:
+        if self.cache_seconds < 0:
+            raise ValueError("cache_seconds must be 0 or more")
         _loopback_listen("listen", self.listen)
         _loopback_listen("relay_listen", self.relay_listen)
 

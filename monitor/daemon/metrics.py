@@ -2,10 +2,11 @@
 
 Two kinds of figures. What happens inside this process (job runs and their durations) is
 counted as it happens. What lives in the database (events by kind, reason and provider
-group, the queue, listings, mailbox lag, each job's last run) is read at scrape time by
-``StoreCollector``: several processes write those rows (the relay's delivery processes, the
-poller, the CLI), and only the database sees them all. Those queries are grouped and walk
-indexes over one window (24 hours), so a scrape every 15 s costs milliseconds.
+group, the queue, listings, mailbox lag, each job's last run) is read by ``StoreCollector``:
+several processes write those rows (the relay's delivery processes, the poller, the CLI),
+and only the database sees them all. Those queries are grouped in SQL over one window (24
+hours); a large sender has millions of rows in it, so the answer is kept ``ttl`` seconds
+(60) and a scrape every 15 s reads the database once a minute.
 
 The listener is loopback-only (``[metrics] listen``): the figures tell who we mail.
 """
@@ -13,6 +14,8 @@ The listener is loopback-only (``[metrics] listen``): the figures tell who we ma
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -72,27 +75,40 @@ class StoreCollector(Collector):
     """The database's figures, read at each scrape."""
 
     def __init__(
-        self, factory: sessionmaker[Session], now: Callable[[], datetime], *, queue: bool = True
+        self,
+        factory: sessionmaker[Session],
+        now: Callable[[], datetime],
+        *,
+        queue: bool = True,
+        ttl: float = 60.0,
     ) -> None:
-        self.factory, self.now, self.queue = factory, now, queue
+        self.factory, self.now, self.queue, self.ttl = factory, now, queue, ttl
         self.providers = load_providers()
+        self._cache: tuple[float, list[Metric]] | None = None
+        self._lock = threading.Lock()
 
     def describe(self) -> list[Metric]:
         return []  # collected at scrape time only (no query at registration)
 
     def collect(self) -> Iterator[Metric]:
-        up = _gauge("deliverwatch_database_up", "1 when the database answered this scrape.", [])
+        with self._lock:  # concurrent scrapes share one read
+            cached = self._cache
+            if cached is None or time.monotonic() - cached[0] >= self.ttl:
+                cached = (time.monotonic(), self._read())
+                self._cache = cached
+        yield from cached[1]
+
+    def _read(self) -> list[Metric]:
+        up = _gauge("deliverwatch_database_up", "1 when the database last answered.", [])
         try:
             with session_scope(self.factory, "reading metrics") as session:
                 families = list(self._families(session))
         except MonitorError as exc:
             log.warning("metrics: database unavailable: %s", exc)
             up.add_metric([], 0)
-            yield up
-            return
+            return [up]
         up.add_metric([], 1)
-        yield up
-        yield from families
+        return [up, *families]
 
     def _families(self, session: Session) -> Iterator[Metric]:
         now = self.now()

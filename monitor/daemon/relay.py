@@ -96,7 +96,9 @@ def _start_metrics(app: App, factory: sessionmaker[Session]) -> WSGIServer | Non
     from monitor.daemon.metrics import StoreCollector, serve
 
     host, port = parse_listen(listen)
-    server, _registry = serve(host, port, [StoreCollector(factory, app.now)])
+    server, _registry = serve(
+        host, port, [StoreCollector(factory, app.now, ttl=app.config.metrics.cache_seconds)]
+    )
     return server
 
 

@@ -55,7 +55,9 @@ def _start_metrics(app: App) -> WSGIServer | None:
     from monitor.daemon.metrics import StoreCollector, serve
 
     host, port = parse_listen(listen)
-    server, _registry = serve(host, port, [StoreCollector(app.sessions(), app.now)])
+    server, _registry = serve(
+        host, port, [StoreCollector(app.sessions(), app.now, ttl=app.config.metrics.cache_seconds)]
+    )
     return server
 
 

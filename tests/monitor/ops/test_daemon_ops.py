@@ -85,7 +85,8 @@ def test_daemon_serves_metrics_on_its_loopback_port(store, tmp_path: Path) -> No
     config = write_config(
         tmp_path / "config.toml",
         store.url,
-        f'[daemon]\nexport_formats = []\n\n[metrics]\nlisten = "127.0.0.1:{port}"\n',
+        "[daemon]\nexport_formats = []\n\n"
+        f'[metrics]\nlisten = "127.0.0.1:{port}"\ncache_seconds = 0\n',
     )
     log = tmp_path / "daemon.log"
     with log.open("wb") as fh:

@@ -119,3 +119,25 @@ def test_every_metric_the_dashboard_queries_exists(scraped) -> None:
     assert len(queried) >= 15
     missing = sorted(name for name in queried if name not in m)
     assert missing == []
+
+
+def _complaints(collector: StoreCollector) -> float:
+    for family in collector.collect():
+        for sample in family.samples:
+            if (
+                sample.name == "deliverwatch_events_last_24h"
+                and sample.labels["kind"] == "complained"
+            ):
+                return sample.value
+    return 0.0
+
+
+def test_the_database_is_read_once_per_ttl(store) -> None:
+    clock = Clock()
+    cached = StoreCollector(store.factory, clock, ttl=3600)
+    fresh = StoreCollector(store.factory, clock, ttl=0)
+    assert _complaints(cached) == _complaints(fresh) == 0
+    with store.session() as s, s.begin():
+        rows.events(s, 2, kind="complained", domain="gmail.com", at=clock() - timedelta(hours=1))
+    assert _complaints(cached) == 0  # within its ttl: the figures of the last read
+    assert _complaints(fresh) == 2

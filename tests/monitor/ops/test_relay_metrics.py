@@ -33,7 +33,7 @@ def test_relay_serves_metrics(store: Any, dns: DNSServer, tmp_path: Path) -> Non
     config = write_config(
         tmp_path / "c.toml", store.url,
         f'[checks]\nnameservers = ["{dns.address}"]\n\n'
-        f'[metrics]\nrelay_listen = "127.0.0.1:{metrics_port}"\n\n'
+        f'[metrics]\nrelay_listen = "127.0.0.1:{metrics_port}"\ncache_seconds = 0\n\n'
         f'[relay]\nlisten = ["127.0.0.1:{port}"]\nplain_auth_on_loopback = true\n'
         f'data_dir = "{tmp_path / "relay"}"\nhostname = "relay.test"\noutbound_port = {out_port}\n'
         f'delivery_processes = 0\n\n'
