@@ -96,6 +96,12 @@ def gather(
             error = st.error if st and failures else None
             status.mailboxes.append({"mailbox": name, "lag_seconds": lag,
                                      "failures_in_row": failures, "last_error": error})  # fmt: skip
+        seen = {m["mailbox"] for m in status.mailboxes}
+        for job in sorted(triggers or {}):  # configured, never polled yet
+            name = job.removeprefix("poll-")
+            if job.startswith("poll-") and name not in seen:
+                status.mailboxes.append({"mailbox": name, "lag_seconds": None,
+                                         "failures_in_row": 0, "last_error": None})  # fmt: skip
         status.queue = _queue(session, now)
         status.listings, status.auth = _checks(session)
         status.rates_today = _rates_today(session, now, timezone, limits)

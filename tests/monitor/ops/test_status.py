@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.enums import CheckCategory, CheckStatus
 from monitor.store.models import CheckState
+from tests.conftest import write_config
 from tests.monitor.ops import rows
 
 
@@ -55,3 +56,17 @@ def test_status_exit_codes_follow_the_worst_finding(store, config_file, cli) -> 
     assert code == 2
     assert "CRITICAL" in text and "192.0.2.7 on zen.spamhaus.org" in text
     assert "database is locked" in text and "relay queue: 3 pending" in text
+
+
+def test_status_lists_configured_mailboxes_before_their_first_poll(store, tmp_path, cli) -> None:
+    config = write_config(
+        tmp_path / "config.toml", store.url,
+        '[mailboxes.bounces]\nhost = "127.0.0.1"\nport = 993\nusername = "u"\n'
+        'password = "p"\nrole = "bounces"\n',
+    )  # fmt: skip
+    code, data = _status(cli, config)
+    assert code == 0
+    assert data["mailboxes"] == [
+        {"mailbox": "bounces", "lag_seconds": None, "failures_in_row": 0, "last_error": None}
+    ]
+    assert {j["job"]: j["outcome"] for j in data["jobs"]}["poll-bounces"] == "never run"
