@@ -122,3 +122,18 @@ def test_daemon_serves_metrics_on_its_loopback_port(store, tmp_path: Path) -> No
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_checks_and_rules_are_scheduled_to_run_at_start(store, tmp_path: Path) -> None:
+    from monitor.daemon.jobs import job_specs
+
+    config = write_config(tmp_path / "config.toml", store.url, '[retention]\nprune_at = "04:10"\n')
+    app = App.from_config(load_config(config))
+    try:
+        specs = {s.id: s for s in job_specs(app)}
+    finally:
+        app.close()
+    at_start = sorted(i for i, s in specs.items() if s.run_at_start)
+    assert at_start == ["alert-rules", "check-auth", "check-blocklists"]
+    assert "hour='4', minute='10'" in repr(specs["retention"].trigger)
+    assert specs["retention"].kwargs["policy"].events_days == 400
