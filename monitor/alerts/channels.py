@@ -20,6 +20,7 @@ import json
 import logging
 import smtplib
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -32,6 +33,7 @@ from typing import Any
 from monitor.alerts.model import Alert, Severity
 from monitor.config.secret import mask_url
 from monitor.errors import MonitorError
+from parsers.webhooksig import HEADER, signature_header
 
 __all__ = [
     "AlertChannels",
@@ -92,6 +94,8 @@ class AlertChannels:
     smtp: SmtpTarget | None = None
     timeout: float = 10.0
     slack_url: str | None = None
+    #: HMAC key of the generic webhook's ``Deliverwatch-Signature`` header (None: unsigned).
+    webhook_secret: bytes | None = None
 
     @property
     def names(self) -> tuple[Channel, ...]:
@@ -105,13 +109,23 @@ class AlertChannels:
         return tuple(found)
 
 
-def _post(url: str, alerts: Sequence[Alert], timeout: float, *, slack: bool = False) -> None:
+def _post(
+    url: str,
+    alerts: Sequence[Alert],
+    timeout: float,
+    *,
+    slack: bool = False,
+    secret: bytes | None = None,
+) -> None:
     if not url.startswith(("http://", "https://")):
         raise DeliveryError(f"webhook URL must be http(s): {mask_url(url)!r}")
     payload = slack_payload(alerts) if slack else {"alerts": [a.as_json() for a in alerts]}
     body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers[HEADER] = signature_header(secret, int(time.time()), body)
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        url, data=body, method="POST", headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
@@ -186,7 +200,7 @@ def _mail(target: SmtpTarget, alerts: Sequence[Alert]) -> None:
 def deliver(channel: Channel, channels: AlertChannels, alerts: Sequence[Alert]) -> None:
     """Send ``alerts`` through one channel; raises :class:`DeliveryError` on failure."""
     if channel is Channel.WEBHOOK and channels.webhook_url:
-        _post(channels.webhook_url, alerts, channels.timeout)
+        _post(channels.webhook_url, alerts, channels.timeout, secret=channels.webhook_secret)
     elif channel is Channel.SLACK and channels.slack_url:
         _post(channels.slack_url, alerts, channels.timeout, slack=True)
     elif channel is Channel.EMAIL and channels.smtp is not None:

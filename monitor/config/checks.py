@@ -185,6 +185,9 @@ class AlertsConfig(SmtpSettings):
     email_to: tuple[str, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
+    #: Sign each webhook POST (``Deliverwatch-Signature: t=...,v1=HMAC-SHA256``, as the web
+    #: webhooks); unset: unsigned.
+    webhook_secret: Secret | None = None
     #: Slack or Mattermost incoming webhook (``{"text": ..., "blocks": [...]}``); "" for none.
     slack_webhook_url: str = ""
     rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)

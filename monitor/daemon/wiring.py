@@ -176,6 +176,7 @@ def alert_channels(cfg: Config) -> AlertChannels:
         smtp=smtp,
         timeout=a.timeout_seconds,
         slack_url=a.slack_webhook_url or None,
+        webhook_secret=a.webhook_secret.reveal().encode("utf-8") if a.webhook_secret else None,
     )
 
 
