@@ -44,6 +44,7 @@ from reports.model import (
     Unverified,
 )
 from reports.providers import load_providers
+from reports.sides import reason_side
 from reports.status import blocklist_section, check_section, history_section
 from reports.verdicts import build_verdicts
 
@@ -79,27 +80,6 @@ METRICS = (
     "delivered_derived",
 )
 UNVERIFIED = "unverified"
-
-# Reasons (parsers.records.Reason values) by whose problem they are: recipient-side reasons
-# clean the list; sender-side ones are our reputation or set-up and never suppress anyone.
-_RECIPIENT = {"userunknown", "hostunknown", "mailboxfull", "suspend", "hasmoved", "filtered"}
-_RECIPIENT |= {"notaccept"}
-_SENDER = {"blocked", "spamdetected", "badreputation", "requireptr", "authfailure"}
-_SENDER |= {"policyviolation", "rejected", "securityerror", "norelaying", "notcompliantrfc"}
-_SENDER |= {"contenterror", "virusdetected", "mesgtoobig", "exceedlimit", "toomanyconn"}
-_SENDER |= {"speeding"}
-_TRANSIENT = {"expired", "systemerror", "systemfull", "networkerror", "mailererror", "onhold"}
-
-
-def reason_side(reason: str | None) -> str:
-    """``recipient``, ``sender``, ``transient`` or ``other`` for a bounce reason."""
-    if reason in _RECIPIENT:
-        return "recipient"
-    if reason in _SENDER:
-        return "sender"
-    if reason in _TRANSIENT:
-        return "transient"
-    return "other"
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -34,6 +34,7 @@ from reports.providers import ProviderMap
 
 __all__ = [
     "COMPLAINT_LIMIT",
+    "ComplianceSetup",
     "ProbeResult",
     "Requirement",
     "by_provider",
@@ -43,6 +44,17 @@ __all__ = [
     "probe_one_click",
     "provider_domains",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceSetup:
+    """What the report's bulk-sender section judges: the configured plan and the one-click
+    URL. Here, not in ``monitor.report.daily``, so the daemon can build its job arguments
+    without importing pandas and matplotlib (idle RSS, issue 17)."""
+
+    plan: AuthPlan
+    public_url: str
+
 
 #: Gmail's and Yahoo's limit (0.3 %); Gmail asks to stay under 0.1 %.
 COMPLAINT_LIMIT, COMPLAINT_TARGET = 0.003, 0.001

@@ -79,8 +79,8 @@ def report_daily(ctx: click.Context, day: str | None, out: str | None, email: bo
 
 def _sections(cfg: Any) -> dict[str, Any]:
     """The bulk-sender and content-check sections, as the daemon's report has them."""
+    from monitor.checks.compliance import ComplianceSetup
     from monitor.daemon.wiring import auth_plan
-    from monitor.report.daily import ComplianceSetup
 
     return {
         "compliance": ComplianceSetup(auth_plan(cfg), cfg.web.public_url),

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("monitor.cli.serve_cmd", "serve_cmd"),
     "web": ("monitor.cli.web_cmd", "web_cmd"),
     "dkim": ("monitor.cli.dkim_cmd", "dkim_group"),
+    "status": ("monitor.cli.status_cmd", "status_cmd"),
 }
 
 

@@ -43,6 +43,7 @@ from monitor.config.loader import (
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
+from monitor.config.ops import AlertRulesConfig, MetricsConfig, RetentionConfig
 from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret, mask_url
@@ -51,6 +52,7 @@ from monitor.config.web import ApiToken, CampaignTracking, TrackingConfig, WebCo
 
 __all__ = [
     "ENV_VAR",
+    "AlertRulesConfig",
     "AlertsConfig",
     "ApiToken",
     "CampaignTracking",
@@ -62,11 +64,13 @@ __all__ = [
     "DkimDomain",
     "LoggingConfig",
     "MailboxConfig",
+    "MetricsConfig",
     "RelayConfig",
     "RelayUser",
     "ReportConfig",
     "ReportEmail",
     "ReportThresholds",
+    "RetentionConfig",
     "Secret",
     "SendingConfig",
     "SmtpSettings",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from monitor.config.ops import AlertRulesConfig
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
 from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile
@@ -185,6 +186,12 @@ class AlertsConfig(SmtpSettings):
     email_to: tuple[MailAddress, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
+    #: Sign each webhook POST (``Deliverwatch-Signature: t=...,v1=HMAC-SHA256``, as the web
+    #: webhooks); unset: unsigned.
+    webhook_secret: Secret | None = None
+    #: Slack or Mattermost incoming webhook (``{"text": ..., "blocks": [...]}``); "" for none.
+    slack_webhook_url: str = ""
+    rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
 
     def __post_init__(self) -> None:
         SmtpSettings.__post_init__(self)
@@ -194,3 +201,8 @@ class AlertsConfig(SmtpSettings):
             )
         if self.max_attempts < 1:
             raise ValueError("need max_attempts >= 1")
+        if self.slack_webhook_url and not self.slack_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            masked = mask_url(self.slack_webhook_url)
+            raise ValueError(f"slack_webhook_url: expected an http(s) URL, got {masked!r}")

@@ -26,6 +26,8 @@ from monitor.relay.tlsconf import ensure_self_signed, server_context
 from monitor.store.db import make_engine, make_session_factory
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["run_delivery", "run_relay"]
@@ -62,6 +64,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
             instance_lock(app.engine, "relay", postgresql=False),
             pid_file(cfg.relay.data_dir / "relay.pid"),
         ):
+            metrics_server = _start_metrics(app, factory)
             service = RelayService(
                 factory=factory,
                 intake_factory=make_session_factory(intake_engine),
@@ -73,12 +76,32 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
                 deliverer=deliverer,
                 content=cfg.relay.content,
             )
-            asyncio.run(_serve(service))
+            try:
+                asyncio.run(_serve(service))
+            finally:
+                if metrics_server is not None:
+                    metrics_server.shutdown()
+                    metrics_server.server_close()
     finally:
         intake_engine.dispose()
         work_engine.dispose()
     log.info("deliverwatch relay stopped")
     return 0
+
+
+def _start_metrics(app: App, factory: sessionmaker[Session]) -> WSGIServer | None:
+    """``[metrics] relay_listen``: the relay's ``/metrics`` (queue, deliveries, events)."""
+    listen = app.config.metrics.relay_listen
+    if not listen:
+        return None
+    from monitor.config import parse_listen
+    from monitor.daemon.metrics import StoreCollector, serve
+
+    host, port = parse_listen(listen)
+    server, _registry = serve(
+        host, port, [StoreCollector(factory, app.now, ttl=app.config.metrics.cache_seconds)]
+    )
+    return server
 
 
 def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:

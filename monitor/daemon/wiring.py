@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import AlertChannels, SmtpTarget
+from monitor.alerts.rules import RuleLimits
 from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
@@ -28,6 +29,7 @@ from monitor.relay.compose import ComposeSettings, DkimKey, DkimSigner, load_key
 from monitor.relay.delivery import DeliverySettings
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
+from monitor.store.retention import RetentionPolicy
 from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
 from monitor.web.auth import make_key
@@ -47,6 +49,8 @@ __all__ = [
     "event_context",
     "relay_listeners",
     "relay_tls",
+    "retention_policy",
+    "rule_limits",
     "smtp_target",
     "submission_settings",
     "web_links",
@@ -179,7 +183,13 @@ def smtp_target(settings: SmtpSettings, recipients: tuple[str, ...]) -> SmtpTarg
 def alert_channels(cfg: Config) -> AlertChannels:
     a = cfg.alerts
     smtp = smtp_target(a, a.email_to) if a.email_to else None
-    return AlertChannels(webhook_url=a.webhook_url or None, smtp=smtp, timeout=a.timeout_seconds)
+    return AlertChannels(
+        webhook_url=a.webhook_url or None,
+        smtp=smtp,
+        timeout=a.timeout_seconds,
+        slack_url=a.slack_webhook_url or None,
+        webhook_secret=a.webhook_secret.reveal().encode("utf-8") if a.webhook_secret else None,
+    )
 
 
 def submission_settings(cfg: Config) -> SubmissionSettings:
@@ -312,4 +322,34 @@ def webhook_retry(config: Config) -> RetryPolicy:
         initial_seconds=web.webhook_retry_initial_seconds,
         max_seconds=web.webhook_retry_max_seconds,
         max_age_hours=web.webhook_max_age_hours,
+    )
+
+
+def rule_limits(cfg: Config) -> RuleLimits:
+    """``[report.thresholds]`` and ``[alerts.rules]``: the limits of the alert rules."""
+    r = cfg.alerts.rules
+    return RuleLimits(
+        thresholds=cfg.report.thresholds,
+        sender_block_critical=r.sender_block_critical,
+        deferral_warn=r.deferral_warn,
+        deferral_critical=r.deferral_critical,
+        mailbox_failures=r.mailbox_failures,
+        job_failures=r.job_failures,
+        queue_backlog=r.queue_backlog,
+        queue_age_minutes=r.queue_age_minutes,
+        window_hours=r.window_hours,
+        max_per_hour=r.max_per_hour,
+    )
+
+
+def retention_policy(cfg: Config) -> RetentionPolicy:
+    r = cfg.retention
+    return RetentionPolicy(
+        events_days=r.events_days,
+        processed_days=r.processed_days,
+        dmarc_days=r.dmarc_days,
+        checks_days=r.checks_days,
+        queue_days=r.queue_days,
+        job_runs_days=r.job_runs_days,
+        batch_size=r.batch_size,
     )

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import DeliveryError, SmtpTarget, send_mail
 from monitor.checks import compliance as bulk_rules
-from monitor.checks.auth import AuthPlan
+from monitor.checks.compliance import ComplianceSetup
 from monitor.checks.zones import load_catalogue
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
@@ -56,14 +56,6 @@ class ReportError(MonitorError):
 
 def thresholds_from(cfg: ReportConfig) -> Thresholds:
     return cfg.thresholds  # a ReportThresholds is a validated Thresholds
-
-
-@dataclass(frozen=True, slots=True)
-class ComplianceSetup:
-    """What the bulk-sender section judges: the configured plan and the one-click URL."""
-
-    plan: AuthPlan
-    public_url: str
 
 
 def build_report(
