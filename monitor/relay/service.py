@@ -17,6 +17,7 @@ import ssl
 import warnings
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -106,6 +107,7 @@ class RelayService:
         self.sessions: weakref.WeakSet[Submission] = weakref.WeakSet()
         self._tasks: list[asyncio.Task[None]] = []
         self._delivery_stop = asyncio.Event()
+        self._index_pool = ThreadPoolExecutor(1, thread_name_prefix="relay-index")
 
     # ------------------------------------------------------------------ start
 
@@ -191,9 +193,9 @@ class RelayService:
             try:
                 if since_reload >= RELOAD_SECONDS:
                     since_reload = 0.0
-                    await loop.run_in_executor(None, self.index.load)
+                    await loop.run_in_executor(self._index_pool, self.index.load)
                 else:
-                    await loop.run_in_executor(None, self.index.refresh)
+                    await loop.run_in_executor(self._index_pool, self.index.refresh)
             except MonitorError as exc:  # keep the last index; the confirmations still ask
                 log.warning("relay: could not refresh the suppression index: %s", exc)
 
@@ -216,6 +218,9 @@ class RelayService:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        # a refresh cancelled above may still run in its thread, with a database
+        # connection: wait for it, so no connection outlives the relay
+        await asyncio.get_running_loop().run_in_executor(None, self._index_pool.shutdown)
         await asyncio.get_running_loop().run_in_executor(None, self.intake.close)
         i = self.intake
         if i.batches:
