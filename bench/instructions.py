@@ -48,6 +48,7 @@ def instructions(command: list[str]) -> int:
             stderr=subprocess.DEVNULL,
             check=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
+            cwd=out,  # not the checkout: PYTHONPATH may point at a variant of it
         )
         total = 0
         for path in Path(out).iterdir():

@@ -1,6 +1,7 @@
 """Errors raised by the application shell.
 
-Hierarchy (the roots live here; the leaves beside the code that raises them)::
+Hierarchy (the roots live here; the leaves beside the code that raises them;
+``tests/test_error_tree.py`` checks that this drawing names every one)::
 
     Exception
      └── MonitorError              anything the shell reports to an operator
@@ -14,12 +15,20 @@ Hierarchy (the roots live here; the leaves beside the code that raises them)::
           │    ├── PolicyFetchError    monitor.checks.mtasts: no MTA-STS policy (finding code)
           │    └── Abort               monitor.checks.spf_terms: ends check_host() early
           ├── RelayError           the SMTP relay could not accept, queue or deliver
-          │    └── DataTooBig          monitor.relay.data: a DATA section over the size limit
+          │    ├── DataTooBig          monitor.relay.data: a DATA section over the size limit
+          │    └── ConnectFailure      monitor.relay.delivery.session: no session with an MX
+          │         └── TlsFailure         STARTTLS failed: the courier retries in plain text
           ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
           ├── DeliveryError        monitor.alerts.channels: a channel refused an alert or mail
           ├── ReportError          monitor.report.daily: the report could not be written/sent
           ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
+          ├── NotRegular           monitor.ingest.files: a FIFO or device met in a directory walk
+          ├── ApiError             monitor.web.api: an HTTP API answer other than success
           └── WorkerError          monitor.ingest.forkmap: a parse worker died
+
+    click.ClickException
+     └── Refused               monitor.cli.common: an input refused as a whole (exit 2);
+                               click's exit handling needs its own base class
 
 Adapters wrap library exceptions (``raise StoreError(...) from exc``) so that no sqlalchemy,
 imapclient or dnspython exception leaks past them; the CLI prints ``str(exc)`` and exits 2.

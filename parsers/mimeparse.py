@@ -39,7 +39,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
 
-from parsers.errors import LimitExceeded
+from parsers.errors import LimitExceeded, ParseError
 from parsers.message import IndexedMessage
 
 __all__ = [
@@ -72,8 +72,11 @@ _FIELD = re.compile(r"^([^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 _TEXT_MESSAGE_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
-class Unsupported(Exception):
-    """The input uses a layout this reader does not reproduce; use the stdlib parser."""
+class Unsupported(ParseError):
+    """The input uses a layout this reader does not reproduce; use the stdlib parser.
+
+    A ``ParseError`` so that every parsers error has one root; its callers catch it at once
+    (never past an ``except ParseError`` or ``except ValueError``)."""
 
 
 class _Layout:
