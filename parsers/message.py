@@ -16,7 +16,7 @@ gives the same lookups for any ``Message`` (borrowing an ``IndexedMessage``'s in
 
 from __future__ import annotations
 
-from email.message import Message, _unquotevalue  # type: ignore[attr-defined]
+from email.message import Message
 from email.policy import Policy, compat32
 from typing import Any, TypeVar, overload
 
@@ -50,8 +50,6 @@ class IndexedMessage(Message):
         self._dw_index: dict[str, list[_Field]] | None = None
         self._dw_ctype: str | None = None
         self._dw_main: str | None = None
-        self._dw_params: dict[str, tuple[Any, ...]] = {}
-        self._dw_firsts: dict[str, dict[str, Any]] = {}
         #: (payload, text): the decoded text of that payload, kept by ``parsers.mime``
         self.dw_text: tuple[object, str] | None = None
         #: decoded header values by lower-cased name, kept by ``parsers.mime.header``
@@ -138,18 +136,6 @@ class IndexedMessage(Message):
     def raw_items(self) -> Any:
         return iter(self._dw_fields.copy())
 
-    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:
-        """``Message.get_payload``; a list or an ASCII text is returned as it is stored.
-
-        The inherited method encodes a text payload to look for surrogates (undecodable
-        bytes) on every call, and the MIME walks ask each part for its payload.
-        """
-        if i is None and not decode:
-            payload = self.__dict__.get("_payload")
-            if type(payload) is list or (type(payload) is str and payload.isascii()):
-                return payload
-        return super().get_payload(i, decode)  # type: ignore[call-overload]
-
     def get_content_type(self) -> str:
         ctype = self._dw_ctype
         if ctype is None:
@@ -165,45 +151,6 @@ class IndexedMessage(Message):
     def set_default_type(self, ctype: str) -> None:
         super().set_default_type(ctype)
         self._dw_ctype = self._dw_main = None
-
-    @overload
-    def get_param(
-        self, param: str, failobj: None = None, header: str = "content-type", unquote: bool = True
-    ) -> Any: ...
-    @overload
-    def get_param(
-        self, param: str, failobj: _T, header: str = "content-type", unquote: bool = True
-    ) -> Any: ...
-    def get_param(
-        self, param: str, failobj: object = None, header: str = "content-type", unquote: bool = True
-    ) -> Any:
-        """``Message.get_param``: the first parameter named ``param`` (in any case), from a
-        table of the header's parameters by lower-cased name."""
-        if header not in self:
-            return failobj
-        key = header.lower()
-        firsts = self._dw_firsts.get(key)
-        if firsts is None:
-            firsts = {}
-            for name, value in self._get_params_preserve(failobj, header):
-                firsts.setdefault(name.lower(), value)
-            self._dw_firsts[key] = firsts
-        wanted = param.lower()
-        if wanted not in firsts:
-            return failobj
-        return _unquotevalue(firsts[wanted]) if unquote else firsts[wanted]
-
-    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
-        # the one helper behind get_params, get_param, get_boundary, get_filename and
-        # get_content_charset: the parameters of ``header``, parsed once per header
-        key = header.lower()
-        params = self._dw_params.get(key)
-        if params is None:
-            found = super()._get_params_preserve(None, header)  # type: ignore[misc]
-            if found is None:
-                return failobj
-            params = self._dw_params[key] = tuple(found)
-        return list(params)
 
 
 class HeaderIndex:
