@@ -43,7 +43,12 @@ _MAX_HEADER_TEXT = 64 * 1024
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """An RFC 5322 date as aware UTC, or None when it cannot be read."""
+    """An RFC 5322 date as aware UTC, or None when it cannot be read.
+
+    The stdlib's reader alone: a regex fast path for the canonical form saved 0.2 % of
+    bench_parse's CPU instructions (callgrind, ``bench/instructions.py``, measured
+    2026-12-03), too little to keep a second date parser (issue 12: 10 % or none).
+    """
     if not value:
         return None
     try:
