@@ -5,8 +5,9 @@ tasks are drawn from a long generator as results come back (``Executor.map`` wou
 them all first). A hand-written loop over pipes (no helper threads in the parent) did this
 until 2026-12-03; measured then, it saved ``deliverwatch parse --jobs 2`` 0.6 % of its CPU
 instructions on bench_parse's 10,000 messages (43.8 against 44.1 billion, callgrind, every
-process counted: ``bench/instructions.py --jobs 2``), short of the 10 % a replacement of a
-stdlib part must buy to be kept (issue 12).
+process counted: ``bench/instructions.py --jobs 2``) and 0.1 % of its user+sys CPU time
+(8.24 against 8.25 s, best of 4 alternate runs), short of the 10 % a replacement of a stdlib
+part must buy to be kept (issue 12).
 
 Workers are forked, so they start with everything the parent has imported, and each ends
 when the parent ends (``monitor.ingest.lifeline``). A task that raises in a worker
