@@ -14,6 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = [
     "suppression",
+    "check",
     "parse",
     "bounces",
     "reports",
@@ -23,6 +24,7 @@ ORDER = [
     "hostile",
     "web",
     "relay",
+    "ops",
 ]
 
 

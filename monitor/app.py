@@ -47,7 +47,11 @@ class App:
             from monitor.store.db import make_engine
 
             db = self.config.database
-            self._engine = make_engine(db.url.reveal(), echo=db.echo)
+            self._engine = make_engine(
+                db.url.reveal(),
+                echo=db.echo,
+                busy_timeout_ms=round(db.busy_timeout_seconds * 1000),
+            )
         return self._engine
 
     def sessions(self, *, require_schema: bool = True) -> sessionmaker[Session]:
@@ -68,6 +72,17 @@ class App:
                     )
             self._factory = make_session_factory(self.engine)
         return self._factory
+
+    def database_label(self) -> str | None:
+        """Where the database is, password hidden (for error lines); None when the config
+        cannot be read."""
+        from monitor.config import mask_database_url
+        from monitor.errors import MonitorError
+
+        try:
+            return mask_database_url(self.config.database.url.reveal())
+        except MonitorError:
+            return None
 
     def now(self) -> datetime:
         """The application clock (one place to fake in tests)."""

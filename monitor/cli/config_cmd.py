@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.config import config_to_dict, unavailable_secrets
+from monitor.config import config_to_dict, unavailable_inputs
 from monitor.errors import ConfigError
 
 
@@ -60,6 +60,6 @@ def config_check(ctx: click.Context) -> int:
         return 2
     click.echo(f"# {cfg.source}: OK\n")
     click.echo(to_toml(config_to_dict(cfg)))
-    for missing in unavailable_secrets(cfg):  # needed by some commands (and the daemon)
+    for missing in unavailable_inputs(cfg):  # needed by some commands (and the daemon)
         click.echo(f"warning: {missing}", err=True)
     return 0

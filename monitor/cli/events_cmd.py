@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli.common import LIMIT, OFFSET, loaded_app, parse_when
+from monitor.cli.listout import emit_rows, format_option, refuse_binary_on_terminal
+from monitor.cli.progress import activity
 from monitor.enums import EventKind, Trust
 
 if TYPE_CHECKING:
@@ -56,13 +57,10 @@ def events_group() -> None:
 @_filters
 @click.option("--limit", type=LIMIT, default=50, show_default=True)
 @click.option("--offset", type=OFFSET, default=0)
+@format_option
 @click.pass_context
-def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> int:
+def events_list(ctx: click.Context, /, limit: int, offset: int, fmt: str, **kw: Any) -> int:
     """Show matching events, newest first."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from monitor.cli.term import cell
     from monitor.store.db import session_scope
     from monitor.store.events_query import list_events
     from reports.events_export import EVENT_EXPORT_COLUMNS as COLS
@@ -71,26 +69,30 @@ def events_list(ctx: click.Context, /, limit: int, offset: int, **kw: Any) -> in
     flt = _filter(ctx, kw)
     with session_scope(app.sessions(), "listing events") as session:
         rows = list_events(session, flt, limit=limit, offset=offset)
-    shown = (
-        "occurred_at",
-        "kind",
-        "address",
-        "reason",
-        "status",
-        "campaign",
-        "trust",
-        "diagnostic",
-    )
+    shown = COLS if fmt != "table" else _TABLE_COLUMNS
     idx = [COLS.index(c) for c in shown]
-    table = Table(*shown)
-    for row in rows:
-        cells = [row[i] for i in idx]
-        cells[0] = f"{cells[0]:%Y-%m-%d %H:%M:%S}"
-        table.add_row(*(cell(c, 120) for c in cells))
-    # piped output (grep, less) gets full rows instead of 80 wrapped columns
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
-    click.echo(f"{len(rows)} events shown", err=True)
+    emit_rows(
+        shown,
+        ([row[i] for i in idx] for row in rows),
+        fmt,
+        footer=f"{len(rows)} events shown",
+        fold=("address", "diagnostic"),
+        footer_on_stderr=True,
+    )
     return 0
+
+
+#: The columns of the table for people; csv and jsonl carry every export column.
+_TABLE_COLUMNS = (
+    "occurred_at",
+    "kind",
+    "address",
+    "reason",
+    "status",
+    "campaign",
+    "trust",
+    "diagnostic",
+)
 
 
 @events_group.command("export")
@@ -112,9 +114,15 @@ def events_export(ctx: click.Context, /, fmt: str, out: str, **kw: Any) -> int:
     from reports.events_export import write_events
 
     app = loaded_app(ctx)
+    if fmt == "parquet":
+        refuse_binary_on_terminal(out, fmt)
     flt = _filter(ctx, kw)
-    with session_scope(app.sessions(), "exporting events") as session, open_output(out) as stream:
-        n = write_events(iter_events(session, flt), stream, fmt)
+    with (
+        session_scope(app.sessions(), "exporting events") as session,
+        open_output(out) as stream,
+        activity("exporting events", out=out) as shown,
+    ):
+        n = write_events(shown.counted(iter_events(session, flt)), stream, fmt)
     if out != "-":
         click.echo(f"exported {n} events to {out}", err=True)
     return 0

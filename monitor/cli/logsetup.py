@@ -52,7 +52,16 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # APScheduler logs every job run at INFO; keep its chatter at WARNING unless debugging.
+    # Libraries' INFO is chatter for a postmaster (APScheduler logs every job run,
+    # flufl.bounce "Running detector" for every detector on every message: 158 lines for
+    # one poll): below DEBUG only their warnings and errors pass.
     if level != "DEBUG":
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        handler.addFilter(_quiet_libraries)
+
+
+#: Loggers of deliverwatch itself; every other logger is a library's.
+OWN = ("monitor", "parsers", "reports", "__main__")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".", 1)[0] in OWN

@@ -90,6 +90,39 @@ def _print(summary: PollSummary) -> None:
         click.echo(f"  failed UID {uid}: {text(why)}")
 
 
+def unverified_hint(app: App, unverified: int) -> list[str]:
+    """Why ``unverified`` events were not matched to our mail and what to do (issue 14: a
+    new user saw every bounce ``unverified`` and nothing suppressed, with no word why)."""
+    from monitor.store.db import session_scope
+    from monitor.store.sent import has_sends
+
+    sup = app.config.suppression
+    with session_scope(app.sessions(), "reading the send log") as session:
+        logged = has_sends(session)
+    acts = "they are stored and reported, and" + (
+        " act anyway (trust = any)" if sup.trust == "any" else " suppress nothing"
+    )
+    lines = [f"  {unverified} events are unverified: not matched to mail you sent; {acts}."]
+    if not logged:
+        lines.append(
+            "  - no send log: import one (`deliverwatch sends import sends.csv`: message_id,"
+            " recipient) or send through `deliverwatch relay`, which logs every message"
+        )
+    if sup.verp_key is None:
+        lines.append(
+            "  - no [suppression] verp_key: with signed VERP return paths every bounce is"
+            " matched to its message"
+        )
+    if not logged and sup.verp_key is None and sup.trust == "verified":
+        lines.append(
+            '  - with neither, [suppression] trust = "any" lets every bounce and complaint act'
+        )
+    elif logged and sup.verp_key is not None:
+        lines.append("  (mail sent by another system, or forged: see `deliverwatch events list"
+                     " --trust unverified`)")  # fmt: skip
+    return lines
+
+
 def _run(app: App, names: tuple[str, ...], *, dry_run: bool, reprocess: bool) -> int:
     from monitor.daemon.wiring import event_context
     from monitor.errors import MonitorError
@@ -119,6 +152,8 @@ def _run(app: App, names: tuple[str, ...], *, dry_run: bool, reprocess: bool) ->
         finally:
             bar.close()
         _print(summary)
+        if summary.effects.unverified:
+            click.echo("\n".join(unverified_hint(app, summary.effects.unverified)))
     return status
 
 

@@ -10,12 +10,13 @@ commands' modules (without bytecode caches each of them is compiled at every sta
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 import click
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, StoreError
 
 #: ``monitor.config.ENV_VAR``, spelt out here so that the root group does not import the
 #: config package (tests/monitor/test_cli_root.py checks that the two agree).
@@ -26,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("monitor.cli.config_cmd", "config_group"),
     "db": ("monitor.cli.db_cmd", "db_group"),
     "suppression": ("monitor.cli.suppression_cmd", "suppression_group"),
-    "allowlist": ("monitor.cli.suppression_cmd", "allowlist_group"),
+    "allowlist": ("monitor.cli.allowlist_cmd", "allowlist_group"),
     "daemon": ("monitor.cli.daemon_cmd", "daemon_cmd"),
     "parse": ("monitor.cli.parse", "parse_cmd"),
     "check": ("monitor.cli.check", "check_group"),
@@ -41,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("monitor.cli.send_cmd", "send_cmd"),
     "serve": ("monitor.cli.serve_cmd", "serve_cmd"),
     "web": ("monitor.cli.web_cmd", "web_cmd"),
+    "dkim": ("monitor.cli.dkim_cmd", "dkim_group"),
+    "status": ("monitor.cli.status_cmd", "status_cmd"),
 }
 
 
@@ -86,30 +89,65 @@ def build_cli() -> click.Group:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return the process exit status instead of calling ``sys.exit``."""
+    """Run the CLI and return the process exit status instead of calling ``sys.exit``.
+
+    This is the CLI's one error boundary (issue 14): whatever a command raises ends as one
+    line on stderr saying what failed and where, never a traceback. Errors of the shell
+    (``MonitorError``) carry their own words; a database error gets the database's location
+    added, a file-system error (read-only, full, no permission) its path; anything else is
+    a defect, reported as one line too (``DELIVERWATCH_TRACEBACK=1`` shows the traceback).
+    """
     cli = build_cli()
+    ctx: click.Context | None = None
     try:
-        rv = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="deliverwatch",
-            standalone_mode=False,
-        )
+        with cli.make_context(
+            "deliverwatch", list(argv) if argv is not None else sys.argv[1:]
+        ) as ctx:
+            rv = cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt, EOFError):
         click.echo("Aborted!", err=True)
         return 1
-    except MonitorError as exc:
-        from monitor.cli.term import text  # a server's reply or a path may be in it
-
-        click.echo(f"error: {text(exc)}", err=True)
-        return 2
     except BrokenPipeError:  # `deliverwatch suppression export | head`
         return 0
+    except Exception as exc:  # the CLI's error boundary (STYLE.md 4)
+        if os.environ.get("DELIVERWATCH_TRACEBACK"):
+            raise
+        click.echo(f"error: {_error_line(exc, ctx)}", err=True)
+        return 2
     return int(rv) if isinstance(rv, int) else 0
+
+
+def _error_line(exc: Exception, ctx: click.Context | None) -> str:
+    from monitor.cli.term import text  # a server's reply or a path may be in it
+
+    if isinstance(exc, StoreError):
+        where = _database(ctx)
+        line = str(exc)
+        if where and where not in line:
+            line = f"{line} (database {where})"
+        return text(line)
+    if isinstance(exc, MonitorError):
+        return text(exc)
+    if isinstance(exc, OSError):
+        names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+        what = exc.strerror or type(exc).__name__
+        return text(f"{what}: {' -> '.join(names)}" if names else f"{what} ({exc})")
+    return text(
+        f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; "
+        "DELIVERWATCH_TRACEBACK=1 shows where)"
+    )
+
+
+def _database(ctx: click.Context | None) -> str | None:
+    from monitor.app import App
+
+    app = ctx.obj if ctx is not None else None
+    return app.database_label() if isinstance(app, App) else None
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli.common import import_source, loaded_app
+from monitor.cli.listout import import_format, import_outcome
 from monitor.cli.term import text
 
 __all__ = ["sends_group"]
@@ -42,8 +43,7 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None, encoding: str |
 
     app = loaded_app(ctx)
     factory = app.sessions()
-    if fmt is None:
-        fmt = "jsonl" if path.lower().endswith((".jsonl", ".ndjson")) else "csv"
+    fmt = import_format(path, fmt, ("csv", "jsonl"))
     with import_source(path, "sends", encoding=encoding) as (lines, advance):
         report = import_sends(
             factory,
@@ -62,4 +62,5 @@ def sends_import(ctx: click.Context, path: str, fmt: str | None, encoding: str |
         click.echo(f"  line {line}: {text(why)}")
     if report.rejected > 50:
         click.echo(f"  ... and {report.rejected - 50} more rejected rows")
-    return 0
+    first = report.rejects[0][1] if report.rejects else None
+    return import_outcome(path, report.added + report.known, report.rejected, first)

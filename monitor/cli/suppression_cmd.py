@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.common import LIMIT, OFFSET, import_source, loaded_app, parse_when
-from monitor.cli.term import cell, text
+from monitor.cli.listout import (
+    emit_rows,
+    format_option,
+    import_format,
+    import_outcome,
+    refuse_binary_on_terminal,
+)
+from monitor.cli.progress import activity
+from monitor.cli.term import text
 from monitor.enums import ListScope, SuppressionReason
 from parsers.address import AddressError, normalize_address, normalize_domain
 from parsers.listfile import FORMATS as IMPORT_FORMATS
@@ -20,7 +30,7 @@ REASONS = [r.value for r in SuppressionReason]
 EXPORT_FORMATS = ["csv", "jsonl", "parquet", "sendgrid", "mailchimp", "ses"]
 
 
-def _target(app: App, text: str, domain: bool) -> tuple[ListScope, str]:
+def target(app: App, text: str, domain: bool) -> tuple[ListScope, str]:
     """``@example.com`` or ``--domain`` means a whole-domain entry; else one address."""
     try:
         if domain or text.strip().startswith("@"):
@@ -60,7 +70,7 @@ def suppression_add(
     expires_at = parse_when(expires, now=now, param_hint="--expires")
     if expires_at is not None and expires_at <= now:
         raise click.BadParameter("expiry is in the past", param_hint="--expires")
-    targets = [_target(app, a, domain) for a in addresses]
+    targets = [target(app, a, domain) for a in addresses]
     with session_scope(app.sessions(), "adding suppressions") as session:
         for scope, value in targets:
             _row, new = add_suppression(
@@ -88,7 +98,7 @@ def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: b
     app = loaded_app(ctx)
     missing = 0
     with session_scope(app.sessions(), "removing suppressions") as session:
-        for scope, value in (_target(app, a, domain) for a in addresses):
+        for scope, value in (target(app, a, domain) for a in addresses):
             if remove_suppression(session, scope=scope, value=value):
                 click.echo(f"removed: {text(value)}")
             else:
@@ -98,20 +108,53 @@ def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: b
 
 
 @suppression_group.command("check")
-@click.argument("address")
+@click.argument("addresses", nargs=-1)
+@click.option(
+    "--file",
+    "files",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    multiple=True,
+    help="Read addresses from FILE, one a line ('-': stdin); may be repeated.",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["ok", "suppressed"]),
+    help="Print only these addresses, bare, one a line (ok: the list cleaned for sending).",
+)
 @click.pass_context
-def suppression_check(ctx: click.Context, address: str) -> int:
-    """Say whether ADDRESS may be mailed and why; exit 1 when suppressed, 0 when not."""
-    from monitor.store.db import session_scope
-    from monitor.suppression import verdict_for
+def suppression_check(
+    ctx: click.Context, addresses: tuple[str, ...], files: tuple[str, ...], only: str | None
+) -> int:
+    """Say whether each address may be mailed and why, one line each, in input order.
+
+    ADDRESSES are arguments ('-' reads stdin) and/or --file lines; blank lines and lines
+    starting with '#' are skipped. Exit status 1 when any is suppressed or invalid, 0
+    when every one may be mailed.
+    """
+    from monitor.suppression.check import check_lines
 
     app = loaded_app(ctx)
-    _scope, value = _target(app, address, False)
-    with session_scope(app.sessions(), "checking an address") as session:
-        verdict = verdict_for(session, value, now=app.now())
-    state = "SUPPRESSED" if verdict.suppressed else "ok to send"
-    click.echo(f"{text(value)}: {state} - {text(verdict.why)}")
-    return 1 if verdict.suppressed else 0
+    if not addresses and not files:
+        raise click.UsageError("give ADDRESS..., --file FILE, or '-' to read stdin")
+    stdin = ["-"] if "-" in addresses else []
+    lines = _check_inputs([a for a in addresses if a != "-"], [*stdin, *files])
+    counts = check_lines(
+        app.sessions(),
+        lines,
+        now=app.now(),
+        lowercase_local=app.config.suppression.lowercase_local_part,
+        write=sys.stdout.write,
+        only=only,
+    )
+    return 1 if counts.suppressed or counts.invalid else 0
+
+
+def _check_inputs(arguments: list[str], paths: list[str]) -> Iterator[str]:
+    """The arguments, then each file's lines ('-': stdin), read lazily."""
+    yield from arguments
+    for path in paths:
+        with import_source(path, "addresses") as (lines, _advance):
+            yield from lines
 
 
 @suppression_group.command("list")
@@ -120,6 +163,7 @@ def suppression_check(ctx: click.Context, address: str) -> int:
 @click.option("--contains", help="Only entries containing this text.")
 @click.option("--limit", type=LIMIT, default=100, show_default=True)
 @click.option("--offset", type=OFFSET, default=0)
+@format_option
 @click.pass_context
 def suppression_list(
     ctx: click.Context,
@@ -128,11 +172,9 @@ def suppression_list(
     contains: str | None,
     limit: int,
     offset: int,
+    fmt: str,
 ) -> int:
     """Show entries, newest first, with a per-reason summary."""
-    from rich.console import Console
-    from rich.table import Table
-
     from monitor.store.db import session_scope
     from monitor.store.suppressions import count_matching, count_suppressions, list_suppressions
 
@@ -145,19 +187,14 @@ def suppression_list(
         )
         matching = count_matching(session, reason=by_reason, scope=scope, contains=contains)
         counts = count_suppressions(session)
-    table = Table("value", "scope", "reason", "created", "expires", "note")
-    for r in rows:
-        table.add_row(
-            cell(r.value),
-            r.scope.value,
-            r.reason.value,
-            f"{r.created_at:%Y-%m-%d %H:%M}",
-            f"{r.expires_at:%Y-%m-%d %H:%M}" if r.expires_at else "",
-            cell(r.note),
-        )
-    Console().print(table)
     filtered = bool(by_reason or scope or contains)
-    click.echo(_footer(len(rows), offset, matching, counts, filtered=filtered))
+    emit_rows(
+        ("value", "scope", "reason", "created_at", "expires_at", "note"),
+        [(r.value, r.scope, r.reason, r.created_at, r.expires_at, r.note) for r in rows],
+        fmt,
+        footer=_footer(len(rows), offset, matching, counts, filtered=filtered),
+        fold=("value", "note"),
+    )
     return 0
 
 
@@ -194,7 +231,11 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
 @suppression_group.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
-    "--format", "fmt", type=click.Choice(IMPORT_FORMATS), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(IMPORT_FORMATS),
+    default=None,
+    help="Default: from the file name (.jsonl/.ndjson: jsonl), else csv.",
 )
 @click.option(
     "--reason",
@@ -208,9 +249,10 @@ def _print_import(report: ImportReport, shown: int = 50) -> None:
 )
 @click.pass_context
 def suppression_import(
-    ctx: click.Context, path: str, fmt: str, reason: str | None, encoding: str | None
+    ctx: click.Context, path: str, fmt: str | None, reason: str | None, encoding: str | None
 ) -> int:
-    """Import a list from PATH ('-' for stdin); bad rows are reported, never fatal."""
+    """Import a list from PATH ('-' for stdin); bad rows are reported and skipped, and a
+    file of which no row could be taken exits with status 1."""
     from monitor.suppression.files import import_suppressions
 
     app = loaded_app(ctx)
@@ -219,14 +261,16 @@ def suppression_import(
         report = import_suppressions(
             factory,
             lines,
-            fmt=fmt,
+            fmt=import_format(path, fmt, IMPORT_FORMATS),
             now=app.now(),
             default_reason=SuppressionReason(reason) if reason else None,
             lowercase_local=app.config.suppression.lowercase_local_part,
             on_batch=advance,
         )
     _print_import(report)
-    return 0
+    taken = report.added + report.updated + report.unchanged
+    first = report.rejects[0].message if report.rejects else None
+    return import_outcome(path, taken, report.rejected, first)
 
 
 @suppression_group.command("export")
@@ -263,14 +307,16 @@ def suppression_export(
     app = loaded_app(ctx)
     now = app.now()
     if fmt == "parquet":
+        refuse_binary_on_terminal(out, fmt)
         n = _export_parquet(app, out, reasons, since, until)
         if out != "-":
             click.echo(f"exported {n} entries to {out}", err=True)
         return 0
-    with open_output(out) as stream:
+    with open_output(out) as stream, activity("exporting suppressions", out=out) as shown:
         n = export_suppressions(
             app.sessions(),
             stream,
+            progress=shown.counted,
             fmt=fmt,
             now=now,
             reasons=[SuppressionReason(r) for r in reasons] or None,
@@ -295,6 +341,7 @@ def _export_parquet(
     with (
         session_scope(app.sessions(), "exporting suppressions") as session,
         open_output(out) as stream,
+        activity("exporting suppressions", out=out) as shown,
     ):
         rows = iter_export_rows(
             session,
@@ -303,67 +350,4 @@ def _export_parquet(
             since=parse_when(since, now=now, param_hint="--since"),
             until=parse_when(until, now=now, param_hint="--until"),
         )
-        return write_suppressions_parquet(rows, stream)
-
-
-# --------------------------------------------------------------------------- allowlist
-
-
-@click.group("allowlist")
-def allowlist_group() -> None:
-    """Addresses and domains that are never suppressed (the allowlist always wins)."""
-
-
-@allowlist_group.command("add")
-@click.argument("addresses", nargs=-1, required=True)
-@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
-@click.option("--note", help="Free text kept with the entry.")
-@click.pass_context
-def allowlist_add(
-    ctx: click.Context, addresses: tuple[str, ...], domain: bool, note: str | None
-) -> int:
-    """Allow ADDRESSES (or @domains) whatever bounces or complaints say."""
-    from monitor.store.db import session_scope
-    from monitor.store.suppressions import add_allow
-
-    app = loaded_app(ctx)
-    with session_scope(app.sessions(), "adding to the allowlist") as session:
-        for scope, value in (_target(app, a, domain) for a in addresses):
-            new = add_allow(session, scope=scope, value=value, now=app.now(), note=note)
-            click.echo(f"{'allowed' if new else 'already allowed'}: {text(value)}")
-    return 0
-
-
-@allowlist_group.command("remove")
-@click.argument("addresses", nargs=-1, required=True)
-@click.option("--domain", is_flag=True, help="Treat the arguments as whole domains.")
-@click.pass_context
-def allowlist_remove(ctx: click.Context, addresses: tuple[str, ...], domain: bool) -> int:
-    """Remove ADDRESSES (or @domains) from the allowlist; exit 1 if any was not there."""
-    from monitor.store.db import session_scope
-    from monitor.store.suppressions import remove_allow
-
-    app = loaded_app(ctx)
-    missing = 0
-    with session_scope(app.sessions(), "removing from the allowlist") as session:
-        for scope, value in (_target(app, a, domain) for a in addresses):
-            if remove_allow(session, scope=scope, value=value):
-                click.echo(f"removed: {text(value)}")
-            else:
-                missing += 1
-                click.echo(f"not on the allowlist: {text(value)}", err=True)
-    return 1 if missing else 0
-
-
-@allowlist_group.command("list")
-@click.pass_context
-def allowlist_list(ctx: click.Context) -> int:
-    """Show the allowlist."""
-    from monitor.store.db import session_scope
-    from monitor.store.suppressions import list_allows
-
-    app = loaded_app(ctx)
-    with session_scope(app.sessions(), "listing the allowlist") as session:
-        for entry in list_allows(session):
-            click.echo(f"{text(entry.value)}\t{entry.scope.value}\t{text(entry.note)}")
-    return 0
+        return write_suppressions_parquet(shown.counted(rows), stream)

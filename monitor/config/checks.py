@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
+from monitor.config.ops import AlertRulesConfig
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
+from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile
 
 __all__ = [
     "AlertsConfig",
@@ -18,8 +18,6 @@ __all__ = [
     "catalogue_zones",
     "nameserver_address",
 ]
-
-_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
 def nameserver_address(text: str) -> tuple[str, int]:
@@ -73,11 +71,17 @@ class DkimDomain:
     selectors: tuple[str, ...] = ()
     #: PEM private key signed with under the first selector; its public half must be the
     #: published key (RFC 6376 3.6.1). Optional.
-    key_file: Path | None = None
+    key_file: ReadableFile | None = None
+    #: A second signature, ed25519-sha256 (RFC 8463), beside the RSA one: its own selector
+    #: (published with ``k=ed25519``) and PEM key (``deliverwatch dkim keygen --type ed25519``).
+    ed25519_selector: str = ""
+    ed25519_key_file: ReadableFile | None = None
 
     def __post_init__(self) -> None:
         if not self.selectors or "" in self.selectors:
             raise ValueError("selectors: at least one non-empty selector is required")
+        if bool(self.ed25519_selector) != (self.ed25519_key_file is not None):
+            raise ValueError("ed25519_selector and ed25519_key_file go together")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,7 +141,7 @@ class ChecksConfig:
     #: Minutes between blocklist runs of the daemon; 0 turns them off.
     blocklist_every_minutes: int = 60
     #: Local time (``[daemon] timezone``) of the daily authentication checks; "" turns off.
-    auth_at: str = "04:00"
+    auth_at: ClockTimeOrOff = "04:00"
     #: Catalogue zones to use; empty: every active zone (monitor/checks/data/dnsbl_zones.json).
     zones: tuple[str, ...] = ()
     #: Zones to leave out of that selection.
@@ -149,7 +153,7 @@ class ChecksConfig:
     #: DMARC reading: ``rfc7489`` or ``rfc9989`` (DMARCbis tree walk and tags).
     dmarc_spec: Literal["rfc7489", "rfc9989"] = "rfc7489"
     #: Extra CA bundle trusted for MTA-STS policy fetches (besides the system store).
-    mta_sts_ca_file: Path | None = None
+    mta_sts_ca_file: ReadableFile | None = None
 
     def __post_init__(self) -> None:
         for server in self.nameservers:
@@ -161,8 +165,6 @@ class ChecksConfig:
             raise ValueError(
                 "need timeout_seconds > 0, concurrency >= 1 and blocklist_every_minutes >= 0"
             )
-        if self.auth_at and not _HHMM.fullmatch(self.auth_at):
-            raise ValueError(f'auth_at: expected "HH:MM" or "", got "{self.auth_at}"')
         known = catalogue_zones()
         for key, names in (
             ("zones", self.zones),
@@ -181,9 +183,15 @@ class AlertsConfig(SmtpSettings):
     #: POST each batch of alerts as JSON here (http or https); "" for none.
     webhook_url: str = ""
     #: Mail alerts to these addresses through the SMTP server (``SmtpSettings``); empty for none.
-    email_to: tuple[str, ...] = ()
+    email_to: tuple[MailAddress, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
+    #: Sign each webhook POST (``Deliverwatch-Signature: t=...,v1=HMAC-SHA256``, as the web
+    #: webhooks); unset: unsigned.
+    webhook_secret: Secret | None = None
+    #: Slack or Mattermost incoming webhook (``{"text": ..., "blocks": [...]}``); "" for none.
+    slack_webhook_url: str = ""
+    rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
 
     def __post_init__(self) -> None:
         SmtpSettings.__post_init__(self)
@@ -193,3 +201,8 @@ class AlertsConfig(SmtpSettings):
             )
         if self.max_attempts < 1:
             raise ValueError("need max_attempts >= 1")
+        if self.slack_webhook_url and not self.slack_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            masked = mask_url(self.slack_webhook_url)
+            raise ValueError(f"slack_webhook_url: expected an http(s) URL, got {masked!r}")

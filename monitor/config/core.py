@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.config.secret import Secret
+from monitor.config.values import ClockTime, Count, DatabaseUrl, PositiveInt, TimeZone
 
 __all__ = ["DaemonConfig", "DatabaseConfig", "LoggingConfig", "SuppressionConfig"]
 
@@ -14,9 +15,16 @@ __all__ = ["DaemonConfig", "DatabaseConfig", "LoggingConfig", "SuppressionConfig
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DatabaseConfig:
     #: SQLAlchemy URL. SQLite (default) or PostgreSQL via psycopg 3. May be ``env:NAME``.
-    url: Secret = field(default_factory=lambda: Secret("sqlite:///var/deliverwatch.db"))
+    url: DatabaseUrl = field(default_factory=lambda: Secret("sqlite:///var/deliverwatch.db"))
     #: Log every SQL statement (debugging only).
     echo: bool = False
+    #: SQLite: how long a write waits for another process's write to finish before it
+    #: fails with "database is locked".
+    busy_timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.busy_timeout_seconds <= 3600:
+            raise ValueError("busy_timeout_seconds must be > 0 and at most 3600")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,16 +67,16 @@ class SuppressionConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DaemonConfig:
     #: IANA time zone for the daily schedules below.
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     #: Folder the nightly suppression export is written to.
     export_dir: Path = Path("var/exports")
     #: Local time of the nightly export, ``HH:MM``.
-    export_at: str = "02:30"
+    export_at: ClockTime = "02:30"
     #: Formats written by the nightly export (see ``deliverwatch suppression export``).
     export_formats: tuple[Literal["csv", "jsonl", "sendgrid", "mailchimp", "ses"], ...] = ("csv",)
     #: How many exports to keep per format (older ones are deleted); 0 keeps all.
-    export_keep: int = 14
+    export_keep: Count = 14
     #: Minutes between sweeps that delete expired timed suppressions.
-    expire_every_minutes: int = 15
+    expire_every_minutes: PositiveInt = 15
     #: File the running daemon writes its process id to (``kill -TERM $(cat ...)`` stops it).
     pid_file: Path = Path("var/deliverwatch.pid")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from monitor.config.model import Config
 from monitor.config.secret import Secret, mask_url
+from monitor.config.values import Check, Readable
 from monitor.errors import ConfigError
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "config_to_dict",
     "default_config_path",
     "load_config",
+    "mask_database_url",
+    "unavailable_inputs",
     "unavailable_secrets",
 ]
 
@@ -106,6 +109,10 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _annotated(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Annotated
+
+
 class _Loader:
     """Turn TOML values into typed dataclass instances following the type hints."""
 
@@ -115,7 +122,7 @@ class _Loader:
     def build(self, cls: type[Any], data: Any, path: str) -> Any:
         if not isinstance(data, dict):
             raise ConfigError(path, f"expected a table, got {_describe(data)}")
-        hints = typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls, include_extras=True)
         fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
         unknown = sorted(set(data) - set(fields))
         if unknown:
@@ -134,9 +141,19 @@ class _Loader:
     def convert(self, tp: Any, value: Any, path: str) -> Any:  # noqa: C901, PLR0911, PLR0912
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
+        if origin is typing.Annotated:  # a checked kind of value (monitor.config.values)
+            converted = self.convert(args[0], value, path)
+            for check in tp.__metadata__:
+                if isinstance(check, Check):
+                    try:
+                        check.func(converted)
+                    except ValueError as exc:
+                        raise ConfigError(path, str(exc)) from None
+            return converted
         if origin in (typing.Union, types.UnionType):
             options = [a for a in args if a is not type(None)]
-            if options[0] is Path and value == "" and type(None) in args:
+            base = typing.get_args(options[0])[0] if _annotated(options[0]) else options[0]
+            if base is Path and value == "" and type(None) in args:
                 return None  # an optional path left empty: not set
             return self.convert(options[0], value, path)
         if origin is Literal:
@@ -196,7 +213,7 @@ class _Loader:
 # --------------------------------------------------------------------------- printing
 
 
-def _mask_url(url: str) -> str:
+def mask_database_url(url: str) -> str:
     """Hide a password inside a database URL (``postgresql://u:***@h/db``)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
@@ -212,14 +229,14 @@ def _masked(value: Secret, key: str) -> str:
     if problem is not None:
         return f"*** ({value.source}: {problem})"
     if key == "url":
-        return _mask_url(value.reveal())
+        return mask_database_url(value.reveal())
     return f"*** ({value.source})"
 
 
 def _plain(value: Any, key: str) -> Any:
     if isinstance(value, Secret):
         return _masked(value, key)
-    if key == "webhook_url" and isinstance(value, str) and value:
+    if key in ("webhook_url", "slack_webhook_url") and isinstance(value, str) and value:
         return mask_url(value)  # the path is the credential
     if isinstance(value, Path):
         return str(value)
@@ -263,3 +280,43 @@ def _walk_secrets(value: Any, found: list[ConfigError]) -> None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
             _walk_secrets(getattr(value, f.name), found)
+
+
+def unavailable_inputs(cfg: Any) -> list[ConfigError]:
+    """``unavailable_secrets`` and every file the program reads (``ReadableFile``: CA
+    bundles, keys, certificates) that is missing or unreadable, each naming its key."""
+    found = unavailable_secrets(cfg)
+    _walk_files(cfg, "", found)
+    return found
+
+
+def _readable(tp: Any) -> bool:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return any(_readable(a) for a in typing.get_args(tp))
+    return _annotated(tp) and any(isinstance(m, Readable) for m in tp.__metadata__)
+
+
+def _walk_files(value: Any, path: str, found: list[ConfigError]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _walk_files(item, f"{path}.{key}", found)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        hints = typing.get_type_hints(type(value), include_extras=True)
+        for f in dataclasses.fields(value):
+            item, where = getattr(value, f.name), f"{path}.{f.name}" if path else f.name
+            if isinstance(item, Path) and _readable(hints[f.name]):
+                problem = _file_problem(item)
+                if problem is not None:
+                    found.append(ConfigError(where, problem))
+            else:
+                _walk_files(item, where, found)
+
+
+def _file_problem(path: Path) -> str | None:
+    try:
+        with path.open("rb"):
+            return None
+    except FileNotFoundError:
+        return f"file not found: {path}"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"

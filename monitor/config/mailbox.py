@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from monitor.config.secret import Secret
+from monitor.config.values import HostOrUnset, ReadableFile
 
 __all__ = ["MAILBOX_NAME", "MailboxConfig", "is_loopback_host"]
 
@@ -32,7 +32,7 @@ def is_loopback_host(host: str) -> bool:
 class MailboxConfig:
     """One IMAP mailbox to poll (``[mailboxes.<name>]``)."""
 
-    host: str = ""
+    host: HostOrUnset = ""
     #: 0 picks the standard port: 993 for ``implicit`` TLS (RFC 8314), 143 otherwise.
     port: int = 0
     #: ``implicit`` (TLS from the first byte), ``starttls`` (RFC 3501 6.2.1) or ``none``
@@ -40,7 +40,7 @@ class MailboxConfig:
     tls: Literal["implicit", "starttls", "none"] = "implicit"
     verify_tls: bool = True
     #: PEM file of the CA (or self-signed certificate) to trust instead of the system store.
-    ca_file: Path | None = None
+    ca_file: ReadableFile | None = None
     username: str = ""
     password: Secret = field(default_factory=lambda: Secret(""))
     folder: str = "INBOX"

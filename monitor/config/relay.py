@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
+from monitor.config.values import HostOrUnset, ReadableFile
 
 __all__ = ["RelayConfig", "RelayUser", "parse_listen"]
 
@@ -47,6 +49,12 @@ class RelayUser:
     messages_per_minute: int = 0
     #: ``transactional`` mail goes ahead of ``bulk`` mail (traffic shaping).
     stream: Literal["bulk", "transactional"] = "bulk"
+    #: Accept mail whose From domain has no DKIM key (``[sending.dkim]``) and send it
+    #: unsigned; otherwise such a message is refused at the end of DATA (``550 5.7.0``).
+    allow_unsigned: bool = False
+    #: Put List-Unsubscribe on this account's transactional mail too (bulk mail always
+    #: gets it; a message may ask with ``X-Deliverwatch-Unsubscribe: yes``).
+    unsubscribe_transactional: bool = False
 
     def __post_init__(self) -> None:
         if not self.password_hash.startswith(_HASH_PREFIXES):
@@ -72,10 +80,10 @@ class RelayConfig:
     tls_listen: tuple[str, ...] = ()
     #: PEM certificate and key of the listeners; both empty: a self-signed pair is made
     #: under ``var/relay/`` on first start.
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
+    tls_cert: ReadableFile | None = None
+    tls_key: ReadableFile | None = None
     #: The name in the banner and EHLO replies; "": this host's name.
-    hostname: str = ""
+    hostname: HostOrUnset = ""
     #: Allow AUTH without TLS on loopback listeners only (as ``tls = "none"`` for mailboxes).
     plain_auth_on_loopback: bool = False
     max_message_bytes: int = 25 * 1024 * 1024
@@ -98,9 +106,14 @@ class RelayConfig:
     delivery_processes: int = 1
     #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
     verp_local_part: str = "bounce"
+    #: The last part of ``Feedback-ID: campaign:customer:type:SENDER`` (Gmail's feedback
+    #: loop); "": the DKIM signing domain of each message.
+    feedback_sender: str = ""
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
     data_dir: Path = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
+    #: ``[relay.content]``: spam and virus scanning of a sample of each campaign.
+    content: ContentConfig = field(default_factory=ContentConfig)
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config.smtp import SmtpSettings
+from monitor.config.values import ClockTime, Count, MailAddress
 from reports.model import Thresholds
 
 __all__ = ["ReportConfig", "ReportEmail", "ReportThresholds"]
@@ -28,7 +29,7 @@ class ReportThresholds(Thresholds):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportEmail(SmtpSettings):
     #: Recipients of the daily report; empty: the report is only written to disk.
-    to: tuple[str, ...] = ()
+    to: tuple[MailAddress, ...] = ()
     timeout_seconds: float = 30.0
 
 
@@ -39,7 +40,7 @@ class ReportConfig:
     #: Folder of the daily reports and their index.html.
     output_dir: Path = Path("var/reports")
     #: Local time (``[daemon] timezone``) of the daily report on the previous day, ``HH:MM``.
-    daily_at: str = "06:00"
+    daily_at: ClockTime = "06:00"
     #: Days of history before the report day (trends, comparisons).
     trend_days: int = 30
     #: UTC days of DMARC aggregate reports read for the DMARC section.
@@ -47,7 +48,7 @@ class ReportConfig:
     #: Rows in the top-N tables (domains, IPs, campaigns, diagnostics).
     top_n: int = 10
     #: Reports to keep in output_dir (older ones are deleted); 0 keeps all.
-    keep: int = 0
+    keep: Count = 0
     thresholds: ReportThresholds = field(default_factory=ReportThresholds)
     email: ReportEmail = field(default_factory=ReportEmail)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.config.secret import Secret
+from monitor.config.values import Host, MailAddress
 
 __all__ = ["SmtpSettings"]
 
@@ -15,8 +16,8 @@ class SmtpSettings:
     """How to reach the SMTP server that carries our own mail (alerts, the report)."""
 
     #: From address of the mail.
-    sender: str = "deliverwatch@localhost"
-    smtp_host: str = "localhost"
+    sender: MailAddress = "deliverwatch@localhost"
+    smtp_host: Host = "localhost"
     smtp_port: int = 587
     #: Upgrade with STARTTLS (RFC 3207) before logging in.
     starttls: bool = True

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from monitor.config.relay import parse_listen
 from monitor.config.secret import Secret
+from monitor.config.values import HostOrUnset
 
 __all__ = [
     "WEBHOOK_TOPICS",
@@ -155,7 +156,7 @@ class WebConfig:
     #: ``LOCAL+TOKEN@DOMAIN`` of the mailto unsubscribe; domain "": ``[sending]
     #: envelope_domain`` (the bounce mailbox the poller reads).
     unsubscribe_local_part: str = "unsub"
-    unsubscribe_domain: str = ""
+    unsubscribe_domain: HostOrUnset = ""
     #: Proxies whose ``X-Forwarded-For`` is believed (the client IP the machine-open rules
     #: need); empty: none.
     trusted_proxies: tuple[str, ...] = ()

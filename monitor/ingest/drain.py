@@ -163,9 +163,23 @@ class _Drain:
         self.done = 0
         self.executor: Executor = _Inline()
         self.to_move: dict[int, ItemOutcome] = {}  # committed, not moved yet
+        #: A dry run's one transaction over all its batches, rolled back in ``close``.
+        self.dry_session: Session | None = None
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.dry_session is not None:
+            self.dry_session.rollback()
+            self.dry_session.close()
+            self.dry_session = None
+
+    def _dry_transaction(self) -> Session | None:
+        if not self.options.dry_run:
+            return None
+        if self.dry_session is None:
+            self.dry_session = self.factory()
+            self.dry_session.begin()
+        return self.dry_session
 
     # ------------------------------------------------------------------ one session
 
@@ -174,11 +188,12 @@ class _Drain:
         # After a reconnect: committed but never moved, so to be found (and moved) again.
         self.seen.difference_update(self.to_move)
         self.to_move.clear()
-        if self.cfg.action_after == "move":
-            box.ensure_folder(self.cfg.processed_folder)
-        box.ensure_folder(self.cfg.failed_folder)
+        if not self.options.dry_run:  # a dry run changes nothing on the server either
+            if self.cfg.action_after == "move":
+                box.ensure_folder(self.cfg.processed_folder)
+            box.ensure_folder(self.cfg.failed_folder)
         while True:
-            state = box.select(self.folder)
+            state = box.select(self.folder, readonly=self.options.dry_run)
             if state.uidvalidity != self.uidvalidity:
                 self.seen.clear()
                 self.uidvalidity = state.uidvalidity
@@ -285,6 +300,7 @@ class _Drain:
                 now=self.now(),
                 reprocess=self.options.reprocess,
                 dry_run=self.options.dry_run,
+                session=self._dry_transaction(),
             )
         for item in decided:
             self._count(item)
@@ -313,7 +329,10 @@ class _Drain:
             s.duplicates += 1
         else:
             s.failed += 1
-            log.warning("%s: UID %d goes to the failed folder: %s", self.name, item.uid, item.error)
+            verb = "would go" if self.options.dry_run else "goes"
+            log.warning(
+                "%s: UID %d %s to the failed folder: %s", self.name, item.uid, verb, item.error
+            )
             if len(s.failures) < MAX_FAILURES_KEPT:
                 s.failures.append((item.uid, item.error or "unknown"))
 

@@ -198,10 +198,11 @@ class Mailbox:
         log.info("%s: created folder %s", self.label, name)
         return True
 
-    def select(self, name: str) -> FolderState:
-        """SELECT read-write (moves and flags need it) and return its UIDVALIDITY."""
+    def select(self, name: str, *, readonly: bool = False) -> FolderState:
+        """SELECT read-write (moves and flags need it), or EXAMINE with ``readonly`` (a dry
+        run: not even ``\\Recent`` changes), and return its UIDVALIDITY."""
         with _translated(f"{self.label} folder {name!r}"):
-            info = self._client.select_folder(name)
+            info = self._client.select_folder(name, readonly=readonly)
         state = FolderState(
             name=name, uidvalidity=int(info[b"UIDVALIDITY"]), exists=int(info.get(b"EXISTS", 0))
         )

@@ -16,8 +16,9 @@ refused with a ``StoreError`` and the caller (a poll, an import) keeps its input
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError as AlembicCommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
@@ -41,19 +43,23 @@ __all__ = [
     "session_scope",
     "store_errors",
     "upgrade",
+    "write_turn",
 ]
 
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; FULL costs an fsync per commit
-    cur.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; FULL: an fsync per commit
+        cur.close()
+
+    return pragmas
 
 
 def _sqlite_full_sync(dbapi_conn: Any, _record: Any) -> None:
@@ -88,7 +94,13 @@ def _guard_sqlite_file(engine: Engine, path: str) -> None:
     event.listen(engine, "commit", check)
 
 
-def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    durable: bool = False,
+    busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+) -> Engine:
     """Create an engine for ``url``; for SQLite also create the database's folder.
 
     ``durable``: every SQLite commit is on disk when it returns (``synchronous=FULL``: the
@@ -106,7 +118,7 @@ def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engin
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(parsed, echo=echo)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_pragmas(busy_timeout_ms))
             if durable:
                 event.listen(engine, "connect", _sqlite_full_sync)
             if db and db != ":memory:":
@@ -115,6 +127,36 @@ def make_engine(url: str, *, echo: bool = False, durable: bool = False) -> Engin
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
     except (NoSuchModuleError, SQLAlchemyError) as exc:
         raise StoreError(f"cannot use database {parsed.render_as_string()}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def write_turn(factory: sessionmaker[Session]) -> Iterator[None]:
+    """Wait for this process's turn to write to a SQLite file, in the kernel, not in SQLite.
+
+    SQLite has one writer at a time, and a connection that finds the write lock taken sleeps
+    in steps that grow to 100 ms (``sqlite3_busy_timeout``) whatever the holder does. The
+    relay's two busy writers (the intake's group commit and the delivery results' writer, in
+    different processes) each held the lock for a few ms many times a second, so each commit
+    slept far longer than it wrote (``make bench``: 7 messages per intake commit at 124 ms
+    each under load). An ``flock`` on a file beside the database is handed to the next
+    waiter the moment it is released. Other writers (the daemon, the CLI) still meet SQLite's
+    own lock and busy timeout. PostgreSQL needs nothing: its row locks queue waiters.
+    """
+    bind = factory.kw.get("bind")
+    db = (
+        bind.url.database
+        if isinstance(bind, Engine) and bind.url.get_backend_name() == "sqlite"
+        else None
+    )
+    if not db or db == ":memory:":
+        yield
+        return
+    with open(f"{db}.write-lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -169,7 +211,14 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent; safe on every start)."""
     with store_errors("database migration"):
-        command.upgrade(_alembic_config(engine), revision)
+        try:
+            command.upgrade(_alembic_config(engine), revision)
+        except AlembicCommandError as exc:
+            heads = ScriptDirectory.from_config(_alembic_config(engine)).get_heads()
+            raise StoreError(
+                f"database migration to {revision!r}: {exc} (this version knows up to "
+                f"{', '.join(heads)}; `deliverwatch db current` shows where the database is)"
+            ) from exc
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from monitor.store.lookups import IN_CHUNK
 from monitor.store.models import SentMessage
 
-__all__ = ["insert_sends", "known_message_recipients", "known_untimed_sends"]
+__all__ = ["has_sends", "insert_sends", "known_message_recipients", "known_untimed_sends"]
 
 _SENT = cast(Table, SentMessage.__table__)
 
@@ -57,3 +57,8 @@ def insert_sends(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
         insert(SentMessage).returning(SentMessage.id, sort_by_parameter_order=True), list(rows)
     )
     return [int(i) for i in result.scalars()]
+
+
+def has_sends(session: Session) -> bool:
+    """Whether any send is recorded (a send log imported, or mail sent by the relay)."""
+    return session.scalar(select(SentMessage.id).limit(1)) is not None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.enums import ListScope, SuppressionReason
 from monitor.store.db import session_scope
-from monitor.store.suppressions import UpsertRow, iter_export_rows, upsert_batch
+from monitor.store.suppressions import ExportRow, UpsertRow, iter_export_rows, upsert_batch
 from parsers.listfile import ListRow, RowError, iter_list_rows
 from reports.export import write_suppressions
 
@@ -113,8 +113,10 @@ def export_suppressions(
     reasons: list[SuppressionReason] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    progress: Callable[[Iterator[ExportRow]], Iterator[ExportRow]] | None = None,
 ) -> int:
-    """Stream the active list to ``out``; one read transaction, bounded memory."""
+    """Stream the active list to ``out``; one read transaction, bounded memory.
+    ``progress`` wraps the rows on their way (the CLI counts them on a terminal)."""
     with session_scope(factory, "exporting suppressions") as session:
         rows = iter_export_rows(session, now=now, reasons=reasons, since=since, until=until)
-        return write_suppressions(rows, out, fmt)
+        return write_suppressions(progress(rows) if progress else rows, out, fmt)
