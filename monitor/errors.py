@@ -13,9 +13,11 @@ Hierarchy (the roots live here; the leaves beside the code that raises them;
           │    ├── TransportError      monitor.checks.transport: no DNS answer
           │    │    └── TransportTimeout
           │    ├── PolicyFetchError    monitor.checks.mtasts: no MTA-STS policy (finding code)
+          │    ├── ResolverError       monitor.checks.probe: the resolver fails every question
           │    └── Abort               monitor.checks.spf_terms: ends check_host() early
           ├── RelayError           the SMTP relay could not accept, queue or deliver
           │    ├── DataTooBig          monitor.relay.data: a DATA section over the size limit
+          │    ├── ScannerError        monitor.relay.scanners: spamd or clamd gave no verdict
           │    └── ConnectFailure      monitor.relay.delivery.session: no session with an MX
           │         └── TlsFailure         STARTTLS failed: the courier retries in plain text
           ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
@@ -26,6 +28,7 @@ Hierarchy (the roots live here; the leaves beside the code that raises them;
           ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
           ├── NotRegular           monitor.ingest.files: a FIFO or device met in a directory walk
           ├── ApiError             monitor.web.api: an HTTP API answer other than success
+          ├── _CouldNotCheck       monitor.cli.check: a check command's exit status 2 (no resolver)
           └── WorkerError          monitor.ingest.forkmap: a parse worker died
 
     click.ClickException
