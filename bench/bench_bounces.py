@@ -34,7 +34,6 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +42,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import robustness  # noqa: E402 - bench/robustness.py
 
 from parsers import parse_message  # noqa: E402
-from parsers.bounce import FAMILIES  # noqa: E402
+from parsers.bounce import FAMILIES, Family  # noqa: E402
 from parsers.serialize import report_to_dict  # noqa: E402
 from tests.shared_paths import SHARED  # noqa: E402
 
@@ -62,11 +61,11 @@ def _eval_module() -> Any:
     return module
 
 
-def short(family: ModuleType) -> str:
+def short(family: Family) -> str:
     return family.__name__.rsplit(".", 1)[1]
 
 
-def families_without(names: Iterable[str]) -> tuple[ModuleType, ...]:
+def families_without(names: Iterable[str]) -> tuple[Family, ...]:
     """FAMILIES minus the named modules ("all": every module but the generic readers)."""
     names = set(names)
     if "all" in names:
@@ -77,7 +76,7 @@ def families_without(names: Iterable[str]) -> tuple[ModuleType, ...]:
     return tuple(f for f in FAMILIES if short(f) not in names)
 
 
-def predict(raw: bytes, families: Sequence[ModuleType] | None = None) -> list[dict[str, Any]]:
+def predict(raw: bytes, families: Sequence[Family] | None = None) -> list[dict[str, Any]]:
     return report_to_dict(parse_message(raw, families=families))["recipients"]  # type: ignore[no-any-return]
 
 
@@ -112,7 +111,7 @@ def corpus_table(ev: Any, labels: list[dict[str, Any]], raws: dict[str, bytes]) 
         )
 
 
-def claimant(raw: bytes, full: list[dict[str, Any]]) -> ModuleType | None:
+def claimant(raw: bytes, full: list[dict[str, Any]]) -> Family | None:
     """The family module that claims ``raw``: the first whose reading alone is the full one."""
     if full == predict(raw, ()):
         return None  # no family module involved (feedback, auto-reply, not a bounce)

@@ -1,6 +1,7 @@
 """Errors raised by the application shell.
 
-Hierarchy (the roots live here; the leaves beside the code that raises them)::
+Hierarchy (the roots live here; the leaves beside the code that raises them;
+``tests/test_error_tree.py`` checks that this drawing names every one)::
 
     Exception
      └── MonitorError              anything the shell reports to an operator
@@ -12,16 +13,27 @@ Hierarchy (the roots live here; the leaves beside the code that raises them)::
           │    ├── TransportError      monitor.checks.transport: no DNS answer
           │    │    └── TransportTimeout
           │    ├── PolicyFetchError    monitor.checks.mtasts: no MTA-STS policy (finding code)
+          │    ├── ResolverError       monitor.checks.probe: the resolver fails every question
           │    └── Abort               monitor.checks.spf_terms: ends check_host() early
           ├── RelayError           the SMTP relay could not accept, queue or deliver
-          │    └── DataTooBig          monitor.relay.data: a DATA section over the size limit
+          │    ├── DataTooBig          monitor.relay.data: a DATA section over the size limit
+          │    ├── ScannerError        monitor.relay.scanners: spamd or clamd gave no verdict
+          │    └── ConnectFailure      monitor.relay.delivery.session: no session with an MX
+          │         └── TlsFailure         STARTTLS failed: the courier retries in plain text
           ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
           ├── JobFailed            a daemon job ran and failed (recorded, logged at ERROR)
           ├── JobSkipped           a daemon job chose not to run now (a back-off)
           ├── DeliveryError        monitor.alerts.channels: a channel refused an alert or mail
           ├── ReportError          monitor.report.daily: the report could not be written/sent
           ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
+          ├── NotRegular           monitor.ingest.files: a FIFO or device met in a directory walk
+          ├── ApiError             monitor.web.api: an HTTP API answer other than success
+          ├── _CouldNotCheck       monitor.cli.check: a check command's exit status 2 (no resolver)
           └── WorkerError          monitor.ingest.forkmap: a parse worker died
+
+    click.ClickException
+     └── Refused               monitor.cli.common: an input refused as a whole (exit 2);
+                               click's exit handling needs its own base class
 
 Adapters wrap library exceptions (``raise StoreError(...) from exc``) so that no sqlalchemy,
 imapclient or dnspython exception leaks past them; the CLI prints ``str(exc)`` and exits 2.

@@ -16,11 +16,10 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from email.message import Message
-from types import ModuleType
 
 from parsers import feedback
 from parsers.autoreply import detect_autoreply
-from parsers.bounce import Context, Parsed, dispatch, evidence
+from parsers.bounce import Context, Family, Parsed, dispatch, evidence
 from parsers.classify import classify as classify_failure
 from parsers.errors import ParseError
 from parsers.mime import STATUS_TYPES, flatten, header, iter_parts, part_bytes, read_message
@@ -147,7 +146,7 @@ def _parse_mail(
     raw: bytes,
     received_at: datetime | None,
     with_records: bool,
-    families: Sequence[ModuleType] | None,
+    families: Sequence[Family] | None,
 ) -> Report:
     msg, lowered = read_message(raw)
     if not looks_like_message(msg):
@@ -186,7 +185,7 @@ def parse_message(
     *,
     received_at: datetime | None = None,
     with_records: bool = False,
-    families: Sequence[ModuleType] | None = None,
+    families: Sequence[Family] | None = None,
 ) -> Report:
     """Classify and parse one message or report document; never raises.
 

@@ -40,6 +40,8 @@ from parsers.status import (
 __all__ = ["RETRY", "classify", "clean_diagnostic", "decide_reason"]
 
 _R = Reason
+#: Every reason value, to tell a family's reason string from free text
+_REASON_VALUES = frozenset(reason.value for reason in Reason)
 
 #: Verdicts weak enough that the text may still overrule them.
 RETRY = frozenset(
@@ -283,7 +285,7 @@ def _provider(failure: Failure, facts: _Facts, remote_host: str) -> Reason | Non
 
 def decide_reason(failure: Failure, reply: str, remote_host: str) -> Reason:
     """The bounce reason for one recipient (see the module docstring for the order)."""
-    hint = Reason(failure.reason) if failure.reason in Reason._value2member_map_ else None
+    hint = Reason(failure.reason) if failure.reason in _REASON_VALUES else None
     if hint is not None and hint not in RETRY:
         return hint
     facts = _Facts(failure, reply, hint)

@@ -215,7 +215,9 @@ def part_text(part: Message) -> str:
     """The decoded text of a leaf part, using its declared charset with safe fallbacks.
 
     Kept on the part (``IndexedMessage.dw_text``) for as long as its payload and header
-    are unchanged: the feedback detectors and ``flatten`` read the same text parts.
+    are unchanged: the feedback detectors and ``flatten`` read the same text parts. The
+    stored ``_payload`` (a stdlib internal) tells whether it is unchanged: part of what
+    ``parsers.message`` measured IndexedMessage's kept values to be worth.
     """
     if not isinstance(part, IndexedMessage):
         return decode_bytes(part_bytes(part), _charset(part))

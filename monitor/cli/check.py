@@ -29,7 +29,7 @@ import click
 
 from monitor.cli.common import Seconds, loaded_app
 from monitor.cli.term import text
-from monitor.errors import CheckError
+from monitor.errors import CheckError, MonitorError
 
 __all__ = ["check_group"]
 
@@ -78,7 +78,7 @@ def _table(title: str, columns: Sequence[str], rows: list[tuple[str, list[str]]]
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
-class _CouldNotCheck(Exception):
+class _CouldNotCheck(MonitorError):
     """The resolver answered nothing usable: carries the exit status to return."""
 
     def __init__(self, code: int) -> None:

@@ -30,6 +30,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from monitor.errors import MonitorError
 from parsers import parse_message
 from parsers.records import Kind, Report
 from parsers.serialize import report_to_dict
@@ -94,7 +95,7 @@ class Source(NamedTuple):
     walked: bool = False
 
 
-class NotRegular(Exception):
+class NotRegular(MonitorError):
     """A directory entry that is not a regular file; ``str()`` says what it is."""
 
 

@@ -18,6 +18,8 @@ import re
 import struct
 from dataclasses import dataclass
 
+from monitor.errors import RelayError
+
 __all__ = ["ClamdClient", "ScannerError", "SpamResult", "SpamdClient", "VirusResult"]
 
 #: INSTREAM chunk size (clamd reads chunks of any size up to its StreamMaxLength).
@@ -28,7 +30,7 @@ _SPAM_HEADER = re.compile(
 _STATUS = re.compile(rb"^SPAMD/(\d+\.\d+)\s+(\d+)\s+(\S+)")
 
 
-class ScannerError(Exception):
+class ScannerError(RelayError):
     """A scanner could not give a verdict (down, slow, or speaking nonsense)."""
 
 

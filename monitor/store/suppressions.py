@@ -489,7 +489,7 @@ def upsert_batch(session: Session, rows: Iterable[UpsertRow], *, now: datetime) 
                     (
                         scope_value,
                         value,
-                        r.reason._value_ if r.reason else default_reason,  # no descriptor
+                        r.reason.value if r.reason else default_reason,
                         _db_time(r.created_at, dialect) if r.created_at else now_db,
                         now_db,
                         _db_time(r.expires_at, dialect) if r.expires_at else None,

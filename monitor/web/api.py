@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
-from monitor.errors import StoreError
+from monitor.errors import MonitorError, StoreError
 from monitor.store.db import session_scope
 from monitor.store.events_query import EventFilter
 from monitor.store.models import Event, RelayMessage, SentMessage, Suppression
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 MAX_LIMIT = 1000
 
 
-class ApiError(Exception):
+class ApiError(MonitorError):
     """An answer other than success, raised anywhere in a handler."""
 
     def __init__(self, status: int, message: str) -> None:

@@ -9,7 +9,6 @@ MTAs wrap prose around an incomplete one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
 
 from parsers.bounce import (
     activehunter,
@@ -42,11 +41,11 @@ from parsers.bounce import (
     x5,
     zoho,
 )
-from parsers.bounce.base import Context, Parsed
+from parsers.bounce.base import Context, Family, Parsed
 
-__all__ = ["FAMILIES", "Context", "Parsed", "dispatch"]
+__all__ = ["FAMILIES", "Context", "Family", "Parsed", "dispatch"]
 
-FAMILIES: tuple[ModuleType, ...] = (
+FAMILIES: tuple[Family, ...] = (
     activehunter,
     amazon,
     aol,
@@ -79,7 +78,7 @@ FAMILIES: tuple[ModuleType, ...] = (
 )
 
 
-def dispatch(ctx: Context, families: Sequence[ModuleType] = FAMILIES) -> Parsed | None:
+def dispatch(ctx: Context, families: Sequence[Family] = FAMILIES) -> Parsed | None:
     """The first family that recognises the report, with at least one recipient.
 
     ``families`` is every module in order; a shorter list measures how the others (above
@@ -87,7 +86,7 @@ def dispatch(ctx: Context, families: Sequence[ModuleType] = FAMILIES) -> Parsed 
     ``bench/bench_bounces.py``).
     """
     for family in families:
-        parsed: Parsed | None = family.parse(ctx)
+        parsed = family.parse(ctx)
         if parsed is not None and parsed.failures:
             return parsed
     return None

@@ -1,9 +1,13 @@
 """The contract every bounce family module implements, and the helpers they share.
 
-A family module (one per MTA or service, as flufl.bounce's detectors are) exposes
-``FAMILY`` (a label such as ``"lhost:exim"``) and ``parse(ctx) -> Parsed | None``. It returns
-None when the message is not of its kind, so the dispatcher can try the next family. It
-never raises on odd input: the dispatcher treats an exception as a bug, not as data.
+A family module (one per MTA or service, as flufl.bounce's detectors are) provides
+``parse(ctx) -> Parsed | None``: the ``Family`` protocol, which mypy checks each module of
+``parsers.bounce.FAMILIES`` against (a module satisfies a Protocol structurally). ``parse``
+returns None when the message is not of its kind, so the dispatcher can try the next family.
+It never raises on odd input: the dispatcher treats an exception as a bug, not as data. A
+module that reads one format also names it in ``FAMILY`` (a label such as ``"lhost:exim"``,
+the ``Parsed.family`` it returns); ``gateways`` reads several vendors' formats and labels each
+``Parsed`` itself, so ``FAMILY`` is not part of the protocol.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Protocol
 
 from parsers.dsn import QUOTED_LOCAL, Failure, clean_address
 from parsers.mime import ORIGINAL_MARK, HeaderIndex, decode_header_value
 
 __all__ = [
     "Context",
+    "Family",
     "Parsed",
     "addresses_in",
     "cut",
@@ -105,6 +111,23 @@ class Parsed:
     original: str = ""
     reporting_mta: str = ""
     arrival_date: str = ""
+
+
+class Family(Protocol):
+    """A bounce family module, as ``parsers.bounce.dispatch`` uses it.
+
+    A Protocol, not a base class, because families are modules (one small file per MTA, no
+    state): mypy checks ``FAMILIES`` against it, where ``tuple[ModuleType, ...]`` let any
+    module in and made every ``family.parse(ctx)`` an untyped call.
+    """
+
+    @property
+    def __name__(self) -> str:  # the benches and tests name a family by its module
+        ...
+
+    def parse(self, ctx: Context) -> Parsed | None:
+        """The failures the message reports, if it is of this family's format."""
+        ...
 
 
 _ADDR = re.compile(

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 
+from monitor.errors import RelayError
 from monitor.relay.delivery.result import Reply
 
 __all__ = [
@@ -98,7 +99,7 @@ class Envelope:
     envid: str | None = None  # RFC 3461 ENVID (xtext)
 
 
-class ConnectFailure(Exception):
+class ConnectFailure(RelayError):
     """No usable session with this address; ``greeted``: the server answered (counts
     towards ``max_mx_sessions``)."""
 
