@@ -82,6 +82,7 @@ class _CouldNotCheck(MonitorError):
     """The resolver answered nothing usable: carries the exit status to return."""
 
     def __init__(self, code: int) -> None:
+        super().__init__(f"could not check (exit {code})")
         self.code = code
 
 
@@ -425,7 +426,10 @@ def compliance_cmd(
         )
         return auth, probe
 
-    auth, probe = _run(live())
+    try:
+        auth, probe = _run(live(), fmt)
+    except _CouldNotCheck as stop:
+        return stop.code
     facts = _compliance_facts(app)
     lines = compliance.judge(
         auth,

@@ -136,3 +136,18 @@ def test_daemon_jobs_with_a_broken_resolver_store_and_alert_nothing(store: Store
     expected = f"could not check: resolver {bad.address} answers NXDOMAIN to everything"
     assert auth.startswith(expected) and bl.startswith(expected)
     assert _counts(store) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_compliance_with_a_broken_resolver_says_so_once(
+    cli: Any, store: Store, tmp_path: Path
+) -> None:
+    cfg = write_config(tmp_path / "c.toml", store.url)
+    args = ("check", "compliance", "--domain", "example.com", "--timeout", "0.5")
+    with AnswersEverything(dns.rcode.NXDOMAIN) as bad:
+        r = cli("--config", cfg, *args, "--nameserver", bad.address)
+        j = cli("--config", cfg, *args, "--nameserver", bad.address, "--format", "json")
+    assert r.code == 2 and j.code == 2
+    assert f"could not check: resolver {bad.address} answers NXDOMAIN" in r.err
+    assert "error:" not in r.err and "Traceback" not in r.err
+    assert json.loads(j.out)["results"] == []
