@@ -37,7 +37,8 @@ def test_relay_serves_metrics(store: Any, dns: DNSServer, tmp_path: Path) -> Non
         f'[relay]\nlisten = ["127.0.0.1:{port}"]\nplain_auth_on_loopback = true\n'
         f'data_dir = "{tmp_path / "relay"}"\nhostname = "relay.test"\noutbound_port = {out_port}\n'
         f'delivery_processes = 0\n\n'
-        f'[relay.users.app]\npassword_hash = "{HASH}"\ndomains = ["sender.example"]\n',
+        f'[relay.users.app]\npassword_hash = "{HASH}"\ndomains = ["sender.example"]\n'
+        "allow_unsigned = true\n",  # no DKIM key in this test: metrics are the point
     )  # fmt: skip
     relay = Relay(config, tmp_path / "relay.log")
     msg = EmailMessage()
