@@ -15,7 +15,7 @@ from typing import Literal
 
 from monitor.config.mailbox import is_loopback_host
 
-__all__ = ["RelayConfig", "RelayUser", "parse_listen"]
+__all__ = ["RelayConfig", "RelayUser", "ShapingConfig", "ShapingGroupConfig", "parse_listen"]
 
 _USER = re.compile(r"[A-Za-z0-9._@+-]{1,100}")
 _HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$scrypt$")
@@ -63,6 +63,64 @@ class RelayUser:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShapingGroupConfig:
+    """One destination group (``[relay.shaping.groups.ID]``): a shipped one's limits
+    overridden (and its patterns extended), or a new group. Limits are per source address;
+    unset: the shipped value (none for a new group); 0: no cap."""
+
+    #: MX host patterns: a suffix on a label boundary (``google.com``) or a glob (``*.mx.example``).
+    mx: tuple[str, ...] = ()
+    #: Recipient domains that are in the group whatever their MX.
+    domains: tuple[str, ...] = ()
+    max_connections: int | None = None
+    messages_per_connection: int | None = None
+    messages_per_minute: int | None = None
+    messages_per_hour: int | None = None
+    recipients_per_message: int | None = None
+
+    def limits(self) -> dict[str, int]:
+        """The limits set here (name -> number)."""
+        names = ("max_connections", "messages_per_connection", "messages_per_minute",
+                 "messages_per_hour", "recipients_per_message")  # fmt: skip
+        found = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        for name, value in found.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0")
+        return found
+
+    def __post_init__(self) -> None:
+        self.limits()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShapingConfig:
+    """``[relay.shaping]``: per-provider pacing, back-off (``monitor.relay.delivery.shaping``)."""
+
+    enabled: bool = True
+    #: Start from the groups and limits shipped in ``reports/data/providers.json``.
+    shipped_groups: bool = True
+    #: Limits of a destination in no group (each is then a group of its own).
+    default: ShapingGroupConfig = field(default_factory=ShapingGroupConfig)
+    groups: dict[str, ShapingGroupConfig] = field(default_factory=dict)
+    #: A job whose turn is further off than this goes back to the queue meanwhile.
+    max_wait_seconds: float = 30.0
+    #: A sender-side "slow down" reply suspends the group for the source address this
+    #: long, then its limits ramp back from half over ``ramp_seconds``.
+    backoff_seconds: float = 600.0
+    ramp_seconds: float = 1800.0
+
+    def __post_init__(self) -> None:
+        if min(self.max_wait_seconds, self.backoff_seconds, self.ramp_seconds) <= 0:
+            raise ValueError("max_wait_seconds, backoff_seconds and ramp_seconds must be > 0")
+        for name in self.groups:
+            if not _GROUP.fullmatch(name):
+                raise ValueError(f"groups.{name}: a group id is 1-40 of a-z 0-9 _ -")
+
+
+_GROUP = re.compile(r"[a-z0-9_-]{1,40}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RelayConfig:
     """The submission listeners, the queue and outbound delivery."""
 
@@ -101,6 +159,8 @@ class RelayConfig:
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
     data_dir: Path = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
+    #: Traffic shaping: destination groups, their caps, adaptive back-off.
+    shaping: ShapingConfig = field(default_factory=ShapingConfig)
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

@@ -49,6 +49,7 @@ from monitor.relay.delivery.session import (
     prepare_body,
 )
 from monitor.relay.delivery.settings import DeliverySettings
+from monitor.relay.delivery.shaping import Group, Shaper
 from monitor.store.queue import Due
 from parsers.verp import encode
 
@@ -75,6 +76,8 @@ class Destination:
     agents: int = 0
     suspended_until: float = 0.0
     suspended_by: Reply | None = None
+    #: Its destination group once routed (traffic shaping), which caps its agents too.
+    group: str | None = None
 
 
 @dataclass
@@ -111,18 +114,24 @@ class Courier:
         pool: ConnectionPool,
         record: Callable[[list[Attempt]], None],
         seconds: Callable[[], float],
+        shaper: Shaper | None = None,
     ) -> None:
         self.settings = settings
         self.mx = mx
         self.pool = pool
         self.record = record
         self.seconds = seconds
+        self.shaper = shaper
         self.active = 0  # connections held by agents (the pool holds the idle ones)
         self.tls = opportunistic_tls()
         self._sources = {
             version: itertools.cycle([ip for ip in settings.source_ips if _family(ip) == version])
             for version in (4, 6)
             if any(_family(ip) == version for ip in settings.source_ips)
+        }
+        self._by_family = {
+            version: [ip for ip in settings.source_ips if _family(ip) == version]
+            for version in (4, 6)
         }
 
     # -- agents ----------------------------------------------------------------------
@@ -214,15 +223,28 @@ class Courier:
             if route.failure.verdict is Verdict.DEFERRED:
                 self._suspend(dest, route.failure)
             return
-        for envelope, dues in self._envelopes(job):
-            replies = await self._transaction(route, envelope, lane)
+        group = None
+        if self.shaper is not None:
+            group = self.shaper.group(dest.domain, [h.name for h in route.hosts])
+            dest.group = group.key
+        for envelope, dues in self._envelopes(job, group):
+            replies = await self._transaction(route, envelope, lane, group)
             conn = lane.conn
+            rest = [d for d in job.dues if d.id not in job.done]
+            if replies[0].verdict is Verdict.WAITING:  # shaping: back to the queue for now
+                self._record(job, rest, replies[:1])
+                return
             if conn is None:  # no MX could be reached
-                self._record(job, [d for d in job.dues if d.id not in job.done], replies)
+                self._record(job, rest, replies)
                 self._suspend(dest, replies[0])
                 return
             self._record(job, dues, replies, conn)
-            if not conn.usable or conn.transactions >= self.settings.messages_per_connection:
+            limit = self.settings.messages_per_connection
+            backed_off = False
+            if group is not None and self.shaper is not None:
+                limit = self.shaper.per_connection(group, limit)
+                backed_off = self.shaper.observe(group, conn.source_ip, replies)
+            if backed_off or not conn.usable or conn.transactions >= limit:
                 self._detach(lane)
                 await conn.quit()
 
@@ -241,7 +263,7 @@ class Courier:
             job = dest.jobs.popleft()
             self._record(job, job.dues, [dest.suspended_by])
 
-    def _envelopes(self, job: Job) -> Iterator[tuple[Envelope, list[Due]]]:
+    def _envelopes(self, job: Job, group: Group | None) -> Iterator[tuple[Envelope, list[Due]]]:
         first = job.dues[0]
         assert job.body is not None
         data = prepare_body(job.body)
@@ -262,6 +284,8 @@ class Courier:
                 yield Envelope(sender, (self._recipient(due),), **common), [due]  # type: ignore[arg-type]
             return
         step = s.recipients_per_transaction
+        if group is not None and self.shaper is not None:
+            step = self.shaper.per_message(group, step)
         for start in range(0, len(job.dues), step):
             dues = job.dues[start : start + step]
             rcpts = tuple(self._recipient(d) for d in dues)
@@ -273,19 +297,39 @@ class Courier:
 
     # -- connections -------------------------------------------------------------------
 
-    async def _transaction(self, route: Route, envelope: Envelope, lane: _Lane) -> list[Reply]:
+    async def _transaction(
+        self, route: Route, envelope: Envelope, lane: _Lane, group: Group | None
+    ) -> list[Reply]:
         """Run ``envelope`` on the lane's connection or a new one to ``route``; [why] with
-        no connection left on the lane when no MX could be reached. A reused connection
-        found closed before MAIL was answered is replaced once."""
+        no connection left on the lane when no MX could be reached, or [a WAITING verdict]
+        when traffic shaping sends the job back to the queue. A reused connection found
+        closed before MAIL was answered is replaced once."""
+        shaper = self.shaper if group is not None else None
         for fresh in (False, True):
             conn = lane.conn
+            if (
+                conn is not None
+                and group is not None
+                and shaper is not None
+                and shaper.suspension(group, conn.source_ip) is not None
+            ):
+                self._detach(lane)  # its source is backing off: try another source
+                await conn.quit()
+                conn = None
             if conn is None or not conn.usable:
                 if conn is not None:
                     self._detach(lane)
-                conn, failure = await self._connect(route, reuse=not fresh)
+                    conn.close()
+                conn, failure = await self._connect(route, reuse=not fresh, group=group)
                 if conn is None:
                     return [failure]
                 self._attach(lane, conn)
+            if group is not None and shaper is not None:
+                delay, taken = shaper.reserve(group, conn.source_ip)
+                if not taken:
+                    return [self._waiting(group, conn.source_ip, delay, "rate cap")]
+                if delay > 0:
+                    await asyncio.sleep(delay)
             reused = conn.transactions > 0
             replies = await conn.deliver(envelope)
             stale = not conn.usable and all(r.command in ("RSET", "MAIL") for r in replies)
@@ -293,22 +337,46 @@ class Courier:
                 return replies
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _connect(self, route: Route, *, reuse: bool) -> tuple[Connection | None, Reply]:
+    def _waiting(self, group: Group, source: str | None, after: float, why: str) -> Reply:
+        """Back to the queue for ``after`` seconds, saying why (``deliverwatch queue``)."""
+        where = f" from {source}" if source else ""
+        if self.shaper is not None:
+            suspended = self.shaper.suspension(group, source)
+            if suspended is not None:
+                text = f"4.7.0 deferred: back-off for {group.key}{where}: {suspended[1]}"
+                return Reply.waiting(text, after=suspended[0])
+        return Reply.waiting(f"4.7.0 deferred: {why} of {group.key}{where}", after=after)
+
+    async def _connect(
+        self, route: Route, *, reuse: bool, group: Group | None = None
+    ) -> tuple[Connection | None, Reply]:
         addresses = [(h.name, a) for h in route.hosts for a in h.addresses if self._usable(a)]
         addresses = addresses[: self.settings.max_mx_addresses]
         failure = Reply.deferred(f"4.4.4 no usable address for any MX host of {route.domain}")
+        key = group.key if group is not None else ""
         if reuse:
             for _, address in addresses:
-                pooled = self.pool.take((address, self.settings.port))
-                if pooled is not None:
-                    return pooled, failure
+                pooled = self.pool.take((address, self.settings.port, key))
+                if pooled is None:
+                    continue
+                if (
+                    group is not None
+                    and self.shaper is not None
+                    and self.shaper.suspension(group, pooled.source_ip) is not None
+                ):
+                    await pooled.quit()
+                    continue
+                return pooled, failure
         sessions = 0
         for host, address in addresses:
             while self.active + len(self.pool) >= self.settings.max_connections:
                 if not await self.pool.evict():
                     break
+            source = await self._source(address, group)
+            if isinstance(source, Reply):
+                return None, source
             try:
-                return await self._dial(host, address), failure
+                return await self._dial(host, address, source, group), failure
             except ConnectFailure as exc:
                 failure = exc.reply
                 sessions += exc.greeted
@@ -316,8 +384,50 @@ class Courier:
                     break
         return None, failure
 
-    async def _dial(self, host: str, address: str) -> Connection:
-        source = next(self._sources[_family(address)]) if self._sources else None
+    async def _source(self, address: str, group: Group | None) -> str | Reply | None:
+        """The source address for a new connection to ``address``: in turn when shaping
+        is off; else the least busy one with room under the group's cap, waiting up to
+        ``max_wait`` for one (idle connections of the group are closed first), or the
+        WAITING verdict that sends the job back to the queue."""
+        family = _family(address)
+        if group is None or self.shaper is None:
+            return next(self._sources[family]) if self._sources else None
+        shaper = self.shaper
+        candidates: list[str | None] = list(self._by_family[family]) or [None]
+        deadline = asyncio.get_running_loop().time() + shaper.settings.max_wait
+        while True:
+            picked = shaper.pick_source(group, candidates)
+            if picked is not False:
+                assert not isinstance(picked, bool)
+                return picked
+            suspended = [shaper.suspension(group, c) for c in candidates]
+            if all(s is not None for s in suspended):
+                left = min(s[0] for s in suspended if s is not None)
+                return self._waiting(group, candidates[0], left, "back-off")
+            if await self.pool.evict(group.key):
+                continue
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or not await shaper.wait_room(group, left):
+                return self._waiting(group, None, 1.0, "connection cap")
+
+    async def _dial(
+        self, host: str, address: str, source: str | None, group: Group | None = None
+    ) -> Connection:
+        shaper = self.shaper if group is not None else None
+        if group is not None and shaper is not None:
+            shaper.opened(group, source)  # counted before the wait: the slot is taken
+        try:
+            conn = await self._open(host, address, source)
+        except BaseException:
+            if group is not None and shaper is not None:
+                shaper.closed(group, source)
+            raise
+        if group is not None and shaper is not None:
+            conn.group = group.key
+            conn.on_close = lambda: shaper.closed(group, source)
+        return conn
+
+    async def _open(self, host: str, address: str, source: str | None) -> Connection:
         s = self.settings
         dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
                     helo=s.helo_for(source), connect_timeout=s.connect_timeout,

@@ -49,6 +49,7 @@ from monitor.relay.delivery.mx import MxResolver
 from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt, Batch
 from monitor.relay.delivery.settings import DeliverySettings
+from monitor.relay.delivery.shaping import Backoff, Shaper
 from monitor.relay.delivery.writer import Writer
 from monitor.store import queue
 from monitor.store.db import store_errors
@@ -92,6 +93,14 @@ class DeliveryEngine:
         self._db: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool = ConnectionPool(settings.idle_seconds)
+        self.shaper: Shaper | None = None
+        if settings.shaping is not None:
+            self.shaper = Shaper(settings.shaping, seconds=self._seconds,
+                                 per_domain_connections=settings.max_connections_per_domain,
+                                 on_backoff=self._backed_off)  # fmt: skip
+        self._group_agents: Counter[str] = Counter()
+        #: Back-off episodes begun by this process (also stored: ``queue.record_backoff``).
+        self.backoffs: list[Backoff] = []
 
     def wake(self) -> None:
         """New mail was queued: look at the queue now rather than at the next poll (safe to
@@ -130,7 +139,7 @@ class DeliveryEngine:
             mx = MxResolver(lookup, clock=self._seconds, max_age=s.dns_cache_seconds,
                             max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
             self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
-                                    seconds=self._seconds)  # fmt: skip
+                                    seconds=self._seconds, shaper=self.shaper)  # fmt: skip
             self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip
@@ -293,29 +302,60 @@ class DeliveryEngine:
         now = self._seconds()
         for domain, dest in list(self._dests.items()):
             want = min(len(dest.jobs), s.max_connections_per_domain)
-            while dest.agents < want and len(self._agents) < s.max_connections:
+            room = self._group_room(dest)
+            while dest.agents < want and len(self._agents) < s.max_connections and room > 0:
                 self._spawn(dest, stopping)
+                room -= 1
             starved = starved or (bool(dest.jobs) and dest.agents == 0)
             if not dest.jobs and not dest.agents and now >= dest.suspended_until:
                 del self._dests[domain]
         self._starved = starved
 
+    def _group_room(self, dest: Destination) -> int:
+        """Agents the destination's group may still get: its connection caps over the
+        source addresses (at least one while suspended, to send its jobs back to the
+        queue), less the agents it has; one until its first route names the group."""
+        unlimited = 1 << 30
+        shaper = self.shaper
+        if shaper is None:
+            return unlimited
+        group = shaper.known(dest.group) if dest.group else None
+        if group is None:
+            return 1 - dest.agents
+        sources: list[str | None] = list(self.settings.source_ips) or [None]
+        caps = [shaper.connection_cap(group, src) for src in sources]
+        if any(c is None for c in caps):
+            return unlimited
+        total = max(1, sum(c for c in caps if c is not None))
+        return total - self._group_agents[group.key]
+
     def _spawn(self, dest: Destination, stopping: asyncio.Event) -> None:
         dest.agents += 1
-        task = asyncio.create_task(self._agent(dest, stopping), name=f"deliver-{dest.domain}")
+        group = dest.group or ""
+        self._group_agents[group] += 1
+        task = asyncio.create_task(self._agent(dest, stopping, group),
+                                   name=f"deliver-{dest.domain}")  # fmt: skip
         self._agents.add(task)
         task.add_done_callback(self._agents.discard)
 
-    async def _agent(self, dest: Destination, stopping: asyncio.Event) -> None:
+    async def _agent(self, dest: Destination, stopping: asyncio.Event, group: str) -> None:
         try:
             await self._courier.agent(dest, stopping, lambda: self._starved)
         except Exception:  # outside the per-job boundary: its jobs stay queued
             log.exception("a delivery agent for %s crashed; another takes over", dest.domain)
         finally:
             dest.agents -= 1
+            self._group_agents[group] -= 1
+            if self._group_agents[group] <= 0:
+                del self._group_agents[group]
             self._dispatch(stopping)
 
     # -- results -------------------------------------------------------------------------
+
+    def _backed_off(self, episode: Backoff) -> None:
+        """A back-off began: counted here; the queue summary and the report read it."""
+        self.counts["backoffs"] += 1
+        self.backoffs.append(episode)
 
     def _record(self, attempts: list[Attempt]) -> None:
         self._writer.put(attempts)

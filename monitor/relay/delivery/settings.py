@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from monitor.relay.delivery.shaping import ShapingSettings
+
 __all__ = ["DeliverySettings"]
 
 
@@ -70,6 +72,9 @@ class DeliverySettings:
     #: A returned message larger than this is reduced to its headers (Postfix
     #: ``bounce_size_limit``).
     dsn_size_limit: int = 50_000
+    #: Traffic shaping (destination groups, their caps, back-off); None: off, every
+    #: destination domain is paced by the limits above alone.
+    shaping: ShapingSettings | None = None
 
     def __post_init__(self) -> None:
         positive = {

@@ -1,0 +1,296 @@
+"""Traffic shaping (issue 16): destination groups by domain and MX host, per group and source
+address caps measured at real aiosmtpd sinks behind the loopback DNS server, a tarpitting MX
+that holds up no other destination, and adaptive back-off on sender-side replies."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from monitor.config import config_from_dict
+from monitor.daemon.wiring import delivery_settings
+from monitor.enums import MessageState
+from monitor.relay.delivery.shaping import GroupRule, Limits, ShapingSettings, shipped_groups
+from tests.monitor.relay.delivery_kit import (
+    Clock,
+    enqueue,
+    final,
+    message,
+    publish,
+    rows,
+    running,
+    settings,
+    suppressed,
+    until,
+)
+from tests.servers.dns import DNSServer
+from tests.servers.smtp import HANG, SmtpSink, free_port
+
+GOOGLE_MX = "aspmx.l.google.com"
+
+
+@pytest.fixture
+def dns() -> Iterator[DNSServer]:
+    with DNSServer() as server:
+        yield server
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port("127.0.0.1")
+
+
+def shaping(*rules: GroupRule, **extra: Any) -> ShapingSettings:
+    return ShapingSettings(groups=rules, **extra)
+
+
+def google(**limits: int) -> GroupRule:
+    return GroupRule(id="google", mx_patterns=("google.com",), limits=Limits(**limits))
+
+
+def batch(prefix: str, domain: str, n: int, *, rcpts: int = 1) -> list[Any]:
+    return [
+        message(f"{prefix}{i:04d}", *(f"u{i}-{r}@{domain}" for r in range(rcpts))) for i in range(n)
+    ]
+
+
+def everyone(prefix: str, domain: str, n: int, *, rcpts: int = 1) -> list[str]:
+    return [f"u{i}-{r}@{domain}" for i in range(n) for r in range(rcpts)]
+
+
+# -- groups -----------------------------------------------------------------------------
+
+
+def test_shipped_groups_match_by_domain_then_by_mx_host() -> None:
+    s = ShapingSettings(groups=shipped_groups())
+    assert {g.id for g in s.groups} >= {"gmail", "microsoft", "yahoo", "apple", "gmx", "mailru",
+                                         "yandex", "orange", "comcast"}  # fmt: skip
+    assert s.classify("GMail.com.", []).key == "gmail"
+    assert s.classify("acme.example", [GOOGLE_MX]).key == "gmail"  # Workspace is Gmail
+    assert s.classify("acme.example", ["acme-example.mail.protection.outlook.com"]).key == (
+        "microsoft"
+    )
+    assert s.classify("web.de", []).key == "gmx" and s.classify("x.example", ["mx00.gmx.net"]).key
+    assert s.classify("ya.ru", []).key == "yandex" and s.classify("bk.ru", []).key == "mailru"
+    assert s.classify("wanadoo.fr", []).key == "orange"
+    assert s.classify("comcast.net", []).key == "comcast"
+    own = s.classify("own.example", ["mx.own.example", "notgoogle.com"])
+    assert own.key == "own.example" and not own.named
+    gmail = next(g for g in s.groups if g.id == "gmail").limits
+    assert gmail.max_connections > 0 and gmail.messages_per_minute > 0
+
+
+def test_config_overrides_shipped_limits_and_adds_groups(tmp_path) -> None:
+    cfg = config_from_dict(
+        {
+            "relay": {
+                "shaping": {
+                    "groups": {
+                        "gmail": {"max_connections": 3},
+                        "partner": {"mx": ["*.mx.partner.example"], "messages_per_minute": 5},
+                    },
+                    "default": {"max_connections": 4},
+                }
+            }
+        },
+        base_dir=tmp_path,
+    )
+    s = delivery_settings(cfg).shaping
+    assert s is not None
+    gmail = s.classify("gmail.com", []).limits
+    assert gmail.max_connections == 3 and gmail.messages_per_minute == 600  # the rest shipped
+    partner = s.classify("p.example", ["a.mx.partner.example"])
+    assert partner.key == "partner" and partner.limits.messages_per_minute == 5
+    assert s.classify("x.example", ["b.partner.example"]).limits.max_connections == 4
+    off = config_from_dict({"relay": {"shaping": {"enabled": False}}}, base_dir=tmp_path)
+    assert delivery_settings(off).shaping is None
+
+
+# -- caps measured at the sinks ---------------------------------------------------------
+
+
+def test_group_connection_message_and_recipient_caps_hold_at_the_sink(store, dns, port) -> None:
+    """Two company domains hosted by "Google" share the group's caps: at most 2 connections
+    at once (each domain alone could open 20), 5 messages per connection, 2 recipients per
+    transaction."""
+    for domain in ("a.example", "b.example"):
+        publish(dns, domain, (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 30, rcpts=3), *batch("B", "b.example", 30, rcpts=3))
+    wanted = everyone("A", "a.example", 30, rcpts=3) + everyone("B", "b.example", 30, rcpts=3)
+    rule = google(max_connections=2, messages_per_connection=5, recipients_per_message=2)
+    config = settings(dns, port, shaping=shaping(rule), recipients_per_transaction=50)
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            await until(final(store, *wanted), 30)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    got = sink.messages
+    assert sorted(r for m in got for r in m.rcpt_tos) == sorted(wanted)
+    assert sink.peak["127.0.0.1"] == 2  # the cap, reached and held
+    per_connection = Counter(m.connection for m in got)
+    assert max(per_connection.values()) <= 5 and len(per_connection) >= 180 // 2 // 5
+    assert max(len(m.rcpt_tos) for m in got) == 2
+
+
+def test_without_shaping_the_same_load_opens_more_connections(store, dns, port) -> None:
+    """The control for the test above: the cap is what held the connections, not the load."""
+    for domain in ("a.example", "b.example"):
+        publish(dns, domain, (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 30, rcpts=3), *batch("B", "b.example", 30, rcpts=3))
+    wanted = everyone("A", "a.example", 30, rcpts=3) + everyone("B", "b.example", 30, rcpts=3)
+
+    async def go() -> None:
+        async with running(store, settings(dns, port), Clock()):
+            await until(final(store, *wanted), 30)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    assert sink.peak["127.0.0.1"] > 2
+    assert max(len(m.rcpt_tos) for m in sink.messages) == 3
+
+
+def test_messages_per_minute_is_the_rate_the_sink_sees(store, dns, port) -> None:
+    """600 a minute = 10 a second, measured between the first and the last message the sink
+    accepted (within 10 %), while a domain in no group is delivered at full speed."""
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    publish(dns, "free.example", (10, "mx.free.example", "127.0.0.3"))
+    enqueue(store, *batch("A", "a.example", 31), *batch("F", "free.example", 31))
+    paced, free = everyone("A", "a.example", 31), everyone("F", "free.example", 31)
+    config = settings(dns, port, shaping=shaping(google(messages_per_minute=600)))
+    took: dict[str, float] = {}
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            took["free"] = await until(final(store, *free), 30)
+            await until(final(store, *paced), 30)
+
+    with SmtpSink("127.0.0.2", port) as sink, SmtpSink("127.0.0.3", port) as other:
+        asyncio.run(go())
+    times = sorted(m.at for m in sink.messages)
+    assert len(times) == 31
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 9.0 <= rate <= 11.0, rate
+    assert len(other.messages) == 31 and took["free"] < 2.0  # not held behind the paced group
+
+
+def test_messages_per_hour_caps_and_the_rest_waits_in_the_queue(store, dns, port) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 12))
+    wanted = everyone("A", "a.example", 12)
+    config = settings(dns, port, shaping=shaping(google(messages_per_hour=8), max_wait=0.5))
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            await until(final(store, *wanted), 15)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    assert len(sink.messages) == 8
+    waiting = [r for r in rows(store).values() if r.state is MessageState.DEFERRED]
+    assert len(waiting) == 4
+    for row in waiting:  # waits: no attempt counted, the reason visible in the queue
+        assert row.attempts == 0 and "deferred: rate cap of google" in (row.last_reply or "")
+
+
+def test_caps_are_per_source_address(store, dns, port) -> None:
+    """Two source addresses: each may hold the group's 1 connection, so the sink sees one
+    from each, and never two from one."""
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 40))
+    wanted = everyone("A", "a.example", 40)
+    config = settings(dns, port, shaping=shaping(google(max_connections=1)),
+                      source_ips=("127.0.0.10", "127.0.0.11"))  # fmt: skip
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            await until(final(store, *wanted), 30)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    assert len(sink.messages) == 40
+    assert sink.peak["127.0.0.10"] == sink.peak["127.0.0.11"] == 1
+
+
+def test_a_tarpitting_mx_holds_up_no_other_destination(store, dns, port) -> None:
+    publish(dns, "slow.example", (10, GOOGLE_MX, "127.0.0.2"))
+    publish(dns, "fast.example", (10, "mx.fast.example", "127.0.0.3"))
+    enqueue(store, *batch("S", "slow.example", 20), *batch("F", "fast.example", 40))
+    fast = everyone("F", "fast.example", 40)
+    config = settings(dns, port, shaping=shaping(google(max_connections=2)), max_connections=10,
+                      command_timeout=5.0)  # fmt: skip
+    took: dict[str, float] = {}
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            took["fast"] = await until(final(store, *fast), 20)
+
+    tarpit = SmtpSink("127.0.0.2", port, reply=lambda stage, rcpt, n: HANG)
+    with tarpit, SmtpSink("127.0.0.3", port) as other:
+        asyncio.run(go())
+    assert len(other.messages) == 40 and took["fast"] < 3.0
+    assert tarpit.peak["127.0.0.1"] <= 2 and tarpit.messages == []
+
+
+# -- adaptive back-off --------------------------------------------------------------------
+
+GMAIL_RATE = (
+    "421 4.7.28 [127.0.0.1] Our system has detected an unusual rate of unsolicited mail "
+    "originating from your IP address. To protect our users from spam, mail sent from your "
+    "IP address has been temporarily rate limited. "
+    "https://support.google.com/mail/?p=UnsolicitedRateLimitError"
+)
+
+
+def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns, port) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    publish(dns, "b.example", (10, "mx.b.example", "127.0.0.3"))
+    enqueue(store, *batch("A", "a.example", 10), *batch("B", "b.example", 10))
+    paced, other = everyone("A", "a.example", 10), everyone("B", "b.example", 10)
+    calls = itertools.count(1)
+
+    def refuse_first(stage: str, rcpt: str | None, n: int) -> str | None:
+        return GMAIL_RATE if stage == "RCPT" and next(calls) == 1 else None
+
+    rule = google(max_connections=1, messages_per_minute=6000)
+    config = settings(dns, port, shaping=shaping(rule, backoff_seconds=120, ramp_seconds=600),
+                      retry_initial=60.0)  # fmt: skip
+    clock = Clock()
+    seen: dict[str, Any] = {}
+
+    async def go() -> None:
+        async with running(store, config, clock) as engine:
+            await until(final(store, *paced, *other), 15)
+            seen["first"] = {r: rows(store)[r].state for r in paced}
+            assert engine.shaper is not None and engine.counts["backoffs"] == 1
+            episode = engine.backoffs[0]
+            assert (episode.group, episode.source_ip) == ("google", "")
+            seen["factor"] = episode.factor
+            clock.advance(seconds=130)  # the suspension is over; the ramp begins
+            group = engine.shaper.known("google")
+            assert group is not None
+            throttle = engine.shaper.throttle(group, None)
+            seen["ramp"] = throttle.factor(clock().timestamp())
+            engine.wake()
+            await until(lambda: all(rows(store)[r].state is MessageState.DELIVERED
+                                    for r in paced), 15)  # fmt: skip
+            clock.advance(seconds=600)
+            seen["recovered"] = throttle.factor(clock().timestamp())
+
+    with SmtpSink("127.0.0.2", port, reply=refuse_first), SmtpSink("127.0.0.3", port) as b:
+        asyncio.run(go())
+    assert len(b.messages) == 10  # the other group never noticed
+    first = seen["first"]
+    assert Counter(first.values()) == {MessageState.DEFERRED: 10}  # one refused, 9 waited
+    assert seen["factor"] == 0.5 and 0.5 < seen["ramp"] < 0.52 and seen["recovered"] == 1.0
+    found = rows(store)
+    refused = [r for r in paced if found[r].attempts == 2]
+    assert len(refused) == 1  # the refused one: a real attempt, then delivered
+    assert sum(found[r].attempts for r in paced) == 11  # the waits counted no attempt
+    assert suppressed(store) == set()  # sender-side: nobody suppressed
