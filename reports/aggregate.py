@@ -32,6 +32,7 @@ from reports.model import (
     DiagnosticRow,
     Figures,
     ReasonRow,
+    RelayBackoffRow,
     ReportInput,
     SuppressionGrowth,
     Thresholds,
@@ -351,5 +352,17 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         verdicts=[],
         thresholds=thresholds,
         volume_known=totals.sent > 0,
+        relay_backoffs=[
+            RelayBackoffRow(
+                group=g,
+                source_ip=ip,
+                started_at=a.isoformat(timespec="seconds"),
+                suspended_until=b.isoformat(timespec="seconds"),
+                ramp_until=c.isoformat(timespec="seconds"),
+                factor=f,
+                reply=why,
+            )
+            for g, ip, a, b, c, f, why in inp.relay_backoffs
+        ],
     )
     return replace(report, verdicts=build_verdicts(report, inp))

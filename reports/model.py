@@ -98,6 +98,11 @@ class ReportInput:
     dmarc_days: tuple[str, str] | None = None
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
+    #: The relay's back-offs begun that day: (group, source IP, started, suspended until,
+    #: ramped back by, factor the ramp started from, the reply that caused it).
+    relay_backoffs: list[tuple[str, str, datetime, datetime, datetime, float, str]] = field(
+        default_factory=list
+    )
     top_n: int = 10
 
 
@@ -269,6 +274,19 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelayBackoffRow:
+    """One back-off of the relay's traffic shaping (a provider asked us to slow down)."""
+
+    group: str
+    source_ip: str  # "" when the system picked the address
+    started_at: str
+    suspended_until: str
+    ramp_until: str
+    factor: float  # share of the limits the ramp started from
+    reply: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReport:
     day: str
     timezone: str
@@ -295,3 +313,5 @@ class DailyReport:
     verdicts: list[Verdict]
     thresholds: Thresholds
     volume_known: bool
+    #: The relay's back-offs begun that day (its traffic shaping), oldest first.
+    relay_backoffs: list[RelayBackoffRow] = field(default_factory=list)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -56,6 +57,7 @@ __all__ = [
     "Event",
     "MailboxCursor",
     "ProcessedItem",
+    "RelayBackoff",
     "RelayMessage",
     "SentMessage",
     "Suppression",
@@ -475,6 +477,24 @@ class WebhookOutbox(Base):
     next_attempt_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RelayBackoff(Base):
+    """One back-off of the relay's traffic shaping: a destination group suspended for one
+    source address after a sender-side "slow down" reply, then ramping back (revision 0006).
+    Read by ``deliverwatch queue`` (those in force) and the daily report (those of the day).
+    """
+
+    __tablename__ = "relay_backoffs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(255))  # a group id, or a domain on its own
+    source_ip: Mapped[str] = mapped_column(String(45))  # "" when the system picks it
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    suspended_until: Mapped[datetime]
+    ramp_until: Mapped[datetime] = mapped_column(index=True)
+    factor: Mapped[float] = mapped_column(Float)  # share of the limits the ramp starts from
+    reply: Mapped[str] = mapped_column(Text)
 
 
 # --------------------------------------------------------------------------- daemon

@@ -51,6 +51,7 @@ from monitor.relay.delivery.session import (
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.relay.delivery.shaping import Group, Shaper
 from monitor.store.queue import Due
+from monitor.store.shaping_repo import WAITING_PREFIX
 from parsers.verp import encode
 
 __all__ = ["Courier", "Destination", "Job", "needs_smtputf8"]
@@ -343,9 +344,9 @@ class Courier:
         if self.shaper is not None:
             suspended = self.shaper.suspension(group, source)
             if suspended is not None:
-                text = f"4.7.0 deferred: back-off for {group.key}{where}: {suspended[1]}"
+                text = f"{WAITING_PREFIX}back-off for {group.key}{where}: {suspended[1]}"
                 return Reply.waiting(text, after=suspended[0])
-        return Reply.waiting(f"4.7.0 deferred: {why} of {group.key}{where}", after=after)
+        return Reply.waiting(f"{WAITING_PREFIX}{why} of {group.key}{where}", after=after)
 
     async def _connect(
         self, route: Route, *, reuse: bool, group: Group | None = None

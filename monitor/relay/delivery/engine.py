@@ -36,7 +36,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +54,7 @@ from monitor.relay.delivery.writer import Writer
 from monitor.store import queue
 from monitor.store.db import store_errors
 from monitor.store.queue import Due
+from monitor.store.shaping_repo import BackoffRow, record_backoff
 
 __all__ = ["DeliveryEngine"]
 
@@ -101,6 +102,7 @@ class DeliveryEngine:
         self._group_agents: Counter[str] = Counter()
         #: Back-off episodes begun by this process (also stored: ``queue.record_backoff``).
         self.backoffs: list[Backoff] = []
+        self._chores_running: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """New mail was queued: look at the queue now rather than at the next poll (safe to
@@ -209,6 +211,8 @@ class DeliveryEngine:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         await self._writer.close(grace)
+        if self._chores_running:  # back-offs being recorded
+            await asyncio.wait(set(self._chores_running), timeout=grace)
         await writer
         try:
             released = await self._in_db(self._release)
@@ -353,9 +357,32 @@ class DeliveryEngine:
     # -- results -------------------------------------------------------------------------
 
     def _backed_off(self, episode: Backoff) -> None:
-        """A back-off began: counted here; the queue summary and the report read it."""
+        """A back-off began: counted, and stored for the queue summary and the report."""
         self.counts["backoffs"] += 1
         self.backoffs.append(episode)
+
+        def when(seconds: float) -> datetime:
+            return datetime.fromtimestamp(seconds, UTC)
+
+        row = BackoffRow(episode.group, episode.source_ip, when(episode.started),
+                         when(episode.until), when(episode.ramp_until), episode.factor,
+                         episode.reply)  # fmt: skip
+
+        def store() -> None:
+            with store_errors("recording a back-off"), self.factory() as session:
+                session.begin()
+                record_backoff(session, row)
+                session.commit()
+
+        async def write() -> None:
+            try:
+                await self._in_db(store)
+            except (StoreError, MonitorError) as exc:
+                log.warning("could not record the back-off of %s: %s", episode.group, exc)
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._chores_running.add(task)
+        task.add_done_callback(self._chores_running.discard)
 
     def _record(self, attempts: list[Attempt]) -> None:
         self._writer.put(attempts)

@@ -5,18 +5,24 @@ that holds up no other destination, and adaptive back-off on sender-side replies
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from monitor.config import config_from_dict
+from monitor.config import ReportConfig, config_from_dict
 from monitor.daemon.wiring import delivery_settings
 from monitor.enums import MessageState
 from monitor.relay.delivery.shaping import GroupRule, Limits, ShapingSettings, shipped_groups
+from monitor.report.daily import build_report
+from monitor.store.shaping_repo import backoffs_in_force, waiting_by_cause
+from reports.render import render_daily, report_json
 from tests.monitor.relay.delivery_kit import (
+    T0,
     Clock,
     enqueue,
     final,
@@ -268,6 +274,9 @@ def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns
         async with running(store, config, clock) as engine:
             await until(final(store, *paced, *other), 15)
             seen["first"] = {r: rows(store)[r].state for r in paced}
+            await until(lambda: bool(in_force(store, T0)))  # stored by the engine
+            with store.session() as session:
+                seen["waiting"] = waiting_by_cause(session)
             assert engine.shaper is not None and engine.counts["backoffs"] == 1
             episode = engine.backoffs[0]
             assert (episode.group, episode.source_ip) == ("google", "")
@@ -294,3 +303,19 @@ def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns
     assert len(refused) == 1  # the refused one: a real attempt, then delivered
     assert sum(found[r].attempts for r in paced) == 11  # the waits counted no attempt
     assert suppressed(store) == set()  # sender-side: nobody suppressed
+    assert seen["waiting"] == {"back-off for google": 9}  # what `deliverwatch queue` shows
+    [episode] = in_force(store, T0)
+    assert (episode.group, episode.source_ip, episode.factor) == ("google", "", 0.5)
+    assert "4.7.28" in episode.reply and in_force(store, T0 + dt.timedelta(seconds=721)) == []
+    report = build_report(store.factory, day=T0.date(), cfg=ReportConfig(), timezone="UTC",
+                          now=T0 + dt.timedelta(hours=1))  # fmt: skip
+    [row] = report.relay_backoffs
+    assert row.group == "google" and row.started_at.startswith("2026-04-01T12:00")
+    html = render_daily(report)
+    assert "Relay: traffic shaping" in html and "4.7.28" in html
+    assert json.loads(report_json(report))["relay_backoffs"][0]["group"] == "google"
+
+
+def in_force(store: Any, now: dt.datetime) -> list[Any]:
+    with store.session() as session:
+        return backoffs_in_force(session, now)

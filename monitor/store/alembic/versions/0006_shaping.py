@@ -1,0 +1,50 @@
+"""the relay's traffic shaping: back-off episodes per destination group and source address
+
+Issue 16: a sender-side "slow down" reply suspends a destination group for one source
+address and then ramps it back; each episode is a row, so ``deliverwatch queue`` shows those
+in force and the daily report those of the day. Additive only.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "relay_backoffs",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("group_key", sa.String(length=255), nullable=False),
+        sa.Column("source_ip", sa.String(length=45), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("suspended_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ramp_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("factor", sa.Float(), nullable=False),
+        sa.Column("reply", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_relay_backoffs")),
+    )
+    with op.batch_alter_table("relay_backoffs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_relay_backoffs_started_at"), ["started_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_relay_backoffs_ramp_until"), ["ramp_until"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("relay_backoffs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_relay_backoffs_ramp_until"))
+        batch_op.drop_index(batch_op.f("ix_relay_backoffs_started_at"))
+    op.drop_table("relay_backoffs")
