@@ -126,6 +126,10 @@ class SentMessage(Base):
         Index("ix_sent_messages_state_next_attempt", "state", "next_attempt_at"),
         # Covers the daily report's volume per day and provider (index-only, no row reads).
         Index("ix_sent_messages_sent_at_domain", "sent_at", "recipient_domain"),
+        # Traffic shaping's fair claim (revision 0006): transactional mail first, then bulk
+        # campaign by campaign, each read from its own due rows only.
+        Index("ix_sent_messages_stream_due", "stream", "state", "next_attempt_at"),
+        Index("ix_sent_messages_campaign_due", "campaign", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -156,6 +160,9 @@ class SentMessage(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))  # relay process delivering it
     lease_until: Mapped[datetime | None]
     final_at: Mapped[datetime | None]  # delivered, bounced or expired
+    #: The relay message's stream (``transactional`` goes first; revision 0006); NULL for
+    #: send-log rows.
+    stream: Mapped[str | None] = mapped_column(String(16))
 
 
 # --------------------------------------------------------------------------- events

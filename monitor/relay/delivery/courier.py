@@ -79,6 +79,20 @@ class Destination:
     suspended_by: Reply | None = None
     #: Its destination group once routed (traffic shaping), which caps its agents too.
     group: str | None = None
+    #: Transactional jobs at the head of ``jobs`` (they go ahead of bulk ones).
+    urgent: int = 0
+
+    def add(self, job: Job, *, urgent: bool = False) -> None:
+        """Queue ``job``: a transactional one behind the others at the head, ahead of bulk."""
+        if urgent:
+            self.jobs.insert(self.urgent, job)
+            self.urgent += 1
+        else:
+            self.jobs.append(job)
+
+    def take(self) -> Job:
+        self.urgent = max(0, self.urgent - 1)
+        return self.jobs.popleft()
 
 
 @dataclass
@@ -146,7 +160,7 @@ class Courier:
         served = 0
         try:
             while dest.jobs and not stopping.is_set():
-                await self._guarded(dest, dest.jobs.popleft(), lane)
+                await self._guarded(dest, dest.take(), lane)
                 served += 1
                 if served % self.settings.messages_per_connection == 0 and starved():
                     break
@@ -261,7 +275,7 @@ class Courier:
         log.info("delivery to %s suspended for %.0f s: %s", dest.domain,
                  self.settings.retry_initial, cause)  # fmt: skip
         while dest.jobs:
-            job = dest.jobs.popleft()
+            job = dest.take()
             self._record(job, job.dues, [dest.suspended_by])
 
     def _envelopes(self, job: Job, group: Group | None) -> Iterator[tuple[Envelope, list[Due]]]:

@@ -33,6 +33,7 @@ import contextlib
 import logging
 import os
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,8 @@ __all__ = ["DeliveryEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Seconds between looks at which campaigns have bulk mail due (fair claims).
+CAMPAIGNS_EVERY = 2.0
 
 
 class DeliveryEngine:
@@ -103,6 +106,11 @@ class DeliveryEngine:
         #: Back-off episodes begun by this process (also stored: ``queue.record_backoff``).
         self.backoffs: list[Backoff] = []
         self._chores_running: set[asyncio.Task[None]] = set()
+        #: Fair claims (traffic shaping): campaigns with bulk mail due, and whose turn it is.
+        self._fair = settings.shaping is not None
+        self._campaigns: list[str | None] = []
+        self._campaigns_at = 0.0
+        self._turn = 0
 
     def wake(self) -> None:
         """New mail was queued: look at the queue now rather than at the next poll (safe to
@@ -253,11 +261,13 @@ class DeliveryEngine:
         return 2 * self.settings.batch_size - (len(self._tracked) - stuck), crowded
 
     async def _claim(self) -> bool:
-        """Claim a batch; True when it came back full (there may be more due)."""
+        """Claim a batch; True when it came back full (there may be more due). With
+        traffic shaping, transactional mail is claimed even when memory is full of bulk."""
         room, skip = self._room()
         limit = min(room, self.settings.batch_size)
-        if limit <= 0:
+        if limit <= 0 and not self._fair:
             return False
+        limit = max(limit, 0)
         now = self.clock()
         until = now + timedelta(seconds=self.settings.lease_seconds)
         try:
@@ -267,17 +277,34 @@ class DeliveryEngine:
             return False
         self.counts["claims"] += 1
         self._accept(dues, bodies)
-        return len(dues) >= limit
+        return limit > 0 and len(dues) >= limit
 
     def _claim_rows(self, now: datetime, until: datetime, limit: int,
                     skip: list[str]) -> tuple[list[Due], dict[int, bytes | None]]:  # fmt: skip
         with store_errors("claiming mail to deliver"), self.factory() as session:
             session.begin()
-            dues = queue.claim_due(session, now=now, owner=self.owner, lease_until=until,
-                                   limit=limit, skip_domains=skip)  # fmt: skip
+            if self._fair:
+                dues = self._claim_fair(session, now, until, limit, skip)
+            else:
+                dues = queue.claim_due(session, now=now, owner=self.owner, lease_until=until,
+                                       limit=limit, skip_domains=skip)  # fmt: skip
             bodies = queue.message_bodies(session, {d.relay_message_id for d in dues})
             session.commit()
         return dues, bodies
+
+    def _claim_fair(self, session: Session, now: datetime, until: datetime, limit: int,
+                    skip: list[str]) -> list[Due]:  # fmt: skip
+        """Transactional first, then bulk campaign by campaign in turn (``queue.claim_fair``);
+        the campaigns with mail due are looked up at most every ``CAMPAIGNS_EVERY`` s."""
+        if limit > 0 and time.monotonic() >= self._campaigns_at:
+            self._campaigns = queue.due_campaigns(session, now=now)
+            self._campaigns_at = time.monotonic() + CAMPAIGNS_EVERY
+        turn = self._turn % len(self._campaigns) if self._campaigns else 0
+        self._turn += 1
+        order = self._campaigns[turn:] + self._campaigns[:turn]
+        return queue.claim_fair(session, now=now, owner=self.owner, lease_until=until,
+                                limit=limit, urgent_limit=min(self.settings.batch_size, 100),
+                                campaigns=order, skip_domains=skip)  # fmt: skip
 
     def _accept(self, dues: list[Due], bodies: dict[int, bytes | None]) -> None:
         """Group claimed recipients into jobs (message x domain) on their destinations."""
@@ -294,7 +321,7 @@ class DeliveryEngine:
                 dest = self._dests.get(due.domain)
                 if dest is None:
                     dest = self._dests[due.domain] = Destination(due.domain)
-                dest.jobs.append(job)
+                dest.add(job, urgent=self._fair and due.stream == queue.TRANSACTIONAL)
             job.dues.append(due)
 
     def _dispatch(self, stopping: asyncio.Event) -> None:

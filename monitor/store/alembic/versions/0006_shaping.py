@@ -1,8 +1,10 @@
-"""the relay's traffic shaping: back-off episodes per destination group and source address
+"""the relay's traffic shaping: back-off episodes, the stream of each queued recipient
 
 Issue 16: a sender-side "slow down" reply suspends a destination group for one source
 address and then ramps it back; each episode is a row, so ``deliverwatch queue`` shows those
-in force and the daily report those of the day. Additive only.
+in force and the daily report those of the day. ``sent_messages.stream`` (transactional or
+bulk, copied from the relay message) with two indexes lets the claim take transactional mail
+first and bulk mail campaign by campaign without scanning the queue. Additive only.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,6 +24,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("sent_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("stream", sa.String(length=16), nullable=True))
+        batch_op.create_index(
+            "ix_sent_messages_stream_due", ["stream", "state", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_sent_messages_campaign_due", ["campaign", "state", "next_attempt_at"], unique=False
+        )
     op.create_table(
         "relay_backoffs",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -48,3 +58,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_relay_backoffs_ramp_until"))
         batch_op.drop_index(batch_op.f("ix_relay_backoffs_started_at"))
     op.drop_table("relay_backoffs")
+    with op.batch_alter_table("sent_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_sent_messages_campaign_due")
+        batch_op.drop_index("ix_sent_messages_stream_due")
+        batch_op.drop_column("stream")
