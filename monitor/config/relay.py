@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from monitor.config.mailbox import is_loopback_host
 
-__all__ = ["RelayConfig", "RelayUser", "ShapingConfig", "ShapingGroupConfig", "parse_listen"]
+__all__ = [
+    "PoolConfig",
+    "RelayConfig",
+    "RelayUser",
+    "ShapingConfig",
+    "ShapingGroupConfig",
+    "WarmupConfig",
+    "parse_listen",
+]
 
 _USER = re.compile(r"[A-Za-z0-9._@+-]{1,100}")
 _HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$scrypt$")
@@ -93,6 +102,40 @@ class ShapingGroupConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PoolConfig:
+    """``[relay.shaping.pools.NAME]``: source addresses (of ``[sending] ips``, each with its
+    ``[sending.helo]`` name) for the mail of some campaigns, submission users or sender
+    domains (the first pool that claims a message wins)."""
+
+    ips: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmupConfig:
+    """``[relay.shaping.warmup]``: new source addresses and their daily caps per group."""
+
+    #: Day 1 of each new address (``"192.0.2.10" = "2026-04-01"``).
+    ips: dict[str, str] = field(default_factory=dict)
+    #: Messages a day per destination group on day 1, 2...; empty: the shipped schedule.
+    schedule: tuple[int, ...] = ()
+    #: A schedule of its own for some groups (``gmail = [20, 40, ...]``).
+    groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for ip, day in self.ips.items():
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"ips.{ip}: expected a date YYYY-MM-DD, got {day!r}") from None
+        for values in (self.schedule, *self.groups.values()):
+            if any(v < 0 for v in values):
+                raise ValueError("a warm-up schedule holds numbers >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShapingConfig:
     """``[relay.shaping]``: per-provider pacing, back-off (``monitor.relay.delivery.shaping``)."""
 
@@ -108,6 +151,10 @@ class ShapingConfig:
     #: long, then its limits ramp back from half over ``ramp_seconds``.
     backoff_seconds: float = 600.0
     ramp_seconds: float = 1800.0
+    pools: dict[str, PoolConfig] = field(default_factory=dict)
+    #: Source addresses taken out of every pool (one found on a blocklist, say).
+    exclude_ips: tuple[str, ...] = ()
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
 
     def __post_init__(self) -> None:
         if min(self.max_wait_seconds, self.backoff_seconds, self.ramp_seconds) <= 0:

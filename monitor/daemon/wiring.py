@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import socket
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +25,14 @@ from monitor.config import Config, SmtpSettings, parse_listen
 from monitor.config.relay import ShapingConfig
 from monitor.events import EventContext
 from monitor.relay.delivery import DeliverySettings
-from monitor.relay.delivery.shaping import GroupRule, Limits, ShapingSettings, shipped_groups
+from monitor.relay.delivery.shaping import (
+    WARMUP_SCHEDULE,
+    GroupRule,
+    Limits,
+    Pool,
+    ShapingSettings,
+    shipped_groups,
+)
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
 from monitor.store.webhooks import WebhookRoute
@@ -254,6 +261,20 @@ def shaping_settings(cfg: ShapingConfig) -> ShapingSettings | None:
         max_wait=cfg.max_wait_seconds,
         backoff_seconds=cfg.backoff_seconds,
         ramp_seconds=cfg.ramp_seconds,
+        pools=tuple(
+            Pool(
+                name=name,
+                ips=p.ips,
+                campaigns=frozenset(p.campaigns),
+                users=frozenset(p.users),
+                domains=tuple(d.lower().rstrip(".") for d in p.domains),
+            )
+            for name, p in cfg.pools.items()
+        ),
+        exclude_ips=frozenset(cfg.exclude_ips),
+        warmup_start={ip: date.fromisoformat(day) for ip, day in cfg.warmup.ips.items()},
+        warmup_schedule=cfg.warmup.schedule or WARMUP_SCHEDULE,
+        warmup_groups=dict(cfg.warmup.groups),
     )
 
 

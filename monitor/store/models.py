@@ -12,13 +12,14 @@ Idempotency lives in unique keys, not in process memory (STYLE.md 5): an event's
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -59,6 +60,7 @@ __all__ = [
     "ProcessedItem",
     "RelayBackoff",
     "RelayMessage",
+    "RelayWarmup",
     "SentMessage",
     "Suppression",
     "TlsReportRow",
@@ -502,6 +504,19 @@ class RelayBackoff(Base):
     ramp_until: Mapped[datetime] = mapped_column(index=True)
     factor: Mapped[float] = mapped_column(Float)  # share of the limits the ramp starts from
     reply: Mapped[str] = mapped_column(Text)
+
+
+class RelayWarmup(Base):
+    """Messages begun today per source address and destination group while the address
+    warms up (revision 0006): a relay that restarts keeps the day's tally, so the daily
+    cap holds."""
+
+    __tablename__ = "relay_warmup"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source_ip: Mapped[str] = mapped_column(String(45), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
 
 
 # --------------------------------------------------------------------------- daemon

@@ -9,22 +9,25 @@ here by what it waits for (``waiting_by_cause``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.enums import MessageState
-from monitor.store.models import RelayBackoff, SentMessage
+from monitor.store.models import RelayBackoff, RelayWarmup, SentMessage
 
 __all__ = [
     "WAITING_PREFIX",
     "BackoffRow",
+    "add_warmup_counts",
     "backoffs_between",
     "backoffs_in_force",
     "record_backoff",
     "waiting_by_cause",
+    "warmup_counts",
 ]
 
 #: How the last reply of a recipient that shaping sent back to the queue begins.
@@ -94,3 +97,20 @@ def waiting_by_cause(session: Session) -> dict[str, int]:
         cause = str(reply).removeprefix(WAITING_PREFIX).split(": ", 1)[0]
         causes[cause] = causes.get(cause, 0) + int(count)
     return dict(sorted(causes.items()))
+
+
+def add_warmup_counts(session: Session, counts: Mapping[tuple[date, str, str], int]) -> None:
+    """Add ``(day, group, source) -> messages`` to the stored warm-up tally."""
+    for (day, group, source), n in counts.items():
+        row = session.get(RelayWarmup, (day, source[:45], group[:255]))
+        if row is None:
+            session.add(RelayWarmup(day=day, source_ip=source[:45], group_key=group[:255], sent=n))
+        else:
+            row.sent += n
+
+
+def warmup_counts(session: Session, day: date) -> list[tuple[date, str, str, int]]:
+    """The tally of ``day``: (day, group, source, messages)."""
+    w = RelayWarmup
+    q = select(w.day, w.group_key, w.source_ip, w.sent).where(w.day == day)
+    return [(d, g, ip, int(n)) for d, g, ip, n in session.execute(q)]

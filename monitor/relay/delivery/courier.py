@@ -100,6 +100,9 @@ class _Lane:
     """One agent's connection, if it has one (so the boundary can close whatever it holds)."""
 
     conn: Connection | None = None
+    #: The source pool of the job in hand (traffic shaping) and its addresses.
+    pool: str = ""
+    sources: tuple[str, ...] = ()
 
 
 def needs_smtputf8(due: Due, body: bytes) -> bool:
@@ -242,6 +245,17 @@ class Courier:
         if self.shaper is not None:
             group = self.shaper.group(dest.domain, [h.name for h in route.hosts])
             dest.group = group.key
+            first = job.dues[0]
+            lane.pool, sources = self.shaper.pool_for(
+                campaign=first.campaign, user=first.submitted_by,
+                sender=first.envelope_sender or first.header_from or "",
+                sources=self.settings.source_ips,
+            )  # fmt: skip
+            lane.sources = tuple(sources)
+            held = lane.conn
+            if held is not None and held.source_ip not in (*sources, None):
+                self._detach(lane)
+                self.pool.give(held)  # another pool's: left for its mail
         for envelope, dues in self._envelopes(job, group):
             replies = await self._transaction(route, envelope, lane, group)
             conn = lane.conn
@@ -335,7 +349,7 @@ class Courier:
                 if conn is not None:
                     self._detach(lane)
                     conn.close()
-                conn, failure = await self._connect(route, reuse=not fresh, group=group)
+                conn, failure = await self._connect(route, reuse=not fresh, group=group, lane=lane)
                 if conn is None:
                     return [failure]
                 self._attach(lane, conn)
@@ -358,17 +372,18 @@ class Courier:
         if self.shaper is not None:
             suspended = self.shaper.suspension(group, source)
             if suspended is not None:
-                text = f"{WAITING_PREFIX}back-off for {group.key}{where}: {suspended[1]}"
-                return Reply.waiting(text, after=suspended[0])
+                return Reply.waiting(f"{WAITING_PREFIX}{suspended[1]}", after=suspended[0])
         return Reply.waiting(f"{WAITING_PREFIX}{why} of {group.key}{where}", after=after)
 
     async def _connect(
-        self, route: Route, *, reuse: bool, group: Group | None = None
+        self, route: Route, *, reuse: bool, group: Group | None = None, lane: _Lane | None = None
     ) -> tuple[Connection | None, Reply]:
         addresses = [(h.name, a) for h in route.hosts for a in h.addresses if self._usable(a)]
         addresses = addresses[: self.settings.max_mx_addresses]
         failure = Reply.deferred(f"4.4.4 no usable address for any MX host of {route.domain}")
         key = group.key if group is not None else ""
+        if group is not None and lane is not None and lane.pool:
+            key = f"{key}/{lane.pool}"  # a pool's connections serve only its mail
         if reuse:
             for _, address in addresses:
                 pooled = self.pool.take((address, self.settings.port, key))
@@ -387,11 +402,13 @@ class Courier:
             while self.active + len(self.pool) >= self.settings.max_connections:
                 if not await self.pool.evict():
                     break
-            source = await self._source(address, group)
+            source = await self._source(address, group, lane)
             if isinstance(source, Reply):
                 return None, source
             try:
-                return await self._dial(host, address, source, group), failure
+                conn = await self._dial(host, address, source, group)
+                conn.group = key
+                return conn, failure
             except ConnectFailure as exc:
                 failure = exc.reply
                 sessions += exc.greeted
@@ -399,7 +416,9 @@ class Courier:
                     break
         return None, failure
 
-    async def _source(self, address: str, group: Group | None) -> str | Reply | None:
+    async def _source(
+        self, address: str, group: Group | None, lane: _Lane | None = None
+    ) -> str | Reply | None:
         """The source address for a new connection to ``address``: in turn when shaping
         is off; else the least busy one with room under the group's cap, waiting up to
         ``max_wait`` for one (idle connections of the group are closed first), or the
@@ -409,6 +428,11 @@ class Courier:
             return next(self._sources[family]) if self._sources else None
         shaper = self.shaper
         candidates: list[str | None] = list(self._by_family[family]) or [None]
+        if lane is not None and self.settings.source_ips:
+            candidates = [ip for ip in lane.sources if _family(ip) == family]
+            if not candidates:
+                text = f"{WAITING_PREFIX}no usable source address in pool {lane.pool or 'default'}"
+                return Reply.waiting(text, after=shaper.settings.max_wait)
         deadline = asyncio.get_running_loop().time() + shaper.settings.max_wait
         while True:
             picked = shaper.pick_source(group, candidates)
@@ -438,7 +462,6 @@ class Courier:
                 shaper.closed(group, source)
             raise
         if group is not None and shaper is not None:
-            conn.group = group.key
             conn.on_close = lambda: shaper.closed(group, source)
         return conn
 

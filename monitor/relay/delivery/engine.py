@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,7 +55,12 @@ from monitor.relay.delivery.writer import Writer
 from monitor.store import queue
 from monitor.store.db import store_errors
 from monitor.store.queue import Due
-from monitor.store.shaping_repo import BackoffRow, record_backoff
+from monitor.store.shaping_repo import (
+    BackoffRow,
+    add_warmup_counts,
+    record_backoff,
+    warmup_counts,
+)
 
 __all__ = ["DeliveryEngine"]
 
@@ -154,6 +159,7 @@ class DeliveryEngine:
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip
             await self._adopt_orphans()
+            await self._load_warmup()
             await self._serve(stopping)
         finally:
             if dns is not None:
@@ -219,6 +225,7 @@ class DeliveryEngine:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         await self._writer.close(grace)
+        await self._save_warmup()
         if self._chores_running:  # back-offs being recorded
             await asyncio.wait(set(self._chores_running), timeout=grace)
         await writer
@@ -438,11 +445,49 @@ class DeliveryEngine:
                 await asyncio.wait_for(stopping.wait(), min(1.0, self.settings.idle_seconds))
             try:
                 await self._pool.reap()
+                await self._save_warmup()
                 if loop.time() >= next_renewal and self._tracked:
                     next_renewal = loop.time() + renew_every
                     await self._renew()
             except Exception:  # chores must not die: the next round tries again
                 log.exception("delivery chores failed")
+
+    async def _load_warmup(self) -> None:
+        """The day's warm-up tally from the database (a restart keeps its caps)."""
+        shaper = self.shaper
+        if shaper is None or not shaper.settings.warmup_start:
+            return
+        day = shaper.today()
+
+        def load() -> list[tuple[Any, str, str, int]]:
+            with store_errors("reading the warm-up tally"), self.factory() as session:
+                return warmup_counts(session, day)
+
+        try:
+            shaper.seed_counts(await self._in_db(load))
+        except StoreError as exc:
+            log.warning("could not read the warm-up tally (%s); counting from zero", exc)
+
+    async def _save_warmup(self) -> None:
+        """Store the warm-up counts since the last call (given back on failure)."""
+        shaper = self.shaper
+        if shaper is None:
+            return
+        counts = shaper.take_counts()
+        if not counts:
+            return
+
+        def save() -> None:
+            with store_errors("storing the warm-up tally"), self.factory() as session:
+                session.begin()
+                add_warmup_counts(session, counts)
+                session.commit()
+
+        try:
+            await self._in_db(save)
+        except StoreError as exc:
+            log.warning("could not store the warm-up tally (%s); trying again", exc)
+            shaper.give_back_counts(counts)
 
     async def _renew(self) -> None:
         ids = sorted(self._tracked)

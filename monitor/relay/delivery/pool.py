@@ -51,7 +51,7 @@ class ConnectionPool:
         under its cap); False: none idle."""
         oldest: tuple[float, tuple[str, int, str]] | None = None
         for key, entries in self._idle.items():
-            if group is not None and key[2] != group:
+            if group is not None and key[2].split("/")[0] != group:
                 continue
             if entries and (oldest is None or entries[0][0] < oldest[0]):
                 oldest = (entries[0][0], key)

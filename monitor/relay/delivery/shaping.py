@@ -41,6 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, timedelta
 
 from monitor.relay.delivery.result import Reply
 from parsers.records import Reason
@@ -49,10 +50,12 @@ from reports.providers import load_destination_groups
 
 __all__ = [
     "BACKOFF_REASONS",
+    "WARMUP_SCHEDULE",
     "Backoff",
     "Group",
     "GroupRule",
     "Limits",
+    "Pool",
     "Shaper",
     "ShapingSettings",
     "Throttle",
@@ -138,6 +141,34 @@ def shipped_groups() -> tuple[GroupRule, ...]:
     )
 
 
+#: Messages a day per destination group for a new address: days 1, 2, 3... It doubles
+#: about every day or two from 50, as Google's, Microsoft's and Yahoo's sender guidance
+#: advises for a new IP (start low, increase gradually, watch the replies); after the
+#: schedule the address has no warm-up cap.
+WARMUP_SCHEDULE = (50, 100, 200, 400, 750, 1_500, 3_000, 5_000, 10_000, 20_000, 35_000, 50_000,
+                   75_000, 100_000)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pool:
+    """Source addresses for some mail: by campaign, submission user or sending domain."""
+
+    name: str
+    ips: tuple[str, ...]
+    campaigns: frozenset[str] = frozenset()
+    users: frozenset[str] = frozenset()
+    #: Sender domains (envelope or header From; a subdomain counts).
+    domains: tuple[str, ...] = ()
+
+    def claims(self, *, campaign: str | None, user: str, sender: str) -> bool:
+        if campaign is not None and campaign in self.campaigns:
+            return True
+        if user in self.users:
+            return True
+        domain = sender.rpartition("@")[2].lower().rstrip(".")
+        return bool(domain) and any(domain == d or domain.endswith("." + d) for d in self.domains)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShapingSettings:
     """Traffic shaping as plain values (``[relay.shaping]``, built by the wiring)."""
@@ -151,6 +182,18 @@ class ShapingSettings:
     ramp_seconds: float = 1800.0
     #: The lowest share of the limits a ramp starts from.
     min_factor: float = 0.1
+    #: Named pools of source addresses (the first that claims a message wins); mail no
+    #: pool claims uses the source addresses no pool names (all of them when pools name
+    #: every one).
+    pools: tuple[Pool, ...] = ()
+    #: Source addresses taken out of every pool (e.g. one found on a blocklist).
+    exclude_ips: frozenset[str] = frozenset()
+    #: Warm-up: the first day of each new source address, and the daily cap per
+    #: destination group for day 1, 2... (``warmup_groups`` per group id; past the end of
+    #: its schedule an address has no warm-up cap).
+    warmup_start: Mapping[str, date] = field(default_factory=dict)
+    warmup_schedule: tuple[int, ...] = ()
+    warmup_groups: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_wait <= 0 or self.backoff_seconds <= 0 or self.ramp_seconds <= 0:
@@ -240,6 +283,80 @@ class Shaper:
         self._throttles: dict[tuple[str, str], Throttle] = {}
         self._room: dict[str, asyncio.Event] = {}
         self._groups: dict[str, Group] = {}
+        #: Messages begun today per (day, group, source) under warm-up, and what is not
+        #: yet stored (``take_counts``).
+        self._sent: dict[tuple[date, str, str], int] = {}
+        self._unsaved: dict[tuple[date, str, str], int] = {}
+
+    # -- pools -----------------------------------------------------------------------------
+
+    def pool_for(
+        self, *, campaign: str | None, user: str, sender: str, sources: Sequence[str]
+    ) -> tuple[str, list[str]]:
+        """The pool name and its usable source addresses (of ``sources``, the configured
+        ones of the right family) for a message."""
+        s = self.settings
+        named: set[str] = set()
+        for pool in s.pools:
+            named.update(pool.ips)
+            if pool.claims(campaign=campaign, user=user, sender=sender):
+                return pool.name, [ip for ip in sources
+                                   if ip in pool.ips and ip not in s.exclude_ips]  # fmt: skip
+        rest = [ip for ip in sources if ip not in named] or list(sources)
+        return "", [ip for ip in rest if ip not in s.exclude_ips]
+
+    # -- warm-up ---------------------------------------------------------------------------
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.seconds(), UTC).date()
+
+    def warmup_cap(self, group: Group, source: str | None) -> int | None:
+        """Messages ``group`` may get from ``source`` today under warm-up (None: no cap)."""
+        start = self.settings.warmup_start.get(source or "")
+        if start is None:
+            return None
+        day = (self.today() - start).days
+        if day < 0:
+            return 0  # not in service yet
+        schedule = self.settings.warmup_groups.get(group.key, self.settings.warmup_schedule)
+        return schedule[day] if day < len(schedule) else None
+
+    def seed_counts(self, rows: Iterable[tuple[date, str, str, int]]) -> None:
+        """Counts stored by an earlier run (a restart keeps the day's warm-up tally)."""
+        for day, group, source, sent in rows:
+            key = (day, group, source)
+            self._sent[key] = max(self._sent.get(key, 0), sent)
+
+    def take_counts(self) -> dict[tuple[date, str, str], int]:
+        """Increments since the last call, to store (``shaping_repo.add_warmup_counts``)."""
+        out, self._unsaved = self._unsaved, {}
+        return out
+
+    def give_back_counts(self, counts: Mapping[tuple[date, str, str], int]) -> None:
+        """Counts that could not be stored: kept for the next try."""
+        for key, n in counts.items():
+            self._unsaved[key] = self._unsaved.get(key, 0) + n
+
+    def _count(self, group: Group, source: str | None) -> None:
+        if self.settings.warmup_start.get(source or "") is None:
+            return
+        key = (self.today(), group.key, source or "")
+        self._sent[key] = self._sent.get(key, 0) + 1
+        self._unsaved[key] = self._unsaved.get(key, 0) + 1
+        for old in [k for k in self._sent if k[0] < key[0]]:
+            del self._sent[old]
+
+    def sent_today(self, group: Group, source: str | None) -> int:
+        return self._sent.get((self.today(), group.key, source or ""), 0)
+
+    def _warm(self, group: Group, source: str | None) -> tuple[float, str] | None:
+        cap = self.warmup_cap(group, source)
+        if cap is None or self.sent_today(group, source) < cap:
+            return None
+        now = datetime.fromtimestamp(self.seconds(), UTC)
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+        where = f" from {source}" if source else ""
+        return (midnight - now).total_seconds(), f"warm-up cap of {group.key}{where}"
 
     def group(self, domain: str, mx_hosts: Sequence[str]) -> Group:
         found = self.settings.classify(domain, mx_hosts)
@@ -262,6 +379,8 @@ class Shaper:
         """Connections the group may have open from ``source`` now (None: no cap)."""
         t = self.throttle(group, source)
         factor = t.factor(self.seconds())
+        if self._warm(group, source) is not None:
+            return 0
         base = group.limits.max_connections
         if factor >= 1.0:
             return base or None
@@ -310,6 +429,9 @@ class Shaper:
         factor = t.factor(self.seconds())
         if factor <= 0.0:
             return max(t.suspended_until - self.seconds(), 0.0), False
+        warm = self._warm(group, source)
+        if warm is not None:
+            return warm[0], False
         limits = group.limits
         now = self.monotonic()
         start = now
@@ -327,6 +449,7 @@ class Shaper:
         delay = start - now
         if delay > self.settings.max_wait:
             return delay, False
+        self._count(group, source)
         if per_minute > 0:
             t.next_at = start + 60.0 / per_minute
         if per_hour:
@@ -346,12 +469,15 @@ class Shaper:
     # -- back-off ------------------------------------------------------------------------
 
     def suspension(self, group: Group, source: str | None) -> tuple[float, str] | None:
-        """(seconds left, why) while ``group`` is suspended for ``source``."""
+        """(seconds left, the cause as ``deliverwatch queue`` shows it) while ``group``
+        takes no mail from ``source``: backing off, or its warm-up cap for today reached."""
         t = self._throttles.get((group.key, source or ""))
-        if t is None:
-            return None
-        left = t.suspended_until - self.seconds()
-        return (left, t.reason) if left > 0 else None
+        if t is not None:
+            left = t.suspended_until - self.seconds()
+            if left > 0:
+                where = f" from {source}" if source else ""
+                return left, f"back-off for {group.key}{where}: {t.reason}"
+        return self._warm(group, source)
 
     def observe(self, group: Group, source: str | None, replies: Iterable[Reply]) -> bool:
         """Back off when a reply asks the sender to slow down (module docstring); True when

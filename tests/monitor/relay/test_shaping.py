@@ -5,6 +5,7 @@ that holds up no other destination, and adaptive back-off on sender-side replies
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -17,9 +18,15 @@ import pytest
 from monitor.config import ReportConfig, config_from_dict
 from monitor.daemon.wiring import delivery_settings
 from monitor.enums import MessageState
-from monitor.relay.delivery.shaping import GroupRule, Limits, ShapingSettings, shipped_groups
+from monitor.relay.delivery.shaping import (
+    GroupRule,
+    Limits,
+    Pool,
+    ShapingSettings,
+    shipped_groups,
+)
 from monitor.report.daily import build_report
-from monitor.store.shaping_repo import backoffs_in_force, waiting_by_cause
+from monitor.store.shaping_repo import backoffs_in_force, waiting_by_cause, warmup_counts
 from reports.render import render_daily, report_json
 from tests.monitor.relay.delivery_kit import (
     T0,
@@ -61,12 +68,13 @@ def google(**limits: int) -> GroupRule:
 
 def batch(prefix: str, domain: str, n: int, *, rcpts: int = 1) -> list[Any]:
     return [
-        message(f"{prefix}{i:04d}", *(f"u{i}-{r}@{domain}" for r in range(rcpts))) for i in range(n)
+        message(f"{prefix}{i:04d}", *(f"{prefix.lower()}{i}-{r}@{domain}" for r in range(rcpts)))
+        for i in range(n)
     ]
 
 
 def everyone(prefix: str, domain: str, n: int, *, rcpts: int = 1) -> list[str]:
-    return [f"u{i}-{r}@{domain}" for i in range(n) for r in range(rcpts)]
+    return [f"{prefix.lower()}{i}-{r}@{domain}" for i in range(n) for r in range(rcpts)]
 
 
 # -- groups -----------------------------------------------------------------------------
@@ -319,3 +327,93 @@ def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns
 def in_force(store: Any, now: dt.datetime) -> list[Any]:
     with store.session() as session:
         return backoffs_in_force(session, now)
+
+
+# -- pools and warm-up --------------------------------------------------------------------
+
+
+def test_pools_bind_their_addresses_and_helo_and_an_excluded_ip_is_left_out(
+    store, dns, port
+) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    news = [dataclasses.replace(m, campaign="news") for m in batch("N", "a.example", 5)]
+    other = [dataclasses.replace(m, campaign="shop") for m in batch("S", "a.example", 5)]
+    enqueue(store, *news, *other)
+    pools = (Pool(name="newsletters", ips=("127.0.0.11",), campaigns=frozenset({"news"})),)
+    helo = {"127.0.0.10": "mta10.sender.example", "127.0.0.11": "news.sender.example"}
+    config = settings(dns, port, shaping=shaping(google(), pools=pools),
+                      source_ips=("127.0.0.10", "127.0.0.11", "127.0.0.12"), helo=helo)  # fmt: skip
+    wanted = everyone("N", "a.example", 5) + everyone("S", "a.example", 5)
+
+    async def go(cfg: Any) -> None:
+        async with running(store, cfg, Clock()):
+            await until(final(store, *wanted), 15)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go(config))
+    news_rcpts = set(everyone("N", "a.example", 5))
+    seen = {(m.rcpt_tos[0] in news_rcpts, m.peer, m.helo) for m in sink.messages}
+    assert {(peer, helo) for is_news, peer, helo in seen if is_news} == {
+        ("127.0.0.11", "news.sender.example")
+    }
+    shop = {peer for is_news, peer, _ in seen if not is_news}
+    assert shop and shop <= {"127.0.0.10", "127.0.0.12"}  # the pool's address is its own
+
+
+def test_an_excluded_address_leaves_its_pool_and_its_mail_waits(store, dns, port) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    news = [dataclasses.replace(m, campaign="news") for m in batch("N", "a.example", 3)]
+    enqueue(store, *news)
+    pools = (Pool(name="newsletters", ips=("127.0.0.11",), campaigns=frozenset({"news"})),)
+    config = settings(dns, port, shaping=shaping(google(), pools=pools,
+                                                 exclude_ips=frozenset({"127.0.0.11"})),
+                      source_ips=("127.0.0.10", "127.0.0.11"))  # fmt: skip
+    wanted = everyone("N", "a.example", 3)
+
+    async def go() -> None:
+        async with running(store, config, Clock()):
+            await until(final(store, *wanted), 15)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    assert sink.messages == []
+    for row in rows(store).values():
+        assert row.state is MessageState.DEFERRED and row.attempts == 0
+        assert "no usable source address in pool newsletters" in (row.last_reply or "")
+
+
+def test_warm_up_defers_over_the_cap_on_day_1_and_releases_more_on_day_2(store, dns, port) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 20))
+    wanted = everyone("A", "a.example", 20)
+    rule = google()
+    warm = shaping(rule, warmup_start={"127.0.0.10": T0.date()}, warmup_schedule=(5, 10))
+    config = settings(dns, port, shaping=warm, source_ips=("127.0.0.10",))
+    clock = Clock()
+    seen: dict[str, Any] = {}
+
+    async def go() -> None:
+        async with running(store, config, clock) as engine:
+            await until(final(store, *wanted), 15)
+            seen["day1"] = len(sink.messages)
+            seen["rows1"] = rows(store)
+            clock.advance(days=1)
+            engine.wake()
+            await until(lambda: len(sink.messages) >= 15, 15)
+            await until(final(store, *wanted), 15)
+            await asyncio.sleep(0.3)  # nothing more may come today
+            seen["day2"] = len(sink.messages)
+
+    with SmtpSink("127.0.0.2", port) as sink:
+        asyncio.run(go())
+    assert seen["day1"] == 5 and seen["day2"] == 15
+    waiting = [r for r in seen["rows1"].values() if r.state is MessageState.DEFERRED]
+    assert len(waiting) == 15
+    for row in waiting:
+        assert row.attempts == 0
+        assert "deferred: warm-up cap of google from 127.0.0.10" in (row.last_reply or "")
+        assert row.next_attempt_at == dt.datetime(2026, 4, 2, tzinfo=dt.UTC)  # next day
+    with store.session() as session:
+        assert warmup_counts(session, T0.date()) == [(T0.date(), "google", "127.0.0.10", 5)]
+        day2 = (T0 + dt.timedelta(days=1)).date()
+        assert warmup_counts(session, day2) == [(day2, "google", "127.0.0.10", 10)]

@@ -2,7 +2,8 @@
 
 Issue 16: a sender-side "slow down" reply suspends a destination group for one source
 address and then ramps it back; each episode is a row, so ``deliverwatch queue`` shows those
-in force and the daily report those of the day. ``sent_messages.stream`` (transactional or
+in force and the daily report those of the day. ``relay_warmup`` keeps the day's count per
+new source address and group, so a warm-up cap survives a restart. ``sent_messages.stream`` (transactional or
 bulk, copied from the relay message) with two indexes lets the claim take transactional mail
 first and bulk mail campaign by campaign without scanning the queue. Additive only.
 
@@ -53,7 +54,18 @@ def upgrade() -> None:
         )
 
 
+    op.create_table(
+        "relay_warmup",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("source_ip", sa.String(length=45), nullable=False),
+        sa.Column("group_key", sa.String(length=255), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "source_ip", "group_key", name=op.f("pk_relay_warmup")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("relay_warmup")
     with op.batch_alter_table("relay_backoffs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_relay_backoffs_ramp_until"))
         batch_op.drop_index(batch_op.f("ix_relay_backoffs_started_at"))
