@@ -208,6 +208,10 @@ class RelayConfig:
     users: dict[str, RelayUser] = field(default_factory=dict)
     #: Traffic shaping: destination groups, their caps, adaptive back-off.
     shaping: ShapingConfig = field(default_factory=ShapingConfig)
+    #: Apply destinations' MTA-STS policies (RFC 8461; ``enforce``: listed MX hosts only,
+    #: verified TLS only). Policy hosts and MX certificates are verified against the system
+    #: store plus ``[checks] mta_sts_ca_file``.
+    mta_sts: bool = True
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

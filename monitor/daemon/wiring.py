@@ -233,6 +233,8 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         envelope_domain=s.envelope_domain.lower().rstrip("."),
         verp_local_part=r.verp_local_part,
         shaping=shaping_settings(r.shaping),
+        mta_sts=r.mta_sts,
+        tls_ca_file=str(cfg.checks.mta_sts_ca_file) if cfg.checks.mta_sts_ca_file else None,
     )
 
 

@@ -26,10 +26,12 @@ and the job's recipients are held with the reason, never retried in a loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import itertools
 import logging
-from collections import deque
+import ssl
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -50,6 +52,7 @@ from monitor.relay.delivery.session import (
 )
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.relay.delivery.shaping import Group, Shaper
+from monitor.relay.delivery.sts import StsCache
 from monitor.store.queue import Due
 from monitor.store.shaping_repo import WAITING_PREFIX
 from parsers.verp import encode
@@ -103,6 +106,8 @@ class _Lane:
     #: The source pool of the job in hand (traffic shaping) and its addresses.
     pool: str = ""
     sources: tuple[str, ...] = ()
+    #: The destination's MTA-STS policy is ``enforce``: verified TLS or nothing.
+    secure: bool = False
 
 
 def needs_smtputf8(due: Due, body: bytes) -> bool:
@@ -133,6 +138,7 @@ class Courier:
         record: Callable[[list[Attempt]], None],
         seconds: Callable[[], float],
         shaper: Shaper | None = None,
+        sts: StsCache | None = None,
     ) -> None:
         self.settings = settings
         self.mx = mx
@@ -140,6 +146,13 @@ class Courier:
         self.record = record
         self.seconds = seconds
         self.shaper = shaper
+        self.sts = sts
+        #: A context that checks the MX certificate and name (MTA-STS ``enforce``).
+        self.verified_tls = ssl.create_default_context()
+        if settings.tls_ca_file:
+            self.verified_tls.load_verify_locations(cafile=settings.tls_ca_file)
+        #: Connections by (destination, policy, outcome): the TLS seen per destination.
+        self.tls_outcomes: Counter[tuple[str, str, str]] = Counter()
         self.active = 0  # connections held by agents (the pool holds the idle ones)
         self.tls = opportunistic_tls()
         self._sources = {
@@ -241,21 +254,11 @@ class Courier:
             if route.failure.verdict is Verdict.DEFERRED:
                 self._suspend(dest, route.failure)
             return
-        group = None
-        if self.shaper is not None:
-            group = self.shaper.group(dest.domain, [h.name for h in route.hosts])
-            dest.group = group.key
-            first = job.dues[0]
-            lane.pool, sources = self.shaper.pool_for(
-                campaign=first.campaign, user=first.submitted_by,
-                sender=first.envelope_sender or first.header_from or "",
-                sources=self.settings.source_ips,
-            )  # fmt: skip
-            lane.sources = tuple(sources)
-            held = lane.conn
-            if held is not None and held.source_ip not in (*sources, None):
-                self._detach(lane)
-                self.pool.give(held)  # another pool's: left for its mail
+        secured = await self._secure_route(dest, job, route, lane)
+        if secured is None:
+            return
+        route = secured
+        group = self._shape(dest, job, route, lane)
         for envelope, dues in self._envelopes(job, group):
             replies = await self._transaction(route, envelope, lane, group)
             conn = lane.conn
@@ -276,6 +279,46 @@ class Courier:
             if backed_off or not conn.usable or conn.transactions >= limit:
                 self._detach(lane)
                 await conn.quit()
+
+    async def _secure_route(
+        self, dest: Destination, job: Job, route: Route, lane: _Lane
+    ) -> Route | None:
+        """The route MTA-STS allows (``sts``): in ``enforce`` mode only the listed MX hosts,
+        over verified TLS (``lane.secure``); None when none is listed (the job is deferred)."""
+        lane.secure = False
+        if self.sts is None:
+            return route
+        sts = await self.sts.policy(dest.domain)
+        if not sts.enforce or sts.policy is None:
+            return route
+        hosts = tuple(h for h in route.hosts if sts.policy.matches(h.name))
+        if not hosts:
+            listed = ", ".join(sts.policy.mx)
+            text = f"4.7.5 MTA-STS: no MX host of {dest.domain} matches its policy ({listed})"
+            self.tls_outcomes[(dest.domain, "sts-enforce", "no-mx")] += 1
+            self._record(job, job.dues, [Reply.deferred(text, command="DNS")])
+            return None
+        lane.secure = True
+        return dataclasses.replace(route, hosts=hosts)
+
+    def _shape(self, dest: Destination, job: Job, route: Route, lane: _Lane) -> Group | None:
+        """The destination's group and the job's source pool (None: shaping is off)."""
+        if self.shaper is None:
+            return None
+        group = self.shaper.group(dest.domain, [h.name for h in route.hosts])
+        dest.group = group.key
+        first = job.dues[0]
+        lane.pool, sources = self.shaper.pool_for(
+            campaign=first.campaign, user=first.submitted_by,
+            sender=first.envelope_sender or first.header_from or "",
+            sources=self.settings.source_ips,
+        )  # fmt: skip
+        lane.sources = tuple(sources)
+        held = lane.conn
+        if held is not None and held.source_ip not in (*sources, None):
+            self._detach(lane)
+            self.pool.give(held)  # another pool's: left for its mail
+        return group
 
     def _suspend(self, dest: Destination, cause: Reply) -> None:
         """Defer everything queued for ``dest`` now, and what comes in the next
@@ -381,21 +424,11 @@ class Courier:
         addresses = [(h.name, a) for h in route.hosts for a in h.addresses if self._usable(a)]
         addresses = addresses[: self.settings.max_mx_addresses]
         failure = Reply.deferred(f"4.4.4 no usable address for any MX host of {route.domain}")
-        key = group.key if group is not None else ""
-        if group is not None and lane is not None and lane.pool:
-            key = f"{key}/{lane.pool}"  # a pool's connections serve only its mail
+        key = self._key(group, lane)
+        secure = lane is not None and lane.secure
         if reuse:
-            for _, address in addresses:
-                pooled = self.pool.take((address, self.settings.port, key))
-                if pooled is None:
-                    continue
-                if (
-                    group is not None
-                    and self.shaper is not None
-                    and self.shaper.suspension(group, pooled.source_ip) is not None
-                ):
-                    await pooled.quit()
-                    continue
+            pooled = await self._pooled(addresses, key, group)
+            if pooled is not None:
                 return pooled, failure
         sessions = 0
         for host, address in addresses:
@@ -406,15 +439,51 @@ class Courier:
             if isinstance(source, Reply):
                 return None, source
             try:
-                conn = await self._dial(host, address, source, group)
-                conn.group = key
-                return conn, failure
+                conn = await self._dial(host, address, source, group, secure=secure)
             except ConnectFailure as exc:
                 failure = exc.reply
                 sessions += exc.greeted
+                if failure.command == "STARTTLS":
+                    self._note_tls(route.domain, secure, "tls-failed")
                 if sessions >= self.settings.max_mx_sessions:
                     break
+                continue
+            conn.group = key
+            self._note_tls(route.domain, secure, "tls" if conn.tls else "plain")
+            return conn, failure
         return None, failure
+
+    async def _pooled(
+        self, addresses: list[tuple[str, str]], key: str, group: Group | None
+    ) -> Connection | None:
+        """An idle connection kept for ``key`` to one of ``addresses`` whose source is not
+        backing off."""
+        for _, address in addresses:
+            pooled = self.pool.take((address, self.settings.port, key))
+            if pooled is None:
+                continue
+            if (
+                group is not None
+                and self.shaper is not None
+                and self.shaper.suspension(group, pooled.source_ip) is not None
+            ):
+                await pooled.quit()
+                continue
+            return pooled
+        return None
+
+    def _note_tls(self, domain: str, secure: bool, outcome: str) -> None:
+        self.tls_outcomes[(domain, "sts-enforce" if secure else "opportunistic", outcome)] += 1
+
+    @staticmethod
+    def _key(group: Group | None, lane: _Lane | None) -> str:
+        """What an idle connection is kept for: its group, pool and TLS level."""
+        key = group.key if group is not None else ""
+        if group is not None and lane is not None and lane.pool:
+            key = f"{key}/{lane.pool}"  # a pool's connections serve only its mail
+        if lane is not None and lane.secure:
+            key = f"{key}/sts"  # verified connections only for MTA-STS destinations
+        return key
 
     async def _source(
         self, address: str, group: Group | None, lane: _Lane | None = None
@@ -450,13 +519,19 @@ class Courier:
                 return self._waiting(group, None, 1.0, "connection cap")
 
     async def _dial(
-        self, host: str, address: str, source: str | None, group: Group | None = None
+        self,
+        host: str,
+        address: str,
+        source: str | None,
+        group: Group | None = None,
+        *,
+        secure: bool = False,
     ) -> Connection:
         shaper = self.shaper if group is not None else None
         if group is not None and shaper is not None:
             shaper.opened(group, source)  # counted before the wait: the slot is taken
         try:
-            conn = await self._open(host, address, source)
+            conn = await self._open(host, address, source, secure=secure)
         except BaseException:
             if group is not None and shaper is not None:
                 shaper.closed(group, source)
@@ -465,11 +540,23 @@ class Courier:
             conn.on_close = lambda: shaper.closed(group, source)
         return conn
 
-    async def _open(self, host: str, address: str, source: str | None) -> Connection:
+    async def _open(
+        self, host: str, address: str, source: str | None, *, secure: bool = False
+    ) -> Connection:
         s = self.settings
         dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
                     helo=s.helo_for(source), connect_timeout=s.connect_timeout,
-                    command_timeout=s.command_timeout, tls=self.tls)  # fmt: skip
+                    command_timeout=s.command_timeout,
+                    tls=self.verified_tls if secure else self.tls)  # fmt: skip
+        if secure:  # MTA-STS enforce: a verified TLS session or no delivery (RFC 8461 4.2)
+            conn = await open_connection(dial)
+            if not conn.tls:
+                conn.close()
+                text = (f"4.7.5 MTA-STS: {host}[{address}] did not offer STARTTLS, which the "
+                        "policy of the destination requires")  # fmt: skip
+                raise ConnectFailure(Reply.deferred(text, command="STARTTLS", mx=host),
+                                     greeted=True)  # fmt: skip
+            return conn
         try:
             return await open_connection(dial)
         except TlsFailure as exc:

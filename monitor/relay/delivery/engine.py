@@ -33,6 +33,7 @@ import contextlib
 import logging
 import os
 import random
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt, Batch
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.relay.delivery.shaping import Backoff, Shaper
+from monitor.relay.delivery.sts import StsCache
 from monitor.relay.delivery.writer import Writer
 from monitor.store import queue
 from monitor.store.db import store_errors
@@ -153,8 +155,16 @@ class DeliveryEngine:
                 lookup = dns = DnsClient(s.nameservers or None, timeout=s.dns_timeout)
             mx = MxResolver(lookup, clock=self._seconds, max_age=s.dns_cache_seconds,
                             max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
+            sts = None
+            if s.mta_sts:
+                context = ssl.create_default_context()
+                if s.tls_ca_file:
+                    context.load_verify_locations(cafile=s.tls_ca_file)
+                sts = StsCache(lookup, context=context, port=s.mta_sts_port,
+                               timeout=s.dns_timeout * 2, clock=self._seconds)  # fmt: skip
             self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
-                                    seconds=self._seconds, shaper=self.shaper)  # fmt: skip
+                                    seconds=self._seconds, shaper=self.shaper,
+                                    sts=sts)  # fmt: skip
             self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip
