@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Longest a policy is trusted without looking at its TXT record again.
 MAX_CACHE_SECONDS = 86_400.0
+#: How long "this domain has no MTA-STS" is believed.
+NEGATIVE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +75,14 @@ class StsCache:
         answer = await self.lookup.query(f"_mta-sts.{domain}", "TXT")
         records = [t for t in answer.records if t.startswith("v=STSv1")]
         if answer.failed or len(records) != 1:
-            # no record (or a broken one): a cached policy stays in force until it expires
-            return cached[1] if cached is not None and answer.failed else StsResult(None)
+            # a lookup that failed keeps a cached policy in force (RFC 8461 5.1); no record
+            # (or several) means no MTA-STS, remembered a while: one TXT query per domain
+            # and NEGATIVE_SECONDS, not per message
+            if cached is not None and answer.failed:
+                return cached[1]
+            none = StsResult(None)
+            self._cache[domain] = (now + NEGATIVE_SECONDS, none)
+            return none
         record = parse_sts_record(records[0])
         if cached is not None and cached[1].policy_id == (record.id or ""):
             self._remember(domain, cached[1], now)
@@ -84,14 +92,24 @@ class StsCache:
                                       port=self.port, timeout=self.timeout)  # fmt: skip
         except PolicyFetchError as exc:
             log.warning("MTA-STS policy of %s could not be fetched (%s)", domain, exc)
-            return cached[1] if cached is not None else StsResult(None)
+            return self._fallback(domain, cached, now)
         policy = parse_sts_policy(text)
         if not policy.valid:
             log.warning("MTA-STS policy of %s is invalid: %s", domain, ", ".join(policy.errors))
-            return cached[1] if cached is not None else StsResult(None)
+            return self._fallback(domain, cached, now)
         result = StsResult(policy, record.id or "")
         self._remember(domain, result, now)
         return result
+
+    def _fallback(
+        self, domain: str, cached: tuple[float, StsResult] | None, now: float
+    ) -> StsResult:
+        """A cached policy stays in force; without one, none for a minute (then fetch again)."""
+        if cached is not None and cached[1].policy is not None:
+            return cached[1]
+        none = StsResult(None)
+        self._cache[domain] = (now + 60.0, none)
+        return none
 
     def _remember(self, domain: str, result: StsResult, now: float) -> None:
         age = float(result.policy.max_age or 0) if result.policy is not None else 0.0
