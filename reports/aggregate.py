@@ -33,6 +33,7 @@ from reports.model import (
     Figures,
     ReasonRow,
     RelayBackoffRow,
+    RelayTlsRow,
     ReportInput,
     SuppressionGrowth,
     Thresholds,
@@ -363,6 +364,10 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
                 reply=why,
             )
             for g, ip, a, b, c, f, why in inp.relay_backoffs
+        ],
+        relay_tls=[
+            RelayTlsRow(domain=d, policy=p, outcome=o, connections=n)
+            for d, p, o, n in inp.relay_tls
         ],
     )
     return replace(report, verdicts=build_verdicts(report, inp))

@@ -103,6 +103,8 @@ class ReportInput:
     relay_backoffs: list[tuple[str, str, datetime, datetime, datetime, float, str]] = field(
         default_factory=list
     )
+    #: The relay's outbound connections that day: (domain, MTA-STS policy, outcome, count).
+    relay_tls: list[tuple[str, str, str, int]] = field(default_factory=list)
     top_n: int = 10
 
 
@@ -287,6 +289,16 @@ class RelayBackoffRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelayTlsRow:
+    """The relay's connections to one destination that day, by MTA-STS policy and outcome."""
+
+    domain: str
+    policy: str  # "sts-enforce" or "opportunistic"
+    outcome: str  # "tls", "plain", "tls-failed", "no-mx"
+    connections: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReport:
     day: str
     timezone: str
@@ -315,3 +327,5 @@ class DailyReport:
     volume_known: bool
     #: The relay's back-offs begun that day (its traffic shaping), oldest first.
     relay_backoffs: list[RelayBackoffRow] = field(default_factory=list)
+    #: TLS of the relay's connections per destination: our own view beside TLS-RPT.
+    relay_tls: list[RelayTlsRow] = field(default_factory=list)

@@ -60,6 +60,7 @@ __all__ = [
     "ProcessedItem",
     "RelayBackoff",
     "RelayMessage",
+    "RelayTlsOutcome",
     "RelayWarmup",
     "SentMessage",
     "Suppression",
@@ -517,6 +518,20 @@ class RelayWarmup(Base):
     source_ip: Mapped[str] = mapped_column(String(45), primary_key=True)
     group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
     sent: Mapped[int] = mapped_column(Integer)
+
+
+class RelayTlsOutcome(Base):
+    """Outbound connections per day, destination domain, MTA-STS policy (``sts-enforce`` or
+    ``opportunistic``) and outcome (``tls``, ``plain``, ``tls-failed``, ``no-mx``): our own
+    view of TLS to each destination, beside received TLS-RPT reports (revision 0006)."""
+
+    __tablename__ = "relay_tls_outcomes"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 # --------------------------------------------------------------------------- daemon

@@ -38,7 +38,7 @@ from monitor.store.models import (
     SentMessage,
     Suppression,
 )
-from monitor.store.shaping_repo import backoffs_between
+from monitor.store.shaping_repo import backoffs_between, tls_outcomes
 from reports.model import ReportInput
 from reports.providers import OTHER, ProviderMap
 
@@ -395,6 +395,7 @@ def load_report_input(
         dmarc_rows, reporters, dmarc_days_range = _read(factory, _dmarc, w, dmarc_days)
         sent_trend = _read(factory, _sent_trend, w, dialect, groups.result())
         backoffs = _read(factory, _relay_backoffs, w)
+        relay_tls = _read(factory, tls_outcomes, day)
         event_trend = heavy.result()
     own_ips = sorted({v for d, v, *_ in day_sent if d == "ip" and v} | _event_ips(day_events))
     return ReportInput(
@@ -422,6 +423,7 @@ def load_report_input(
         one_click_unsubscribes=one_click,
         top_n=top_n,
         relay_backoffs=backoffs,
+        relay_tls=relay_tls,
     )
 
 

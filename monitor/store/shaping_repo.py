@@ -17,15 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.enums import MessageState
-from monitor.store.models import RelayBackoff, RelayWarmup, SentMessage
+from monitor.store.models import RelayBackoff, RelayTlsOutcome, RelayWarmup, SentMessage
 
 __all__ = [
     "WAITING_PREFIX",
     "BackoffRow",
+    "add_tls_outcomes",
     "add_warmup_counts",
     "backoffs_between",
     "backoffs_in_force",
     "record_backoff",
+    "tls_outcomes",
     "waiting_by_cause",
     "warmup_counts",
 ]
@@ -114,3 +116,22 @@ def warmup_counts(session: Session, day: date) -> list[tuple[date, str, str, int
     w = RelayWarmup
     q = select(w.day, w.group_key, w.source_ip, w.sent).where(w.day == day)
     return [(d, g, ip, int(n)) for d, g, ip, n in session.execute(q)]
+
+
+def add_tls_outcomes(session: Session, counts: Mapping[tuple[date, str, str, str], int]) -> None:
+    """Add ``(day, domain, policy, outcome) -> connections`` to the stored counts."""
+    for (day, domain, policy, outcome), n in counts.items():
+        key = (day, domain[:255], policy[:32], outcome[:32])
+        row = session.get(RelayTlsOutcome, key)
+        if row is None:
+            session.add(RelayTlsOutcome(day=key[0], domain=key[1], policy=key[2],
+                                        outcome=key[3], count=n))  # fmt: skip
+        else:
+            row.count += n
+
+
+def tls_outcomes(session: Session, day: date) -> list[tuple[str, str, str, int]]:
+    """(domain, policy, outcome, connections) of ``day``, by domain."""
+    t = RelayTlsOutcome
+    q = select(t.domain, t.policy, t.outcome, t.count).where(t.day == day)
+    return [(d, p, o, int(n)) for d, p, o, n in session.execute(q.order_by(t.domain, t.policy))]

@@ -475,6 +475,11 @@ class Courier:
     def _note_tls(self, domain: str, secure: bool, outcome: str) -> None:
         self.tls_outcomes[(domain, "sts-enforce" if secure else "opportunistic", outcome)] += 1
 
+    def take_tls_outcomes(self) -> Counter[tuple[str, str, str]]:
+        """The TLS outcomes since the last call (the engine stores them)."""
+        out, self.tls_outcomes = self.tls_outcomes, Counter()
+        return out
+
     @staticmethod
     def _key(group: Group | None, lane: _Lane | None) -> str:
         """What an idle connection is kept for: its group, pool and TLS level."""

@@ -59,6 +59,7 @@ from monitor.store.db import store_errors
 from monitor.store.queue import Due
 from monitor.store.shaping_repo import (
     BackoffRow,
+    add_tls_outcomes,
     add_warmup_counts,
     record_backoff,
     warmup_counts,
@@ -236,6 +237,7 @@ class DeliveryEngine:
             await asyncio.gather(*late, return_exceptions=True)
         await self._writer.close(grace)
         await self._save_warmup()
+        await self._save_tls()
         if self._chores_running:  # back-offs being recorded
             await asyncio.wait(set(self._chores_running), timeout=grace)
         await writer
@@ -456,6 +458,7 @@ class DeliveryEngine:
             try:
                 await self._pool.reap()
                 await self._save_warmup()
+                await self._save_tls()
                 if loop.time() >= next_renewal and self._tracked:
                     next_renewal = loop.time() + renew_every
                     await self._renew()
@@ -498,6 +501,29 @@ class DeliveryEngine:
         except StoreError as exc:
             log.warning("could not store the warm-up tally (%s); trying again", exc)
             shaper.give_back_counts(counts)
+
+    async def _save_tls(self) -> None:
+        """Store the TLS outcomes per destination since the last call (report)."""
+        courier = getattr(self, "_courier", None)
+        if courier is None:
+            return
+        taken = courier.take_tls_outcomes()
+        if not taken:
+            return
+        day = self.clock().date()
+        counts = {(day, *key): n for key, n in taken.items()}
+
+        def save() -> None:
+            with store_errors("storing TLS outcomes"), self.factory() as session:
+                session.begin()
+                add_tls_outcomes(session, counts)
+                session.commit()
+
+        try:
+            await self._in_db(save)
+        except StoreError as exc:
+            log.warning("could not store TLS outcomes (%s); trying again", exc)
+            courier.tls_outcomes.update(taken)
 
     async def _renew(self) -> None:
         ids = sorted(self._tracked)

@@ -18,8 +18,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from monitor.config import ReportConfig
 from monitor.enums import MessageState
+from monitor.report.daily import build_report
+from monitor.store.shaping_repo import tls_outcomes
+from reports.render import render_daily
 from tests.monitor.relay.delivery_kit import (
+    T0,
     Clock,
     enqueue,
     final,
@@ -106,6 +111,11 @@ def test_enforce_refuses_an_mx_whose_certificate_does_not_verify(
     assert https.requests == [("mta-sts.dest.example", POLICY_PATH)]
     assert mx.messages == [] and row.state is MessageState.DEFERRED
     assert "4.7.5" in (row.last_reply or "") and "certificate" in (row.last_reply or "").lower()
+    with store.session() as session:
+        found = tls_outcomes(session, T0.date())
+    assert found and {(d, p, o) for d, p, o, _ in found} == {
+        ("dest.example", "sts-enforce", "tls-failed")
+    }
 
 
 def test_enforce_refuses_an_mx_without_starttls(store, dns, port, tmp_path) -> None:
@@ -121,6 +131,16 @@ def test_enforce_delivers_over_tls_to_an_mx_with_a_right_certificate(
                                      context="right")  # fmt: skip
     assert row.state is MessageState.DELIVERED
     assert [m.tls for m in mx.messages] == [True]
+    with store.session() as session:  # our own view of TLS, for the report
+        assert tls_outcomes(session, T0.date()) == [("dest.example", "sts-enforce", "tls", 1)]
+    report = build_report(store.factory, day=T0.date(), cfg=ReportConfig(), timezone="UTC",
+                          now=T0)  # fmt: skip
+    assert [(t.domain, t.policy, t.outcome) for t in report.relay_tls] == [
+        ("dest.example", "sts-enforce", "tls")
+    ]
+    assert "TLS of the relay&#39;s connections" in render_daily(report) or (
+        "TLS of the relay's connections" in render_daily(report)
+    )
 
 
 def test_enforce_uses_only_the_mx_hosts_the_policy_lists(store, dns, port, tmp_path) -> None:

@@ -3,7 +3,8 @@
 Issue 16: a sender-side "slow down" reply suspends a destination group for one source
 address and then ramps it back; each episode is a row, so ``deliverwatch queue`` shows those
 in force and the daily report those of the day. ``relay_warmup`` keeps the day's count per
-new source address and group, so a warm-up cap survives a restart. ``sent_messages.stream`` (transactional or
+new source address and group, so a warm-up cap survives a restart. ``relay_tls_outcomes`` counts outbound connections per
+day, destination, MTA-STS policy and TLS outcome, for the report. ``sent_messages.stream`` (transactional or
 bulk, copied from the relay message) with two indexes lets the claim take transactional mail
 first and bulk mail campaign by campaign without scanning the queue. Additive only.
 
@@ -64,7 +65,21 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "relay_tls_outcomes",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("domain", sa.String(length=255), nullable=False),
+        sa.Column("policy", sa.String(length=32), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "domain", "policy", "outcome", name=op.f("pk_relay_tls_outcomes")
+        ),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("relay_tls_outcomes")
     op.drop_table("relay_warmup")
     with op.batch_alter_table("relay_backoffs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_relay_backoffs_ramp_until"))
