@@ -25,6 +25,7 @@ ORDER = [
     "web",
     "relay",
     "ops",
+    "shaping",
 ]
 
 

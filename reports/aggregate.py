@@ -37,6 +37,8 @@ from reports.model import (
     DiagnosticRow,
     Figures,
     ReasonRow,
+    RelayBackoffRow,
+    RelayTlsRow,
     ReportInput,
     SuppressionGrowth,
     Thresholds,
@@ -352,5 +354,21 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         volume_known=totals.sent > 0,
         compliance=inp.compliance,
         content=inp.content,
+        relay_backoffs=[
+            RelayBackoffRow(
+                group=g,
+                source_ip=ip,
+                started_at=a.isoformat(timespec="seconds"),
+                suspended_until=b.isoformat(timespec="seconds"),
+                ramp_until=c.isoformat(timespec="seconds"),
+                factor=f,
+                reply=why,
+            )
+            for g, ip, a, b, c, f, why in inp.relay_backoffs
+        ],
+        relay_tls=[
+            RelayTlsRow(domain=d, policy=p, outcome=o, connections=n)
+            for d, p, o, n in inp.relay_tls
+        ],
     )
     return replace(report, verdicts=build_verdicts(report, inp))

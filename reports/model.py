@@ -129,6 +129,13 @@ class ReportInput:
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
     delist_urls: dict[str, str] = field(default_factory=dict)  # DNSBL zone -> removal page
+    #: The relay's back-offs begun that day: (group, source IP, started, suspended until,
+    #: ramped back by, factor the ramp started from, the reply that caused it).
+    relay_backoffs: list[tuple[str, str, datetime, datetime, datetime, float, str]] = field(
+        default_factory=list
+    )
+    #: The relay's outbound connections that day: (domain, MTA-STS policy, outcome, count).
+    relay_tls: list[tuple[str, str, str, int]] = field(default_factory=list)
     top_n: int = 10
     #: The Gmail/Yahoo bulk-sender requirements as judged when the report was made; None:
     #: not judged (nothing in ``[sending]``).
@@ -311,6 +318,29 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelayBackoffRow:
+    """One back-off of the relay's traffic shaping (a provider asked us to slow down)."""
+
+    group: str
+    source_ip: str  # "" when the system picked the address
+    started_at: str
+    suspended_until: str
+    ramp_until: str
+    factor: float  # share of the limits the ramp started from
+    reply: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RelayTlsRow:
+    """The relay's connections to one destination that day, by MTA-STS policy and outcome."""
+
+    domain: str
+    policy: str  # "sts-enforce" or "opportunistic"
+    outcome: str  # "tls", "plain", "tls-failed", "no-mx"
+    connections: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReport:
     day: str
     timezone: str
@@ -339,3 +369,7 @@ class DailyReport:
     volume_known: bool
     compliance: list[ComplianceRow] | None = None
     content: ContentSection | None = None
+    #: The relay's back-offs begun that day (its traffic shaping), oldest first.
+    relay_backoffs: list[RelayBackoffRow] = field(default_factory=list)
+    #: TLS of the relay's connections per destination: our own view beside TLS-RPT.
+    relay_tls: list[RelayTlsRow] = field(default_factory=list)

@@ -5,7 +5,10 @@ filtered by Gmail's machinery although its domain is its own. So a recipient dom
 first against the consumer domains each provider owns and then, for everything else, against
 the MX host its mail was handed to (the remote MTA of our deliveries, deferrals and bounces).
 The mapping is data (``reports/data/providers.json``) so it can be kept up to date without a
-code change.
+code change. The relay's traffic shaping paces mail by the same platforms (a provider throttles
+per platform too), so the file also carries groups the report does not show (``"report":
+false``) and each group's shipped sending limits (``shaping``): ``load_destination_groups``
+gives every group, ``load_providers`` the report's.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-__all__ = ["OTHER", "ProviderGroup", "ProviderMap", "load_providers"]
+__all__ = ["OTHER", "ProviderGroup", "ProviderMap", "load_destination_groups", "load_providers"]
 
 OTHER = "other"
 
@@ -27,6 +30,10 @@ class ProviderGroup:
     label: str
     domains: frozenset[str]
     mx_suffixes: tuple[str, ...]
+    #: Shown as a column of the report (False: a destination group of the relay only).
+    report: bool = True
+    #: Shipped per-source-IP sending limits (name -> number; 0: no cap).
+    shaping: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +103,8 @@ class ProviderMap:
 
 
 @cache
-def load_providers() -> ProviderMap:
-    """The shipped mapping (read once; it is package data)."""
+def load_destination_groups() -> ProviderMap:
+    """Every shipped group, the relay's destination groups included (read once)."""
     raw = json.loads(
         resources.files("reports").joinpath("data/providers.json").read_text(encoding="utf-8")
     )
@@ -107,7 +114,16 @@ def load_providers() -> ProviderMap:
             label=str(g["label"]),
             domains=frozenset(str(d).lower() for d in g["domains"]),
             mx_suffixes=tuple(str(s).lower() for s in g["mx_suffixes"]),
+            report=bool(g.get("report", True)),
+            shaping=tuple((str(k), int(v)) for k, v in dict(g.get("shaping", {})).items()),
         )
         for g in raw["groups"]
     )
     return ProviderMap(groups, str(raw["other"]["label"]))
+
+
+@cache
+def load_providers() -> ProviderMap:
+    """The report's groups of the shipped mapping (read once; it is package data)."""
+    every = load_destination_groups()
+    return ProviderMap(tuple(g for g in every.groups if g.report), every.other_label)

@@ -66,11 +66,15 @@ def queue_group(ctx: click.Context) -> int:
     from monitor.store.content import held_campaigns
     from monitor.store.db import session_scope
     from monitor.store.queue import queue_summary
+    from monitor.store.shaping_repo import backoffs_in_force, waiting_by_cause
 
     app = loaded_app(ctx)
+    now = app.now()
     with session_scope(app.sessions(), "reading the queue") as session:
         summary = queue_summary(session)
         holds = held_campaigns(session)
+        backoffs = backoffs_in_force(session, now)
+        waiting = waiting_by_cause(session)
     states = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items())) or "empty"
     click.echo(f"{summary.pending} recipient(s) pending: {states}")
     if summary.oldest is not None:
@@ -82,6 +86,16 @@ def queue_group(ctx: click.Context) -> int:
                    f"({h.held_recipients} recipient(s)): {text(h.reason)}")  # fmt: skip
     if holds:
         click.echo("release one with: deliverwatch queue release --campaign NAME")
+    for b in backoffs:  # traffic shaping: groups slowed down for a source address
+        source = b.source_ip or "the default address"
+        if b.suspended_until > now:
+            what = f"suspended until {_when(b.suspended_until)}, then ramping"
+        else:
+            what = "ramping back"
+        click.echo(f"back-off: {b.group} from {source}: {what} to full pace by "
+                   f"{_when(b.ramp_until)} ({b.reply})")  # fmt: skip
+    for cause, count in waiting.items():
+        click.echo(f"deferred: {cause}: {count} recipient(s) waiting")
     return 0
 
 

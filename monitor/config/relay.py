@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +18,15 @@ from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
 from monitor.config.values import HostOrUnset, ReadableFile
 
-__all__ = ["RelayConfig", "RelayUser", "parse_listen"]
+__all__ = [
+    "PoolConfig",
+    "RelayConfig",
+    "RelayUser",
+    "ShapingConfig",
+    "ShapingGroupConfig",
+    "WarmupConfig",
+    "parse_listen",
+]
 
 _USER = re.compile(r"[A-Za-z0-9._@+-]{1,100}")
 _HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$scrypt$")
@@ -71,6 +80,102 @@ class RelayUser:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShapingGroupConfig:
+    """One destination group (``[relay.shaping.groups.ID]``): a shipped one's limits
+    overridden (and its patterns extended), or a new group. Limits are per source address;
+    unset: the shipped value (none for a new group); 0: no cap."""
+
+    #: MX host patterns: a suffix on a label boundary (``google.com``) or a glob (``*.mx.example``).
+    mx: tuple[str, ...] = ()
+    #: Recipient domains that are in the group whatever their MX.
+    domains: tuple[str, ...] = ()
+    max_connections: int | None = None
+    messages_per_connection: int | None = None
+    messages_per_minute: int | None = None
+    messages_per_hour: int | None = None
+    recipients_per_message: int | None = None
+
+    def limits(self) -> dict[str, int]:
+        """The limits set here (name -> number)."""
+        names = ("max_connections", "messages_per_connection", "messages_per_minute",
+                 "messages_per_hour", "recipients_per_message")  # fmt: skip
+        found = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        for name, value in found.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0")
+        return found
+
+    def __post_init__(self) -> None:
+        self.limits()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolConfig:
+    """``[relay.shaping.pools.NAME]``: source addresses (of ``[sending] ips``, each with its
+    ``[sending.helo]`` name) for the mail of some campaigns, submission users or sender
+    domains (the first pool that claims a message wins)."""
+
+    ips: tuple[str, ...] = ()
+    campaigns: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarmupConfig:
+    """``[relay.shaping.warmup]``: new source addresses and their daily caps per group."""
+
+    #: Day 1 of each new address (``"192.0.2.10" = "2026-04-01"``).
+    ips: dict[str, str] = field(default_factory=dict)
+    #: Messages a day per destination group on day 1, 2...; empty: the shipped schedule.
+    schedule: tuple[int, ...] = ()
+    #: A schedule of its own for some groups (``gmail = [20, 40, ...]``).
+    groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for ip, day in self.ips.items():
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise ValueError(f"ips.{ip}: expected a date YYYY-MM-DD, got {day!r}") from None
+        for values in (self.schedule, *self.groups.values()):
+            if any(v < 0 for v in values):
+                raise ValueError("a warm-up schedule holds numbers >= 0")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShapingConfig:
+    """``[relay.shaping]``: per-provider pacing, back-off (``monitor.relay.delivery.shaping``)."""
+
+    enabled: bool = True
+    #: Start from the groups and limits shipped in ``reports/data/providers.json``.
+    shipped_groups: bool = True
+    #: Limits of a destination in no group (each is then a group of its own).
+    default: ShapingGroupConfig = field(default_factory=ShapingGroupConfig)
+    groups: dict[str, ShapingGroupConfig] = field(default_factory=dict)
+    #: A job whose turn is further off than this goes back to the queue meanwhile.
+    max_wait_seconds: float = 30.0
+    #: A sender-side "slow down" reply suspends the group for the source address this
+    #: long, then its limits ramp back from half over ``ramp_seconds``.
+    backoff_seconds: float = 600.0
+    ramp_seconds: float = 1800.0
+    pools: dict[str, PoolConfig] = field(default_factory=dict)
+    #: Source addresses taken out of every pool (one found on a blocklist, say).
+    exclude_ips: tuple[str, ...] = ()
+    warmup: WarmupConfig = field(default_factory=WarmupConfig)
+
+    def __post_init__(self) -> None:
+        if min(self.max_wait_seconds, self.backoff_seconds, self.ramp_seconds) <= 0:
+            raise ValueError("max_wait_seconds, backoff_seconds and ramp_seconds must be > 0")
+        for name in self.groups:
+            if not _GROUP.fullmatch(name):
+                raise ValueError(f"groups.{name}: a group id is 1-40 of a-z 0-9 _ -")
+
+
+_GROUP = re.compile(r"[a-z0-9_-]{1,40}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RelayConfig:
     """The submission listeners, the queue and outbound delivery."""
 
@@ -114,6 +219,12 @@ class RelayConfig:
     users: dict[str, RelayUser] = field(default_factory=dict)
     #: ``[relay.content]``: spam and virus scanning of a sample of each campaign.
     content: ContentConfig = field(default_factory=ContentConfig)
+    #: Traffic shaping: destination groups, their caps, adaptive back-off.
+    shaping: ShapingConfig = field(default_factory=ShapingConfig)
+    #: Apply destinations' MTA-STS policies (RFC 8461; ``enforce``: listed MX hosts only,
+    #: verified TLS only). Policy hosts and MX certificates are verified against the system
+    #: store plus ``[checks] mta_sts_ca_file``.
+    mta_sts: bool = True
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import socket
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,10 +23,19 @@ from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
 from monitor.config import Config, SmtpSettings, parse_listen
+from monitor.config.relay import ShapingConfig
 from monitor.errors import ConfigError
 from monitor.events import EventContext
 from monitor.relay.compose import ComposeSettings, DkimKey, DkimSigner, load_key
 from monitor.relay.delivery import DeliverySettings
+from monitor.relay.delivery.shaping import (
+    WARMUP_SCHEDULE,
+    GroupRule,
+    Limits,
+    Pool,
+    ShapingSettings,
+    shipped_groups,
+)
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
 from monitor.store.retention import RetentionPolicy
@@ -281,6 +290,51 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         verp_key=key.reveal().encode("utf-8") if key else None,
         envelope_domain=s.envelope_domain.lower().rstrip("."),
         verp_local_part=r.verp_local_part,
+        shaping=shaping_settings(r.shaping),
+        mta_sts=r.mta_sts,
+        tls_ca_file=str(cfg.checks.mta_sts_ca_file) if cfg.checks.mta_sts_ca_file else None,
+    )
+
+
+def shaping_settings(cfg: ShapingConfig) -> ShapingSettings | None:
+    """``[relay.shaping]`` over the shipped groups: a configured group of a shipped id
+    overrides its limits and adds its patterns; a new id is a new group, matched before the
+    shipped ones (an operator's pattern is the more specific)."""
+    if not cfg.enabled:
+        return None
+    shipped = {g.id: g for g in shipped_groups()} if cfg.shipped_groups else {}
+    added: list[GroupRule] = []
+    for gid, g in cfg.groups.items():
+        domains = frozenset(d.lower().rstrip(".") for d in g.domains)
+        patterns = tuple(p.lower().rstrip(".") for p in g.mx)
+        base = shipped.get(gid)
+        if base is not None:
+            shipped[gid] = GroupRule(id=gid, domains=base.domains | domains,
+                                     mx_patterns=patterns + base.mx_patterns,
+                                     limits=base.limits.merged(g.limits()))  # fmt: skip
+        else:
+            added.append(GroupRule(id=gid, domains=domains, mx_patterns=patterns,
+                                   limits=Limits().merged(g.limits())))  # fmt: skip
+    return ShapingSettings(
+        groups=(*added, *shipped.values()),
+        default=Limits().merged(cfg.default.limits()),
+        max_wait=cfg.max_wait_seconds,
+        backoff_seconds=cfg.backoff_seconds,
+        ramp_seconds=cfg.ramp_seconds,
+        pools=tuple(
+            Pool(
+                name=name,
+                ips=p.ips,
+                campaigns=frozenset(p.campaigns),
+                users=frozenset(p.users),
+                domains=tuple(d.lower().rstrip(".") for d in p.domains),
+            )
+            for name, p in cfg.pools.items()
+        ),
+        exclude_ips=frozenset(cfg.exclude_ips),
+        warmup_start={ip: date.fromisoformat(day) for ip, day in cfg.warmup.ips.items()},
+        warmup_schedule=cfg.warmup.schedule or WARMUP_SCHEDULE,
+        warmup_groups=dict(cfg.warmup.groups),
     )
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +35,24 @@ log = logging.getLogger(__name__)
 
 #: Messages per transaction at most (bounded memory and transaction size under bursts).
 MAX_BATCH = 256
+#: A submitter marks a message's stream itself (traffic shaping: transactional mail goes
+#: ahead of bulk mail); without it the submission user's ``stream`` decides.
+STREAM_HEADER = re.compile(
+    rb"(?:^|\n)x-deliverwatch-stream:[ \t]*(transactional|bulk)[ \t]*\r?(?:\n|$)", re.IGNORECASE
+)
+
+
+def stream_of(message: QueuedMessage) -> QueuedMessage:
+    """``message`` with the stream its ``X-Deliverwatch-Stream`` header names, if any."""
+    end = message.body.find(b"\r\n\r\n")
+    head = message.body[: end if end >= 0 else len(message.body)]
+    if b"stream" not in head.lower():  # the common case, cheaply
+        return message
+    found = STREAM_HEADER.search(head)
+    if found is None:
+        return message
+    stream = found.group(1).decode("ascii").lower()
+    return message if stream == message.stream else replace(message, stream=stream)
 
 
 @dataclass(slots=True)
@@ -73,7 +92,7 @@ class Intake:
         ``RelayError`` when it could not be stored."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[int]] = loop.create_future()
-        self._jobs.put(_Job(message, future, loop))
+        self._jobs.put(_Job(stream_of(message), future, loop))
         return await future
 
     def close(self, timeout: float = 30.0) -> None:

@@ -12,13 +12,14 @@ Idempotency lives in unique keys, not in process memory (STYLE.md 5): an event's
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -59,7 +60,10 @@ __all__ = [
     "JobRun",
     "MailboxCursor",
     "ProcessedItem",
+    "RelayBackoff",
     "RelayMessage",
+    "RelayTlsOutcome",
+    "RelayWarmup",
     "SentMessage",
     "Suppression",
     "TlsReportRow",
@@ -127,6 +131,10 @@ class SentMessage(Base):
         Index("ix_sent_messages_state_next_attempt", "state", "next_attempt_at"),
         # Covers the daily report's volume per day and provider (index-only, no row reads).
         Index("ix_sent_messages_sent_at_domain", "sent_at", "recipient_domain"),
+        # Traffic shaping's fair claim (revision 0006): transactional mail first, then bulk
+        # campaign by campaign, each read from its own due rows only.
+        Index("ix_sent_messages_stream_due", "stream", "state", "next_attempt_at"),
+        Index("ix_sent_messages_campaign_due", "campaign", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -157,6 +165,9 @@ class SentMessage(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))  # relay process delivering it
     lease_until: Mapped[datetime | None]
     final_at: Mapped[datetime | None]  # delivered, bounced or expired
+    #: The relay message's stream (``transactional`` goes first; revision 0006); NULL for
+    #: send-log rows.
+    stream: Mapped[str | None] = mapped_column(String(16))
 
 
 # --------------------------------------------------------------------------- events
@@ -530,6 +541,51 @@ class ContentScan(Base):
     created_at: Mapped[datetime]
     scanned_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
+
+
+class RelayBackoff(Base):
+    """One back-off of the relay's traffic shaping: a destination group suspended for one
+    source address after a sender-side "slow down" reply, then ramping back (revision 0006).
+    Read by ``deliverwatch queue`` (those in force) and the daily report (those of the day).
+    """
+
+    __tablename__ = "relay_backoffs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(255))  # a group id, or a domain on its own
+    source_ip: Mapped[str] = mapped_column(String(45))  # "" when the system picks it
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    suspended_until: Mapped[datetime]
+    ramp_until: Mapped[datetime] = mapped_column(index=True)
+    factor: Mapped[float] = mapped_column(Float)  # share of the limits the ramp starts from
+    reply: Mapped[str] = mapped_column(Text)
+
+
+class RelayWarmup(Base):
+    """Messages begun today per source address and destination group while the address
+    warms up (revision 0006): a relay that restarts keeps the day's tally, so the daily
+    cap holds."""
+
+    __tablename__ = "relay_warmup"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    source_ip: Mapped[str] = mapped_column(String(45), primary_key=True)
+    group_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer)
+
+
+class RelayTlsOutcome(Base):
+    """Outbound connections per day, destination domain, MTA-STS policy (``sts-enforce`` or
+    ``opportunistic``) and outcome (``tls``, ``plain``, ``tls-failed``, ``no-mx``): our own
+    view of TLS to each destination, beside received TLS-RPT reports (revision 0006)."""
+
+    __tablename__ = "relay_tls_outcomes"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 # --------------------------------------------------------------------------- daemon

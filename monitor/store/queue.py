@@ -37,7 +37,9 @@ __all__ = [
     "QueuedMessage",
     "QueuedRecipient",
     "claim_due",
+    "claim_fair",
     "delete_queued",
+    "due_campaigns",
     "enqueue",
     "hold",
     "lease_owners",
@@ -149,6 +151,7 @@ def enqueue(session: Session, messages: Sequence[QueuedMessage]) -> list[list[in
                     "notify": rcpt.notify,
                     "orcpt": rcpt.orcpt,
                     "expires_at": m.expires_at,
+                    "stream": m.stream,
                 }
             )
     sent_ids = session.scalars(
@@ -572,3 +575,111 @@ def queue_summary(session: Session) -> QueueSummary:
         if oldest is not None and (summary.oldest is None or oldest < summary.oldest):
             summary.oldest = oldest
     return summary
+
+
+# --------------------------------------------------------------------------- fair claim
+# Traffic shaping (issue 16, fairness): transactional mail first, then bulk mail campaign by
+# campaign. Kept apart from ``claim_due`` (the plain oldest-first claim) on purpose.
+
+TRANSACTIONAL = "transactional"
+
+
+def due_campaigns(session: Session, *, now: datetime, limit: int = 1000) -> list[str | None]:
+    """Campaigns with bulk mail due now, the one waiting longest first (None: mail of no
+    campaign), for the round-robin of :func:`claim_fair`."""
+    s = SentMessage
+    oldest = func.min(s.next_attempt_at)
+    q = (
+        select(s.campaign, oldest)
+        .where(s.state.in_(_DUE), s.next_attempt_at <= now, s.relay_message_id.is_not(None))
+        .where(or_(s.stream.is_(None), s.stream != TRANSACTIONAL))
+        .group_by(s.campaign)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    return [c for c, _ in session.execute(q)]
+
+
+def claim_fair(
+    session: Session,
+    *,
+    now: datetime,
+    owner: str,
+    lease_until: datetime,
+    limit: int,
+    urgent_limit: int,
+    campaigns: Sequence[str | None] = (),
+    skip_domains: Iterable[str] = (),
+) -> list[Due]:
+    """Like :func:`claim_due`, fairly: first up to ``urgent_limit`` transactional recipients
+    (whatever ``skip_domains`` says: they go ahead of everything), then up to ``limit`` bulk
+    ones shared equally between ``campaigns`` (from :func:`due_campaigns`, in turn), and
+    what is left of ``limit`` oldest first (other campaigns, expired leases)."""
+    s = SentMessage
+    due = and_(s.state.in_(_DUE), s.next_attempt_at <= now, s.relay_message_id.is_not(None))
+    locking = session.get_bind().dialect.name == "postgresql"
+    skip = sorted(set(skip_domains))
+
+    def pick(q: Select[Any], n: int) -> list[int]:
+        if n <= 0:
+            return []
+        q = q.order_by(s.next_attempt_at, s.id).limit(n)
+        if locking:
+            q = q.with_for_update(skip_locked=True)
+        return [int(i) for i in session.scalars(q)]
+
+    ids = pick(select(s.id).where(due, s.stream == TRANSACTIONAL), urgent_limit)
+    taken = set(ids)
+    bulk: list[int] = []
+    if limit > 0 and campaigns:
+        share = max(1, limit // len(campaigns))
+        for campaign in campaigns:
+            if len(bulk) >= limit:
+                break
+            same = s.campaign.is_(None) if campaign is None else s.campaign == campaign
+            q = select(s.id).where(due, same, or_(s.stream.is_(None), s.stream != TRANSACTIONAL))
+            if skip:
+                q = q.where(s.recipient_domain.not_in(skip))
+            bulk.extend(i for i in pick(q, min(share, limit - len(bulk))) if i not in taken)
+    taken.update(bulk)
+    rest = limit - len(bulk)
+    if rest > 0:
+        q = select(s.id).where(_claimable(now), s.relay_message_id.is_not(None))
+        if skip:
+            q = q.where(s.recipient_domain.not_in(skip))
+        if taken:
+            q = q.where(s.id.not_in(sorted(taken)))
+        bulk.extend(pick(q, rest))
+    return _lease(session, [*ids, *bulk], now=now, owner=owner, lease_until=lease_until)
+
+
+def _lease(
+    session: Session, ids: list[int], *, now: datetime, owner: str, lease_until: datetime
+) -> list[Due]:
+    """Lease ``ids`` to ``owner`` and read what delivering them needs, transactional first
+    (in the order given)."""
+    if not ids:
+        return []
+    for part in chunks(ids):
+        session.execute(
+            update(SentMessage)
+            .where(SentMessage.id.in_(part))
+            .values(
+                state=S.SENDING, lease_owner=owner[:64], lease_until=lease_until, updated_at=now
+            )
+            .execution_options(synchronize_session=False)
+        )
+    s, m = SentMessage, RelayMessage
+    columns: list[Any] = [
+        s.id, s.relay_message_id, s.queue_id, s.recipient, s.recipient_domain, s.attempts,
+        s.notify, s.orcpt, s.expires_at, m.envelope_sender, m.campaign, m.message_id,
+        m.stream, m.submitted_by, m.header_from, m.smtputf8, m.body_8bit, m.dsn_ret,
+        m.dsn_envid, m.received_at,
+    ]  # fmt: skip
+    found: dict[int, Due] = {}
+    for part in chunks(ids):
+        q = select(*columns).join(m, m.id == s.relay_message_id).where(s.id.in_(part))
+        for row in session.execute(q):
+            due = Due(*cast(tuple[Any, ...], row))
+            found[due.id] = due
+    return [found[i] for i in ids if i in found]

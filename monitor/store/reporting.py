@@ -38,6 +38,7 @@ from monitor.store.models import (
     SentMessage,
     Suppression,
 )
+from monitor.store.shaping_repo import backoffs_between, tls_outcomes
 from reports.model import ReportInput
 from reports.providers import OTHER, ProviderMap
 
@@ -393,6 +394,8 @@ def load_report_input(
         checks = _read(factory, _checks, w, dialect)
         dmarc_rows, reporters, dmarc_days_range = _read(factory, _dmarc, w, dmarc_days)
         sent_trend = _read(factory, _sent_trend, w, dialect, groups.result())
+        backoffs = _read(factory, _relay_backoffs, w)
+        relay_tls = _read(factory, tls_outcomes, day)
         event_trend = heavy.result()
     own_ips = sorted({v for d, v, *_ in day_sent if d == "ip" and v} | _event_ips(day_events))
     return ReportInput(
@@ -419,7 +422,19 @@ def load_report_input(
         own_ips=tuple(own_ips),
         one_click_unsubscribes=one_click,
         top_n=top_n,
+        relay_backoffs=backoffs,
+        relay_tls=relay_tls,
     )
+
+
+def _relay_backoffs(
+    session: Session, w: Window
+) -> list[tuple[str, str, datetime, datetime, datetime, float, str]]:
+    """The relay's back-offs begun on the report's day (``monitor.store.shaping_repo``)."""
+    return [
+        (b.group, b.source_ip, b.started_at, b.suspended_until, b.ramp_until, b.factor, b.reply)
+        for b in backoffs_between(session, w.day_start, w.end)
+    ]
 
 
 def _event_ips(day_events: Sequence[tuple[Any, ...]]) -> set[str]:

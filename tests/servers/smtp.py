@@ -24,6 +24,7 @@ import itertools
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -71,6 +72,7 @@ class Received:
     connection: int = 0  # the sink's count of connections when this one was made (1, 2...)
     mail_options: tuple[str, ...] = ()  # MAIL FROM parameters, upper-cased by aiosmtpd
     rcpt_options: tuple[tuple[str, ...], ...] = ()  # RCPT TO parameters per accepted recipient
+    at: float = 0.0  # time.monotonic() when the end of data was accepted
 
     @property
     def message(self) -> Message:
@@ -140,6 +142,7 @@ class _Handler:
                 connection=self._connection(session),
                 mail_options=tuple(envelope.mail_options),
                 rcpt_options=tuple(getattr(envelope, "sink_rcpt_options", ())),
+                at=time.monotonic(),
             )
             with self.sink.lock:
                 self.sink.received.append(received)
@@ -152,6 +155,17 @@ class _Server(SMTP):
     def __init__(self, *args: Any, dsn: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.dsn = dsn
+        self._peer_ip = ""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        self._peer_ip = str(peer[0]) if peer else ""
+        self.event_handler.sink.opened(self._peer_ip)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.event_handler.sink.closed(self._peer_ip)
+        super().connection_lost(exc)
 
     def _getparams(self, params: Any) -> Any:
         found = super()._getparams(params)
@@ -232,6 +246,9 @@ class SmtpSink:
         self.received: list[Received] = []
         self.lock = threading.Lock()
         self._connections = itertools.count(1)
+        #: Connections open now and the most ever open at once, per client address.
+        self.open: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
         kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if broken_tls:
             tls_context = _broken_tls()
@@ -250,6 +267,15 @@ class SmtpSink:
     def messages(self) -> list[Received]:
         with self.lock:
             return list(self.received)
+
+    def opened(self, peer: str) -> None:
+        with self.lock:
+            self.open[peer] = self.open.get(peer, 0) + 1
+            self.peak[peer] = max(self.peak.get(peer, 0), self.open[peer])
+
+    def closed(self, peer: str) -> None:
+        with self.lock:
+            self.open[peer] = max(0, self.open.get(peer, 0) - 1)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()

@@ -26,10 +26,12 @@ and the job's recipients are held with the reason, never retried in a loop.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import itertools
 import logging
-from collections import deque
+import ssl
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -50,7 +52,10 @@ from monitor.relay.delivery.session import (
     prepare_body,
 )
 from monitor.relay.delivery.settings import DeliverySettings
+from monitor.relay.delivery.shaping import Group, Shaper
+from monitor.relay.delivery.sts import StsCache
 from monitor.store.queue import Due
+from monitor.store.shaping_repo import WAITING_PREFIX
 from parsers.verp import encode
 
 __all__ = ["Courier", "Destination", "Job", "needs_smtputf8"]
@@ -76,6 +81,22 @@ class Destination:
     agents: int = 0
     suspended_until: float = 0.0
     suspended_by: Reply | None = None
+    #: Its destination group once routed (traffic shaping), which caps its agents too.
+    group: str | None = None
+    #: Transactional jobs at the head of ``jobs`` (they go ahead of bulk ones).
+    urgent: int = 0
+
+    def add(self, job: Job, *, urgent: bool = False) -> None:
+        """Queue ``job``: a transactional one behind the others at the head, ahead of bulk."""
+        if urgent:
+            self.jobs.insert(self.urgent, job)
+            self.urgent += 1
+        else:
+            self.jobs.append(job)
+
+    def take(self) -> Job:
+        self.urgent = max(0, self.urgent - 1)
+        return self.jobs.popleft()
 
 
 @dataclass
@@ -83,6 +104,11 @@ class _Lane:
     """One agent's connection, if it has one (so the boundary can close whatever it holds)."""
 
     conn: Connection | None = None
+    #: The source pool of the job in hand (traffic shaping) and its addresses.
+    pool: str = ""
+    sources: tuple[str, ...] = ()
+    #: The destination's MTA-STS policy is ``enforce``: verified TLS or nothing.
+    secure: bool = False
 
 
 def needs_smtputf8(due: Due, body: bytes) -> bool:
@@ -113,6 +139,8 @@ class Courier:
         record: Callable[[list[Attempt]], None],
         seconds: Callable[[], float],
         composer: Composer | None = None,
+        shaper: Shaper | None = None,
+        sts: StsCache | None = None,
     ) -> None:
         self.settings = settings
         self.composer = composer
@@ -120,12 +148,24 @@ class Courier:
         self.pool = pool
         self.record = record
         self.seconds = seconds
+        self.shaper = shaper
+        self.sts = sts
+        #: A context that checks the MX certificate and name (MTA-STS ``enforce``).
+        self.verified_tls = ssl.create_default_context()
+        if settings.tls_ca_file:
+            self.verified_tls.load_verify_locations(cafile=settings.tls_ca_file)
+        #: Connections by (destination, policy, outcome): the TLS seen per destination.
+        self.tls_outcomes: Counter[tuple[str, str, str]] = Counter()
         self.active = 0  # connections held by agents (the pool holds the idle ones)
         self.tls = opportunistic_tls()
         self._sources = {
             version: itertools.cycle([ip for ip in settings.source_ips if _family(ip) == version])
             for version in (4, 6)
             if any(_family(ip) == version for ip in settings.source_ips)
+        }
+        self._by_family = {
+            version: [ip for ip in settings.source_ips if _family(ip) == version]
+            for version in (4, 6)
         }
 
     # -- agents ----------------------------------------------------------------------
@@ -139,7 +179,7 @@ class Courier:
         served = 0
         try:
             while dest.jobs and not stopping.is_set():
-                await self._guarded(dest, dest.jobs.popleft(), lane)
+                await self._guarded(dest, dest.take(), lane)
                 served += 1
                 if served % self.settings.messages_per_connection == 0 and starved():
                     break
@@ -218,17 +258,71 @@ class Courier:
             if route.failure.verdict is Verdict.DEFERRED:
                 self._suspend(dest, route.failure)
             return
-        for envelope, dues in self._envelopes(job):
-            replies = await self._transaction(route, envelope, lane)
+        secured = await self._secure_route(dest, job, route, lane)
+        if secured is None:
+            return
+        route = secured
+        group = self._shape(dest, job, route, lane)
+        for envelope, dues in self._envelopes(job, group):
+            replies = await self._transaction(route, envelope, lane, group)
             conn = lane.conn
+            rest = [d for d in job.dues if d.id not in job.done]
+            if replies[0].verdict is Verdict.WAITING:  # shaping: back to the queue for now
+                self._record(job, rest, replies[:1])
+                return
             if conn is None:  # no MX could be reached
-                self._record(job, [d for d in job.dues if d.id not in job.done], replies)
+                self._record(job, rest, replies)
                 self._suspend(dest, replies[0])
                 return
             self._record(job, dues, replies, conn)
-            if not conn.usable or conn.transactions >= self.settings.messages_per_connection:
+            limit = self.settings.messages_per_connection
+            backed_off = False
+            if group is not None and self.shaper is not None:
+                limit = self.shaper.per_connection(group, limit)
+                backed_off = self.shaper.observe(group, conn.source_ip, replies)
+            if backed_off or not conn.usable or conn.transactions >= limit:
                 self._detach(lane)
                 await conn.quit()
+
+    async def _secure_route(
+        self, dest: Destination, job: Job, route: Route, lane: _Lane
+    ) -> Route | None:
+        """The route MTA-STS allows (``sts``): in ``enforce`` mode only the listed MX hosts,
+        over verified TLS (``lane.secure``); None when none is listed (the job is deferred)."""
+        lane.secure = False
+        if self.sts is None:
+            return route
+        sts = await self.sts.policy(dest.domain)
+        if not sts.enforce or sts.policy is None:
+            return route
+        hosts = tuple(h for h in route.hosts if sts.policy.matches(h.name))
+        if not hosts:
+            listed = ", ".join(sts.policy.mx)
+            text = f"4.7.5 MTA-STS: no MX host of {dest.domain} matches its policy ({listed})"
+            self.tls_outcomes[(dest.domain, "sts-enforce", "no-mx")] += 1
+            self._record(job, job.dues, [Reply.deferred(text, command="DNS")])
+            return None
+        lane.secure = True
+        return dataclasses.replace(route, hosts=hosts)
+
+    def _shape(self, dest: Destination, job: Job, route: Route, lane: _Lane) -> Group | None:
+        """The destination's group and the job's source pool (None: shaping is off)."""
+        if self.shaper is None:
+            return None
+        group = self.shaper.group(dest.domain, [h.name for h in route.hosts])
+        dest.group = group.key
+        first = job.dues[0]
+        lane.pool, sources = self.shaper.pool_for(
+            campaign=first.campaign, user=first.submitted_by,
+            sender=first.envelope_sender or first.header_from or "",
+            sources=self.settings.source_ips,
+        )  # fmt: skip
+        lane.sources = tuple(sources)
+        held = lane.conn
+        if held is not None and held.source_ip not in (*sources, None):
+            self._detach(lane)
+            self.pool.give(held)  # another pool's: left for its mail
+        return group
 
     def _suspend(self, dest: Destination, cause: Reply) -> None:
         """Defer everything queued for ``dest`` now, and what comes in the next
@@ -242,10 +336,10 @@ class Courier:
         log.info("delivery to %s suspended for %.0f s: %s", dest.domain,
                  self.settings.retry_initial, cause)  # fmt: skip
         while dest.jobs:
-            job = dest.jobs.popleft()
+            job = dest.take()
             self._record(job, job.dues, [dest.suspended_by])
 
-    def _envelopes(self, job: Job) -> Iterator[tuple[Envelope, list[Due]]]:
+    def _envelopes(self, job: Job, group: Group | None) -> Iterator[tuple[Envelope, list[Due]]]:
         """The transactions of a job: one per recipient when each gets a copy of its own
         (its List-Unsubscribe and tracking tokens, ``monitor.relay.compose``) or its own
         VERP return path; otherwise up to ``recipients_per_transaction`` recipients each.
@@ -273,6 +367,8 @@ class Courier:
                 yield self._envelope(sender, [due], body, prepared), [due]
             return
         step = s.recipients_per_transaction
+        if group is not None and self.shaper is not None:
+            step = self.shaper.per_message(group, step)
         for start in range(0, len(job.dues), step):
             dues = job.dues[start : start + step]
             yield self._envelope(first.envelope_sender, dues, shared, data), dues
@@ -296,19 +392,39 @@ class Courier:
 
     # -- connections -------------------------------------------------------------------
 
-    async def _transaction(self, route: Route, envelope: Envelope, lane: _Lane) -> list[Reply]:
+    async def _transaction(
+        self, route: Route, envelope: Envelope, lane: _Lane, group: Group | None
+    ) -> list[Reply]:
         """Run ``envelope`` on the lane's connection or a new one to ``route``; [why] with
-        no connection left on the lane when no MX could be reached. A reused connection
-        found closed before MAIL was answered is replaced once."""
+        no connection left on the lane when no MX could be reached, or [a WAITING verdict]
+        when traffic shaping sends the job back to the queue. A reused connection found
+        closed before MAIL was answered is replaced once."""
+        shaper = self.shaper if group is not None else None
         for fresh in (False, True):
             conn = lane.conn
+            if (
+                conn is not None
+                and group is not None
+                and shaper is not None
+                and shaper.suspension(group, conn.source_ip) is not None
+            ):
+                self._detach(lane)  # its source is backing off: try another source
+                await conn.quit()
+                conn = None
             if conn is None or not conn.usable:
                 if conn is not None:
                     self._detach(lane)
-                conn, failure = await self._connect(route, reuse=not fresh)
+                    conn.close()
+                conn, failure = await self._connect(route, reuse=not fresh, group=group, lane=lane)
                 if conn is None:
                     return [failure]
                 self._attach(lane, conn)
+            if group is not None and shaper is not None:
+                delay, taken = shaper.reserve(group, conn.source_ip)
+                if not taken:
+                    return [self._waiting(group, conn.source_ip, delay, "rate cap")]
+                if delay > 0:
+                    await asyncio.sleep(delay)
             reused = conn.transactions > 0
             replies = await conn.deliver(envelope)
             stale = not conn.usable and all(r.command in ("RSET", "MAIL") for r in replies)
@@ -316,35 +432,159 @@ class Courier:
                 return replies
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _connect(self, route: Route, *, reuse: bool) -> tuple[Connection | None, Reply]:
+    def _waiting(self, group: Group, source: str | None, after: float, why: str) -> Reply:
+        """Back to the queue for ``after`` seconds, saying why (``deliverwatch queue``)."""
+        where = f" from {source}" if source else ""
+        if self.shaper is not None:
+            suspended = self.shaper.suspension(group, source)
+            if suspended is not None:
+                return Reply.waiting(f"{WAITING_PREFIX}{suspended[1]}", after=suspended[0])
+        return Reply.waiting(f"{WAITING_PREFIX}{why} of {group.key}{where}", after=after)
+
+    async def _connect(
+        self, route: Route, *, reuse: bool, group: Group | None = None, lane: _Lane | None = None
+    ) -> tuple[Connection | None, Reply]:
         addresses = [(h.name, a) for h in route.hosts for a in h.addresses if self._usable(a)]
         addresses = addresses[: self.settings.max_mx_addresses]
         failure = Reply.deferred(f"4.4.4 no usable address for any MX host of {route.domain}")
+        key = self._key(group, lane)
+        secure = lane is not None and lane.secure
         if reuse:
-            for _, address in addresses:
-                pooled = self.pool.take((address, self.settings.port))
-                if pooled is not None:
-                    return pooled, failure
+            pooled = await self._pooled(addresses, key, group)
+            if pooled is not None:
+                return pooled, failure
         sessions = 0
         for host, address in addresses:
             while self.active + len(self.pool) >= self.settings.max_connections:
                 if not await self.pool.evict():
                     break
+            source = await self._source(address, group, lane)
+            if isinstance(source, Reply):
+                return None, source
             try:
-                return await self._dial(host, address), failure
+                conn = await self._dial(host, address, source, group, secure=secure)
             except ConnectFailure as exc:
                 failure = exc.reply
                 sessions += exc.greeted
+                if failure.command == "STARTTLS":
+                    self._note_tls(route.domain, secure, "tls-failed")
                 if sessions >= self.settings.max_mx_sessions:
                     break
+                continue
+            conn.group = key
+            self._note_tls(route.domain, secure, "tls" if conn.tls else "plain")
+            return conn, failure
         return None, failure
 
-    async def _dial(self, host: str, address: str) -> Connection:
-        source = next(self._sources[_family(address)]) if self._sources else None
+    async def _pooled(
+        self, addresses: list[tuple[str, str]], key: str, group: Group | None
+    ) -> Connection | None:
+        """An idle connection kept for ``key`` to one of ``addresses`` whose source is not
+        backing off."""
+        for _, address in addresses:
+            pooled = self.pool.take((address, self.settings.port, key))
+            if pooled is None:
+                continue
+            if (
+                group is not None
+                and self.shaper is not None
+                and self.shaper.suspension(group, pooled.source_ip) is not None
+            ):
+                await pooled.quit()
+                continue
+            return pooled
+        return None
+
+    def _note_tls(self, domain: str, secure: bool, outcome: str) -> None:
+        self.tls_outcomes[(domain, "sts-enforce" if secure else "opportunistic", outcome)] += 1
+
+    def take_tls_outcomes(self) -> Counter[tuple[str, str, str]]:
+        """The TLS outcomes since the last call (the engine stores them)."""
+        out, self.tls_outcomes = self.tls_outcomes, Counter()
+        return out
+
+    @staticmethod
+    def _key(group: Group | None, lane: _Lane | None) -> str:
+        """What an idle connection is kept for: its group, pool and TLS level."""
+        key = group.key if group is not None else ""
+        if group is not None and lane is not None and lane.pool:
+            key = f"{key}/{lane.pool}"  # a pool's connections serve only its mail
+        if lane is not None and lane.secure:
+            key = f"{key}/sts"  # verified connections only for MTA-STS destinations
+        return key
+
+    async def _source(
+        self, address: str, group: Group | None, lane: _Lane | None = None
+    ) -> str | Reply | None:
+        """The source address for a new connection to ``address``: in turn when shaping
+        is off; else the least busy one with room under the group's cap, waiting up to
+        ``max_wait`` for one (idle connections of the group are closed first), or the
+        WAITING verdict that sends the job back to the queue."""
+        family = _family(address)
+        if group is None or self.shaper is None:
+            return next(self._sources[family]) if self._sources else None
+        shaper = self.shaper
+        candidates: list[str | None] = list(self._by_family[family]) or [None]
+        if lane is not None and self.settings.source_ips:
+            candidates = [ip for ip in lane.sources if _family(ip) == family]
+            if not candidates:
+                text = f"{WAITING_PREFIX}no usable source address in pool {lane.pool or 'default'}"
+                return Reply.waiting(text, after=shaper.settings.max_wait)
+        deadline = asyncio.get_running_loop().time() + shaper.settings.max_wait
+        while True:
+            picked = shaper.pick_source(group, candidates)
+            if picked is not False:
+                assert not isinstance(picked, bool)
+                return picked
+            suspended = [shaper.suspension(group, c) for c in candidates]
+            if all(s is not None for s in suspended):
+                left = min(s[0] for s in suspended if s is not None)
+                return self._waiting(group, candidates[0], left, "back-off")
+            if await self.pool.evict(group.key):
+                continue
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or not await shaper.wait_room(group, left):
+                return self._waiting(group, None, 1.0, "connection cap")
+
+    async def _dial(
+        self,
+        host: str,
+        address: str,
+        source: str | None,
+        group: Group | None = None,
+        *,
+        secure: bool = False,
+    ) -> Connection:
+        shaper = self.shaper if group is not None else None
+        if group is not None and shaper is not None:
+            shaper.opened(group, source)  # counted before the wait: the slot is taken
+        try:
+            conn = await self._open(host, address, source, secure=secure)
+        except BaseException:
+            if group is not None and shaper is not None:
+                shaper.closed(group, source)
+            raise
+        if group is not None and shaper is not None:
+            conn.on_close = lambda: shaper.closed(group, source)
+        return conn
+
+    async def _open(
+        self, host: str, address: str, source: str | None, *, secure: bool = False
+    ) -> Connection:
         s = self.settings
         dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
                     helo=s.helo_for(source), connect_timeout=s.connect_timeout,
-                    command_timeout=s.command_timeout, tls=self.tls)  # fmt: skip
+                    command_timeout=s.command_timeout,
+                    tls=self.verified_tls if secure else self.tls)  # fmt: skip
+        if secure:  # MTA-STS enforce: a verified TLS session or no delivery (RFC 8461 4.2)
+            conn = await open_connection(dial)
+            if not conn.tls:
+                conn.close()
+                text = (f"4.7.5 MTA-STS: {host}[{address}] did not offer STARTTLS, which the "
+                        "policy of the destination requires")  # fmt: skip
+                raise ConnectFailure(Reply.deferred(text, command="STARTTLS", mx=host),
+                                     greeted=True)  # fmt: skip
+            return conn
         try:
             return await open_connection(dial)
         except TlsFailure as exc:

@@ -33,11 +33,13 @@ import contextlib
 import logging
 import os
 import random
+import ssl
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,15 +52,26 @@ from monitor.relay.delivery.mx import MxResolver
 from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt, Batch
 from monitor.relay.delivery.settings import DeliverySettings
+from monitor.relay.delivery.shaping import Backoff, Shaper
+from monitor.relay.delivery.sts import StsCache
 from monitor.relay.delivery.writer import Writer
 from monitor.store import queue
 from monitor.store.db import store_errors
 from monitor.store.queue import Due
+from monitor.store.shaping_repo import (
+    BackoffRow,
+    add_tls_outcomes,
+    add_warmup_counts,
+    record_backoff,
+    warmup_counts,
+)
 
 __all__ = ["DeliveryEngine"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: Seconds between looks at which campaigns have bulk mail due (fair claims).
+CAMPAIGNS_EVERY = 2.0
 
 
 class DeliveryEngine:
@@ -95,6 +108,20 @@ class DeliveryEngine:
         self._db: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool = ConnectionPool(settings.idle_seconds)
+        self.shaper: Shaper | None = None
+        if settings.shaping is not None:
+            self.shaper = Shaper(settings.shaping, seconds=self._seconds,
+                                 per_domain_connections=settings.max_connections_per_domain,
+                                 on_backoff=self._backed_off)  # fmt: skip
+        self._group_agents: Counter[str] = Counter()
+        #: Back-off episodes begun by this process (also stored: ``queue.record_backoff``).
+        self.backoffs: list[Backoff] = []
+        self._chores_running: set[asyncio.Task[None]] = set()
+        #: Fair claims (traffic shaping): campaigns with bulk mail due, and whose turn it is.
+        self._fair = settings.shaping is not None
+        self._campaigns: list[str | None] = []
+        self._campaigns_at = 0.0
+        self._turn = 0
 
     def wake(self) -> None:
         """New mail was queued: look at the queue now rather than at the next poll (safe to
@@ -132,12 +159,21 @@ class DeliveryEngine:
                 lookup = dns = DnsClient(s.nameservers or None, timeout=s.dns_timeout)
             mx = MxResolver(lookup, clock=self._seconds, max_age=s.dns_cache_seconds,
                             max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
+            sts = None
+            if s.mta_sts:
+                context = ssl.create_default_context()
+                if s.tls_ca_file:
+                    context.load_verify_locations(cafile=s.tls_ca_file)
+                sts = StsCache(lookup, context=context, port=s.mta_sts_port,
+                               timeout=s.dns_timeout * 2, clock=self._seconds)  # fmt: skip
             self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
-                                    seconds=self._seconds, composer=self.composer)  # fmt: skip
+                                    seconds=self._seconds, composer=self.composer,
+                                    shaper=self.shaper, sts=sts)  # fmt: skip
             self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip
             await self._adopt_orphans()
+            await self._load_warmup()
             await self._serve(stopping)
         finally:
             if dns is not None:
@@ -203,6 +239,10 @@ class DeliveryEngine:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
         await self._writer.close(grace)
+        await self._save_warmup()
+        await self._save_tls()
+        if self._chores_running:  # back-offs being recorded
+            await asyncio.wait(set(self._chores_running), timeout=grace)
         await writer
         try:
             released = await self._in_db(self._release)
@@ -243,11 +283,13 @@ class DeliveryEngine:
         return 2 * self.settings.batch_size - (len(self._tracked) - stuck), crowded
 
     async def _claim(self) -> bool:
-        """Claim a batch; True when it came back full (there may be more due)."""
+        """Claim a batch; True when it came back full (there may be more due). With
+        traffic shaping, transactional mail is claimed even when memory is full of bulk."""
         room, skip = self._room()
         limit = min(room, self.settings.batch_size)
-        if limit <= 0:
+        if limit <= 0 and not self._fair:
             return False
+        limit = max(limit, 0)
         now = self.clock()
         until = now + timedelta(seconds=self.settings.lease_seconds)
         try:
@@ -257,17 +299,34 @@ class DeliveryEngine:
             return False
         self.counts["claims"] += 1
         self._accept(dues, bodies)
-        return len(dues) >= limit
+        return limit > 0 and len(dues) >= limit
 
     def _claim_rows(self, now: datetime, until: datetime, limit: int,
                     skip: list[str]) -> tuple[list[Due], dict[int, bytes | None]]:  # fmt: skip
         with store_errors("claiming mail to deliver"), self.factory() as session:
             session.begin()
-            dues = queue.claim_due(session, now=now, owner=self.owner, lease_until=until,
-                                   limit=limit, skip_domains=skip)  # fmt: skip
+            if self._fair:
+                dues = self._claim_fair(session, now, until, limit, skip)
+            else:
+                dues = queue.claim_due(session, now=now, owner=self.owner, lease_until=until,
+                                       limit=limit, skip_domains=skip)  # fmt: skip
             bodies = queue.message_bodies(session, {d.relay_message_id for d in dues})
             session.commit()
         return dues, bodies
+
+    def _claim_fair(self, session: Session, now: datetime, until: datetime, limit: int,
+                    skip: list[str]) -> list[Due]:  # fmt: skip
+        """Transactional first, then bulk campaign by campaign in turn (``queue.claim_fair``);
+        the campaigns with mail due are looked up at most every ``CAMPAIGNS_EVERY`` s."""
+        if limit > 0 and time.monotonic() >= self._campaigns_at:
+            self._campaigns = queue.due_campaigns(session, now=now)
+            self._campaigns_at = time.monotonic() + CAMPAIGNS_EVERY
+        turn = self._turn % len(self._campaigns) if self._campaigns else 0
+        self._turn += 1
+        order = self._campaigns[turn:] + self._campaigns[:turn]
+        return queue.claim_fair(session, now=now, owner=self.owner, lease_until=until,
+                                limit=limit, urgent_limit=min(self.settings.batch_size, 100),
+                                campaigns=order, skip_domains=skip)  # fmt: skip
 
     def _accept(self, dues: list[Due], bodies: dict[int, bytes | None]) -> None:
         """Group claimed recipients into jobs (message x domain) on their destinations."""
@@ -284,7 +343,7 @@ class DeliveryEngine:
                 dest = self._dests.get(due.domain)
                 if dest is None:
                     dest = self._dests[due.domain] = Destination(due.domain)
-                dest.jobs.append(job)
+                dest.add(job, urgent=self._fair and due.stream == queue.TRANSACTIONAL)
             job.dues.append(due)
 
     def _dispatch(self, stopping: asyncio.Event) -> None:
@@ -296,29 +355,83 @@ class DeliveryEngine:
         now = self._seconds()
         for domain, dest in list(self._dests.items()):
             want = min(len(dest.jobs), s.max_connections_per_domain)
-            while dest.agents < want and len(self._agents) < s.max_connections:
+            room = self._group_room(dest)
+            while dest.agents < want and len(self._agents) < s.max_connections and room > 0:
                 self._spawn(dest, stopping)
+                room -= 1
             starved = starved or (bool(dest.jobs) and dest.agents == 0)
             if not dest.jobs and not dest.agents and now >= dest.suspended_until:
                 del self._dests[domain]
         self._starved = starved
 
+    def _group_room(self, dest: Destination) -> int:
+        """Agents the destination's group may still get: its connection caps over the
+        source addresses (at least one while suspended, to send its jobs back to the
+        queue), less the agents it has; one until its first route names the group."""
+        unlimited = 1 << 30
+        shaper = self.shaper
+        if shaper is None:
+            return unlimited
+        group = shaper.known(dest.group) if dest.group else None
+        if group is None:
+            return 1 - dest.agents
+        sources: list[str | None] = list(self.settings.source_ips) or [None]
+        caps = [shaper.connection_cap(group, src) for src in sources]
+        if any(c is None for c in caps):
+            return unlimited
+        total = max(1, sum(c for c in caps if c is not None))
+        return total - self._group_agents[group.key]
+
     def _spawn(self, dest: Destination, stopping: asyncio.Event) -> None:
         dest.agents += 1
-        task = asyncio.create_task(self._agent(dest, stopping), name=f"deliver-{dest.domain}")
+        group = dest.group or ""
+        self._group_agents[group] += 1
+        task = asyncio.create_task(self._agent(dest, stopping, group),
+                                   name=f"deliver-{dest.domain}")  # fmt: skip
         self._agents.add(task)
         task.add_done_callback(self._agents.discard)
 
-    async def _agent(self, dest: Destination, stopping: asyncio.Event) -> None:
+    async def _agent(self, dest: Destination, stopping: asyncio.Event, group: str) -> None:
         try:
             await self._courier.agent(dest, stopping, lambda: self._starved)
         except Exception:  # outside the per-job boundary: its jobs stay queued
             log.exception("a delivery agent for %s crashed; another takes over", dest.domain)
         finally:
             dest.agents -= 1
+            self._group_agents[group] -= 1
+            if self._group_agents[group] <= 0:
+                del self._group_agents[group]
             self._dispatch(stopping)
 
     # -- results -------------------------------------------------------------------------
+
+    def _backed_off(self, episode: Backoff) -> None:
+        """A back-off began: counted, and stored for the queue summary and the report."""
+        self.counts["backoffs"] += 1
+        self.backoffs.append(episode)
+
+        def when(seconds: float) -> datetime:
+            return datetime.fromtimestamp(seconds, UTC)
+
+        row = BackoffRow(episode.group, episode.source_ip, when(episode.started),
+                         when(episode.until), when(episode.ramp_until), episode.factor,
+                         episode.reply)  # fmt: skip
+
+        def store() -> None:
+            with store_errors("recording a back-off"), self.factory() as session:
+                session.begin()
+                record_backoff(session, row)
+                session.commit()
+
+        async def write() -> None:
+            try:
+                await self._in_db(store)
+            except (StoreError, MonitorError) as exc:
+                log.warning("could not record the back-off of %s: %s", episode.group, exc)
+
+        task = asyncio.get_running_loop().create_task(write())
+        self._chores_running.add(task)
+        task.add_done_callback(self._chores_running.discard)
 
     def _record(self, attempts: list[Attempt]) -> None:
         self._writer.put(attempts)
@@ -347,11 +460,73 @@ class DeliveryEngine:
                 await asyncio.wait_for(stopping.wait(), min(1.0, self.settings.idle_seconds))
             try:
                 await self._pool.reap()
+                await self._save_warmup()
+                await self._save_tls()
                 if loop.time() >= next_renewal and self._tracked:
                     next_renewal = loop.time() + renew_every
                     await self._renew()
             except Exception:  # chores must not die: the next round tries again
                 log.exception("delivery chores failed")
+
+    async def _load_warmup(self) -> None:
+        """The day's warm-up tally from the database (a restart keeps its caps)."""
+        shaper = self.shaper
+        if shaper is None or not shaper.settings.warmup_start:
+            return
+        day = shaper.today()
+
+        def load() -> list[tuple[Any, str, str, int]]:
+            with store_errors("reading the warm-up tally"), self.factory() as session:
+                return warmup_counts(session, day)
+
+        try:
+            shaper.seed_counts(await self._in_db(load))
+        except StoreError as exc:
+            log.warning("could not read the warm-up tally (%s); counting from zero", exc)
+
+    async def _save_warmup(self) -> None:
+        """Store the warm-up counts since the last call (given back on failure)."""
+        shaper = self.shaper
+        if shaper is None:
+            return
+        counts = shaper.take_counts()
+        if not counts:
+            return
+
+        def save() -> None:
+            with store_errors("storing the warm-up tally"), self.factory() as session:
+                session.begin()
+                add_warmup_counts(session, counts)
+                session.commit()
+
+        try:
+            await self._in_db(save)
+        except StoreError as exc:
+            log.warning("could not store the warm-up tally (%s); trying again", exc)
+            shaper.give_back_counts(counts)
+
+    async def _save_tls(self) -> None:
+        """Store the TLS outcomes per destination since the last call (report)."""
+        courier = getattr(self, "_courier", None)
+        if courier is None:
+            return
+        taken = courier.take_tls_outcomes()
+        if not taken:
+            return
+        day = self.clock().date()
+        counts = {(day, *key): n for key, n in taken.items()}
+
+        def save() -> None:
+            with store_errors("storing TLS outcomes"), self.factory() as session:
+                session.begin()
+                add_tls_outcomes(session, counts)
+                session.commit()
+
+        try:
+            await self._in_db(save)
+        except StoreError as exc:
+            log.warning("could not store TLS outcomes (%s); trying again", exc)
+            courier.tls_outcomes.update(taken)
 
     async def _renew(self) -> None:
         ids = sorted(self._tracked)

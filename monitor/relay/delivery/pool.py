@@ -1,7 +1,8 @@
 """Idle outbound connections, kept a few seconds for the next message to the same MX.
 
-Keyed by the MX address and port (Postfix's "physical endpoint", CONNECTION_CACHE_README),
-so two domains served by one MX share its connections. The most recently used connection is
+Keyed by the MX address and port (Postfix's "physical endpoint", CONNECTION_CACHE_README)
+and the destination group it counts against (traffic shaping), so two domains served by one
+MX share its connections. The most recently used connection is
 handed out first (the one least likely to have been closed by the server); ``reap`` closes
 connections idle past ``idle_seconds`` and any the server closed meanwhile.
 """
@@ -24,12 +25,12 @@ class ConnectionPool:
     def __init__(self, idle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.idle_seconds = idle_seconds
         self.clock = clock
-        self._idle: dict[tuple[str, int], list[tuple[float, Connection]]] = {}
+        self._idle: dict[tuple[str, int, str], list[tuple[float, Connection]]] = {}
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._idle.values())
 
-    def take(self, key: tuple[str, int]) -> Connection | None:
+    def take(self, key: tuple[str, int, str]) -> Connection | None:
         """The most recently used idle connection to ``key`` that is still open."""
         entries = self._idle.get(key)
         while entries:
@@ -45,10 +46,13 @@ class ConnectionPool:
         else:
             conn.close()
 
-    async def evict(self) -> bool:
-        """Close the connection idle longest (room for a new one); False: none idle."""
-        oldest: tuple[float, tuple[str, int]] | None = None
+    async def evict(self, group: str | None = None) -> bool:
+        """Close the connection idle longest (of ``group`` when given: room for a new one
+        under its cap); False: none idle."""
+        oldest: tuple[float, tuple[str, int, str]] | None = None
         for key, entries in self._idle.items():
+            if group is not None and key[2].split("/")[0] != group:
+                continue
             if entries and (oldest is None or entries[0][0] < oldest[0]):
                 oldest = (entries[0][0], key)
         if oldest is None:

@@ -111,6 +111,8 @@ def _observation(
 
 def _state(a: Attempt, now: datetime) -> MessageState:
     verdict = a.reply.verdict
+    if verdict is Verdict.WAITING:
+        return MessageState.DEFERRED
     if verdict is Verdict.DEFERRED and a.due.expires_at is not None and now >= a.due.expires_at:
         return MessageState.EXPIRED
     return {
@@ -128,6 +130,13 @@ def settle(a: Attempt, *, now: datetime, settings: DeliverySettings, rng: random
     text = str(reply)
     if state is MessageState.HELD:
         outcome = Outcome(id=due.id, state=state, reply=f"held: {text}", attempted=False)
+        return Settled(outcome, None, None, state)
+    if reply.verdict is Verdict.WAITING:  # traffic shaping: no attempt, no event, no DSN
+        due_at = now + timedelta(seconds=reply.after)
+        if due.expires_at is not None:
+            due_at = min(due_at, due.expires_at)
+        outcome = Outcome(id=due.id, state=state, reply=text, attempted=False,
+                          next_attempt_at=due_at)  # fmt: skip
         return Settled(outcome, None, None, state)
     attempt_no = due.attempts + 1
     next_at = None
@@ -200,7 +209,8 @@ def prepare(
     for a in attempts:
         settled = settle(a, now=now, settings=settings, rng=rng)
         batch.outcomes.append(settled.outcome)
-        batch.counts[settled.state.value] = batch.counts.get(settled.state.value, 0) + 1
+        name = "waiting" if a.reply.verdict is Verdict.WAITING else settled.state.value
+        batch.counts[name] = batch.counts.get(name, 0) + 1
         if settled.observation is not None:
             batch.groups.append([settled.observation])
         if settled.state is MessageState.HELD:

@@ -23,6 +23,9 @@ class Verdict(StrEnum):
     DEFERRED = "deferred"  # try again later (4xx, timeouts, connections, DNS trouble)
     BOUNCED = "bounced"  # final (5xx, null MX, NXDOMAIN, our own refusals)
     HELD = "held"  # the engine could not handle the message: kept for the operator
+    #: Not attempted: traffic shaping sends it back to the queue for a while (a cap, a
+    #: back-off); no attempt is counted and no event is recorded.
+    WAITING = "waiting"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class Reply:
     command: str = ""
     mx: str | None = None
     local: Verdict | None = None  # a verdict that no SMTP code carries
+    after: float = 0.0  # WAITING: seconds until the recipient is due again
 
     @property
     def verdict(self) -> Verdict:
@@ -60,3 +64,7 @@ class Reply:
     @classmethod
     def bounced(cls, text: str, *, command: str = "", mx: str | None = None) -> Reply:
         return cls(None, text, command, mx, Verdict.BOUNCED)
+
+    @classmethod
+    def waiting(cls, text: str, *, after: float) -> Reply:
+        return cls(None, text, "", None, Verdict.WAITING, max(after, 0.0))

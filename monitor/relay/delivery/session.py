@@ -29,6 +29,7 @@ import contextlib
 import re
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosmtplib
@@ -138,10 +139,14 @@ class Connection:
         self.transactions = 0  # finished on this connection
         self.dirty = False  # a transaction was left open: RSET first
         self.broken = False
+        #: The destination group it was opened for (traffic shaping; "" when off), and
+        #: what to call once when it closes (the group's count of open connections).
+        self.group = ""
+        self.on_close: Callable[[], None] | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
-        return self.address, self.port
+    def key(self) -> tuple[str, int, str]:
+        return self.address, self.port, self.group
 
     @property
     def where(self) -> str:
@@ -292,6 +297,9 @@ class Connection:
         self.broken = True
         self.smtp.close()
         _abort(self.raw)
+        done, self.on_close = self.on_close, None
+        if done is not None:
+            done()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from monitor.relay.delivery.shaping import ShapingSettings
+
 __all__ = ["DeliverySettings"]
 
 
@@ -70,6 +72,16 @@ class DeliverySettings:
     #: A returned message larger than this is reduced to its headers (Postfix
     #: ``bounce_size_limit``).
     dsn_size_limit: int = 50_000
+    #: Traffic shaping (destination groups, their caps, back-off); None: off, every
+    #: destination domain is paced by the limits above alone.
+    shaping: ShapingSettings | None = None
+    #: MTA-STS (RFC 8461): destinations' policies fetched, cached and, in ``enforce`` mode,
+    #: applied (listed MX hosts only, TLS with a valid certificate, no plain-text fallback).
+    mta_sts: bool = False
+    #: Port of the policy hosts (443; tests use their own).
+    mta_sts_port: int = 443
+    #: Extra CA bundle trusted for policy fetches and MX certificates (besides the system's).
+    tls_ca_file: str | None = None
 
     def __post_init__(self) -> None:
         positive = {

@@ -198,3 +198,26 @@ def test_relay_process_takes_mail_from_send_and_stops_cleanly(
     assert "relay stopped" in text and "Traceback" not in text
     assert f"delivery process {child} exited" in text
     assert "someone@example.org" in states(store)
+
+
+def test_queue_summary_shows_shaping_back_offs_and_what_waits(
+    cli: Any, store: Any, config_file: Path
+) -> None:
+    from monitor.store.shaping_repo import WAITING_PREFIX, BackoffRow, record_backoff
+
+    seed(store)
+    with store.session() as s, s.begin():
+        record_backoff(s, BackoffRow("gmail", "192.0.2.7", NOW, NOW + dt.timedelta(minutes=10),
+                                     NOW + dt.timedelta(minutes=40), 0.5,
+                                     "421 4.7.28 rate limited"))  # fmt: skip
+        record_backoff(s, BackoffRow("yahoo", "", NOW - dt.timedelta(days=1),
+                                     NOW - dt.timedelta(hours=23), NOW - dt.timedelta(hours=22),
+                                     0.5, "421 4.7.0 [TSS04]"))  # over: not shown  # fmt: skip
+        for row in s.scalars(select(SentMessage).where(SentMessage.recipient != "c@x.example")):
+            row.state = MessageState.DEFERRED
+            row.last_reply = f"{WAITING_PREFIX}back-off for gmail from 192.0.2.7: 421 4.7.28 x"
+    r = cli("--config", config_file, "queue")
+    assert r.code == 0, r.err
+    assert "back-off: gmail from 192.0.2.7: suspended until" in r.out and "4.7.28" in r.out
+    assert "yahoo" not in r.out
+    assert "deferred: back-off for gmail from 192.0.2.7: 2 recipient(s) waiting" in r.out
