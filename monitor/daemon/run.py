@@ -1,9 +1,8 @@
-"""Run the scheduler as a daemon: one per database, clean stop on SIGTERM/SIGINT.
+"""Run the scheduler as a daemon, clean stop on SIGTERM/SIGINT.
 
-The single-daemon rule is enforced with a lock the operating system or the database
-releases by itself when the process dies, so a crash never leaves a stale lock behind:
-an ``flock`` on a file beside a SQLite database, a session-level advisory lock on
-PostgreSQL (keyed by database and schema).
+On SQLite one daemon per database: an ``flock`` beside the database, released by the
+operating system when the process dies, so a crash never leaves a stale lock behind. On
+PostgreSQL several daemons share the database and its jobs (``monitor.daemon.cluster``).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from apscheduler.events import (
 )
 
 from monitor.app import App
+from monitor.daemon.cluster import Cluster
 from monitor.daemon.instance import instance_lock, pid_file
 from monitor.daemon.jobs import job_specs
 from monitor.daemon.scheduler import JobSpec, build_scheduler
@@ -47,9 +47,18 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
 
     ``specs`` defaults to every job the config asks for (tests pass their own).
     """
-    with instance_lock(app.engine, "daemon"), pid_file(app.config.daemon.pid_file):
+    postgresql = app.engine.dialect.name == "postgresql"
+    with (
+        instance_lock(app.engine, "daemon", postgresql=False),
+        pid_file(app.config.daemon.pid_file, "daemon"),
+    ):
         _record_lease(app)
         specs = job_specs(app) if specs is None else specs
+        cluster = Cluster(app.config.database.url.reveal(), app.sessions()) if postgresql else None
+        if cluster is not None:
+            specs = cluster.wrap(specs)
+            log.info("daemon node %s: sharing the jobs with any other node on this database",
+                     cluster.node)  # fmt: skip
         scheduler = build_scheduler(app, specs)
         triggers = {spec.id: spec.trigger for spec in specs}
 
@@ -88,6 +97,8 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         stopper_thread = threading.Thread(target=stopper, name="stopper", daemon=True)
         stopper_thread.start()
+        if cluster is not None:
+            cluster.watch(stopping)
         try:
             scheduler.start()
             # shutdown() marks the scheduler stopped *before* it waits for running jobs, so
@@ -96,5 +107,7 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if cluster is not None:
+                cluster.close()
         log.info("deliverwatch daemon stopped")
     return 0

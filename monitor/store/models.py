@@ -489,3 +489,21 @@ class DaemonLease(Base):
     holder: Mapped[str] = mapped_column(String(255))  # host:pid
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class JobPeriod(Base):
+    """One run of a singleton job for one period, on PostgreSQL with several daemons.
+
+    The primary key is what makes "once per period" hold across nodes: the node that inserts
+    the row runs the job; a row whose ``finished_at`` stays empty belongs to a node that died
+    in the middle, and the next leader runs that period again (job bodies are idempotent).
+    """
+
+    __tablename__ = "job_periods"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[datetime] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(255))  # host:pid
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
