@@ -223,6 +223,7 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         verp_key=key.reveal().encode("utf-8") if key else None,
         envelope_domain=s.envelope_domain.lower().rstrip("."),
         verp_local_part=r.verp_local_part,
+        lease_seconds=r.lease_seconds,
     )
 
 
