@@ -123,14 +123,15 @@ class Cluster:
 
         return run
 
-    def run_once(self, spec: JobSpec, now: datetime, **kwargs: Any) -> Any:
-        """Run ``spec`` unless another node runs it now or ran it this period."""
-        period = period_of(spec.trigger, now)
+    def run_once(self, spec: JobSpec, at: datetime, /, **kwargs: Any) -> Any:
+        """Run ``spec`` unless another node runs it now or ran it this period (the one
+        ``at`` is in). ``kwargs`` are the job's own (many take a ``now`` clock)."""
+        period = period_of(spec.trigger, at)
         with advisory_lock(self.locks, f"deliverwatch-job-{spec.id}") as elsewhere:
             if elsewhere is not None:
                 return "another node runs it now"
             with session_scope(self.factory, f"claiming job {spec.id}") as session:
-                mine = store.claim_period(session, spec.id, period, node=self.node, now=now)
+                mine = store.claim_period(session, spec.id, period, node=self.node, now=at)
             if not mine:
                 return f"already ran for period {period.isoformat()}"
             log.info("job %s: running for period %s on %s", spec.id, period.isoformat(), self.node)
