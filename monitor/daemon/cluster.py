@@ -95,7 +95,8 @@ class Cluster:
     # -- wrapping ------------------------------------------------------------------------
 
     def wrap(self, specs: list[JobSpec]) -> list[JobSpec]:
-        """The same jobs, each run under the cluster's rules."""
+        """The same jobs, each run under the cluster's rules (again after a reload)."""
+        self.specs = {}
         out = []
         for spec in specs:
             if spec.id.startswith(PER_NODE_PREFIXES):

@@ -1,4 +1,4 @@
-"""Run the scheduler as a daemon, clean stop on SIGTERM/SIGINT.
+"""Run the scheduler as a daemon, clean stop on SIGTERM/SIGINT, config reload on SIGHUP.
 
 On SQLite one daemon per database: an ``flock`` beside the database, released by the
 operating system when the process dies, so a crash never leaves a stale lock behind. On
@@ -22,12 +22,16 @@ from apscheduler.events import (
     EVENT_SCHEDULER_STARTED,
     JobExecutionEvent,
 )
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 
 from monitor.app import App
+from monitor.config import load_config, unavailable_secrets
 from monitor.daemon.cluster import Cluster
 from monitor.daemon.instance import instance_lock, pid_file
 from monitor.daemon.jobs import job_specs
-from monitor.daemon.scheduler import JobSpec, build_scheduler
+from monitor.daemon.scheduler import JobSpec, add_jobs, build_scheduler, zone
+from monitor.errors import ConfigError, MonitorError
 from monitor.store.db import session_scope
 from monitor.store.lease import record_lease
 
@@ -53,6 +57,7 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
         pid_file(app.config.daemon.pid_file, "daemon"),
     ):
         _record_lease(app)
+        from_config = specs is None
         specs = job_specs(app) if specs is None else specs
         cluster = Cluster(app.config.database.url.reveal(), app.sessions()) if postgresql else None
         if cluster is not None:
@@ -72,6 +77,9 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
 
         scheduler.add_listener(log_next, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         stopping = threading.Event()
+
+        reloads = _Reloader(app, scheduler, triggers, cluster)
+        reloads.enabled = from_config
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             if not stopping.is_set():
@@ -95,6 +103,8 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
             EVENT_SCHEDULER_STARTED,
         )
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, reloads.on_hangup)
+        reloads.start(stopping)
         stopper_thread = threading.Thread(target=stopper, name="stopper", daemon=True)
         stopper_thread.start()
         if cluster is not None:
@@ -111,3 +121,71 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
                 cluster.close()
         log.info("deliverwatch daemon stopped")
     return 0
+
+
+class _Reloader:
+    """SIGHUP: read the config again and reschedule every job (``reload_config``)."""
+
+    def __init__(
+        self,
+        app: App,
+        scheduler: BlockingScheduler,
+        triggers: dict[str, BaseTrigger],
+        cluster: Cluster | None,
+    ) -> None:
+        self.app, self.scheduler, self.triggers, self.cluster = app, scheduler, triggers, cluster
+        self.enabled = True
+        self.hangup = threading.Event()
+
+    def on_hangup(self, _signum: int, _frame: FrameType | None) -> None:
+        # the handler only sets a flag: reading the file and swapping jobs take locks the
+        # interrupted thread may hold, so they happen in the reloader thread
+        self.hangup.set()
+
+    def start(self, stopping: threading.Event) -> None:
+        threading.Thread(target=self._run, args=(stopping,), name="reloader", daemon=True).start()
+
+    def _run(self, stopping: threading.Event) -> None:
+        while not stopping.is_set():
+            if not self.hangup.wait(0.5):
+                continue
+            self.hangup.clear()
+            if stopping.is_set():
+                return
+            if not self.enabled:
+                log.warning("SIGHUP ignored: this daemon runs jobs it was given, not the config's")
+                continue
+            new = reload_config(self.app, self.cluster)
+            if new is None:
+                continue
+            for job in self.scheduler.get_jobs():
+                self.scheduler.remove_job(job.id)
+            self.triggers.clear()
+            self.triggers.update({spec.id: spec.trigger for spec in new})
+            add_jobs(self.scheduler, new, zone(self.app.config.daemon.timezone))
+            log.info("config reloaded from %s: %d jobs rescheduled",
+                     self.app.config.source, len(new))  # fmt: skip
+
+
+def reload_config(app: App, cluster: Cluster | None) -> list[JobSpec] | None:
+    """Read the config file again and build its jobs; None (and an ERROR line) when the new
+    file is bad, so the daemon goes on with the old one. The database cannot change under a
+    running daemon: a new ``[database] url`` is refused the same way."""
+    old = app.config
+    try:
+        new = load_config(old.source)
+        missing = unavailable_secrets(new)
+        if missing:
+            raise missing[0]
+        if new.database.url.reveal() != old.database.url.reveal():
+            raise ConfigError("database.url", "changed: restart the daemon to use another database")
+        app._config = new
+        try:
+            specs = job_specs(app)
+        except MonitorError:
+            app._config = old
+            raise
+    except MonitorError as exc:
+        log.error("config reload failed, keeping the running config: %s", exc)
+        return None
+    return cluster.wrap(specs) if cluster is not None else specs

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.app import App
 from monitor.errors import ConfigError
 
-__all__ = ["JobSpec", "build_scheduler", "daily_trigger", "run_guarded", "zone"]
+__all__ = ["JobSpec", "add_jobs", "build_scheduler", "daily_trigger", "run_guarded", "zone"]
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,13 @@ def run_guarded(name: str, func: Callable[..., Any], /, **kwargs: Any) -> Any:
 
 def build_scheduler(app: App, specs: list[JobSpec]) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=zone(app.config.daemon.timezone))
-    now = datetime.now(zone(app.config.daemon.timezone))
+    add_jobs(scheduler, specs, zone(app.config.daemon.timezone))
+    return scheduler
+
+
+def add_jobs(scheduler: BlockingScheduler, specs: list[JobSpec], tz: ZoneInfo) -> None:
+    """Register ``specs`` (at start, and again after a config reload)."""
+    now = datetime.now(tz)
     for spec in specs:
         kwargs = dict(spec.kwargs)
         if spec.stoppable:
@@ -98,4 +104,3 @@ def build_scheduler(app: App, specs: list[JobSpec]) -> BlockingScheduler:
         )
         nxt = spec.trigger.get_next_fire_time(None, now)
         log.info("scheduled job %s; next run %s", spec.id, nxt.isoformat() if nxt else "never")
-    return scheduler

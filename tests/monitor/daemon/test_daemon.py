@@ -133,3 +133,38 @@ def test_failing_job_does_not_stop_the_daemon(store, tmp_path: Path, caplog) -> 
         app.close()
     assert len(calls) >= 3
     assert "job broken failed" in caplog.text and "boom" in caplog.text
+
+
+def test_sighup_reloads_the_config_and_a_bad_one_keeps_the_old(store, tmp_path: Path) -> None:
+    """Issue 17.7: SIGHUP reads the file again and reschedules; a broken file is refused
+    with an ERROR line and the daemon goes on with what it had."""
+    config = write_config(tmp_path / "config.toml", store.url, "[daemon]\nexport_formats = []\n")
+    daemon = Daemon(config, tmp_path / "daemon.log")
+    try:
+        text = daemon.wait_for("daemon started", timeout=90)
+        assert "scheduled job export-suppressions" not in text
+        write_config(
+            config,
+            store.url,
+            '[daemon]\nexport_dir = "exports"\nexport_formats = ["csv"]\n'
+            'export_at = "03:17"\nexpire_every_minutes = 7\n',
+        )
+        daemon.proc.send_signal(signal.SIGHUP)
+        text = daemon.wait_for("config reloaded from", timeout=60)
+        assert "scheduled job export-suppressions; next run" in text
+        assert "T03:17:00" in text.split("config reloaded from")[0].rsplit("daemon started", 1)[1]
+
+        config.write_text("[daemon\nbroken = ", encoding="utf-8")
+        daemon.proc.send_signal(signal.SIGHUP)
+        text = daemon.wait_for("config reload failed, keeping the running config", timeout=60)
+        assert "ERROR" in text and "is not valid TOML" in text
+        write_config(config, store.url, '[daemon]\ntimezone = "Mars/Olympus"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for("unknown time zone", timeout=60)
+        assert text.count("config reloaded from") == 1
+        assert daemon.proc.poll() is None  # still running, on the last good config
+
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=15) == 0
+    finally:
+        daemon.kill()
