@@ -23,6 +23,7 @@ ORDER = [
     "hostile",
     "web",
     "relay",
+    "cluster",
 ]
 
 
