@@ -126,3 +126,21 @@ def test_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
     assert "EXPOSE 2587 8025" in lines and instructions.count("FROM") == 1
     ignored = (REPO / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
+
+
+def test_shell_completion_as_documented() -> None:
+    """README: ``eval "$(_DELIVERWATCH_COMPLETE=bash_source deliverwatch)"``."""
+    exe = str(Path(sys.executable).parent / "deliverwatch")
+    source = subprocess.run(
+        [exe], env={"_DELIVERWATCH_COMPLETE": "bash_source", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "_deliverwatch_completion()" in source.stdout
+    words = subprocess.run(
+        [exe],
+        env={"_DELIVERWATCH_COMPLETE": "bash_complete", "COMP_WORDS": "deliverwatch que",
+             "COMP_CWORD": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "plain,queue" in words.stdout.splitlines()
+    assert "_DELIVERWATCH_COMPLETE=bash_source deliverwatch" in (REPO / "README.md").read_text()
