@@ -7,6 +7,7 @@ from pathlib import Path
 
 from monitor.config.checks import AlertsConfig, ChecksConfig, SendingConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
+from monitor.config.feeds import FeedsConfig
 from monitor.config.mailbox import MAILBOX_NAME, MailboxConfig
 from monitor.config.relay import RelayConfig
 from monitor.config.report import ReportConfig
@@ -29,6 +30,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
 

@@ -12,7 +12,7 @@ Idempotency lives in unique keys, not in process memory (STYLE.md 5): an event's
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -507,3 +507,25 @@ class JobPeriod(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProviderFeedDay(Base):
+    """One day of a provider's reputation feed for one subject (issue 17, point 5).
+
+    ``provider`` is ``snds`` (subject: a sending IP) or ``postmaster`` (subject: a domain);
+    ``data`` is the parsed record as JSON. A later fetch of the same day replaces it (the
+    providers revise their figures for a few days).
+    """
+
+    __tablename__ = "provider_feed_days"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", "day"),
+        Index("ix_provider_feed_days_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date]
+    data: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]
