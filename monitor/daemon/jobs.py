@@ -132,6 +132,18 @@ def _webhook_specs(app: App) -> list[JobSpec]:
     return [JobSpec("deliver-webhooks", deliver_webhooks, every, kwargs)]
 
 
+def _feed_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
+    """SNDS and Postmaster Tools, daily at ``[feeds] fetch_at`` when either is configured."""
+    plan = wiring.feeds_plan(app.config)
+    if plan is None:
+        return []
+    from monitor.checks.feeds import feeds_job
+
+    trigger = daily_trigger(app.config.feeds.fetch_at, tz, "feeds.fetch_at")
+    kwargs = {"factory": app.sessions(), "now": app.now, "plan": plan}
+    return [JobSpec("fetch-feeds", feeds_job, trigger, kwargs)]
+
+
 def job_specs(app: App) -> list[JobSpec]:
     """Every job the current config asks for."""
     tz = zone(app.config.daemon.timezone)
@@ -141,4 +153,5 @@ def job_specs(app: App) -> list[JobSpec]:
         *_check_specs(app, tz),
         *_poll_specs(app),
         *_webhook_specs(app),
+        *_feed_specs(app, tz),
     ]
