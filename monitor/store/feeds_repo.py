@@ -23,11 +23,13 @@ FeedDay = tuple[str, str, date, dict[str, Any]]
 
 def store_feed_days(session: Session, days: Sequence[FeedDay], *, now: datetime) -> int:
     """Insert or replace each (provider, subject, day); the number written."""
-    if not days:
+    # one statement may not touch a row twice (PostgreSQL refuses): the last one wins
+    unique = {(p, s[:255], d): data for p, s, d, data in days}
+    if not unique:
         return 0
     rows = [
-        {"provider": p, "subject": s[:255], "day": d, "data": data, "fetched_at": now}
-        for p, s, d, data in days
+        {"provider": p, "subject": s, "day": d, "data": data, "fetched_at": now}
+        for (p, s, d), data in unique.items()
     ]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
