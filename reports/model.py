@@ -269,6 +269,16 @@ class Verdict:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FeedRow:
+    """A provider's own figures for one day and subject (a domain, an IP), beside ours."""
+
+    provider: str  # "Google Postmaster Tools", "Microsoft SNDS"
+    subject: str
+    theirs: tuple[tuple[str, str], ...]  # (label, value as shown)
+    ours: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReport:
     day: str
     timezone: str
@@ -295,3 +305,5 @@ class DailyReport:
     verdicts: list[Verdict]
     thresholds: Thresholds
     volume_known: bool
+    #: The providers' own reputation feeds for the day (SNDS, Postmaster Tools), if any.
+    feeds: list[FeedRow] = field(default_factory=list)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,8 +23,11 @@ from monitor.alerts import DeliveryError, SmtpTarget, send_mail
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
 from monitor.output import open_output
+from monitor.store.db import session_scope
+from monitor.store.feeds_repo import feed_days
 from monitor.store.reporting import load_report_input
 from reports.aggregate import build_daily
+from reports.feeds import feed_rows
 from reports.model import DailyReport, Thresholds
 from reports.providers import load_providers
 from reports.render import render_daily, render_index, report_json
@@ -63,7 +67,10 @@ def build_report(
         dmarc_days=cfg.dmarc_days,
         top_n=cfg.top_n,
     )
-    return build_daily(inp, thresholds_from(cfg))
+    report = build_daily(inp, thresholds_from(cfg))
+    with session_scope(factory, "reading the reputation feeds") as session:
+        days = feed_days(session, day)
+    return replace(report, feeds=feed_rows(days, report)) if days else report
 
 
 def _write_text(path: Path, text: str) -> None:
