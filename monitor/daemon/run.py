@@ -31,7 +31,7 @@ from monitor.daemon.cluster import Cluster
 from monitor.daemon.instance import instance_lock, pid_file
 from monitor.daemon.jobs import job_specs
 from monitor.daemon.scheduler import JobSpec, add_jobs, build_scheduler, zone
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, StoreError
 from monitor.store.db import session_scope
 from monitor.store.lease import record_lease
 
@@ -41,9 +41,16 @@ log = logging.getLogger(__name__)
 
 
 def _record_lease(app: App) -> None:
+    """Note who runs the daemon (informational). Two PostgreSQL nodes starting at the same
+    moment may both insert the row: the loser logs it and runs on."""
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    with session_scope(app.sessions(), "recording the daemon lease") as session:
-        record_lease(session, "daemon", holder=holder, now=app.now())
+    try:
+        with session_scope(app.sessions(), "recording the daemon lease") as session:
+            record_lease(session, "daemon", holder=holder, now=app.now())
+    except StoreError as exc:
+        if app.engine.dialect.name != "postgresql":
+            raise
+        log.warning("could not record the daemon lease (another node starting?): %s", exc)
 
 
 def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
