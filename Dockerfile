@@ -1,6 +1,5 @@
 # deliverwatch in a container: `docker compose -f contrib/docker-compose.yml up` starts it
 # with PostgreSQL (the same three parts as `make run`: daemon, relay, web).
-# syntax=docker/dockerfile:1
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
