@@ -69,7 +69,7 @@ class Node:
     def text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for(self, needle: str, timeout: float = 60) -> None:
+    def wait_for(self, needle: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while needle not in self.text():
             assert self.proc.poll() is None, self.text()[-3000:]
