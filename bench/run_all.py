@@ -26,6 +26,7 @@ ORDER = [
     "relay",
     "ops",
     "shaping",
+    "cluster",
 ]
 
 

@@ -341,6 +341,16 @@ class RelayTlsRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FeedRow:
+    """A provider's own figures for one day and subject (a domain, an IP), beside ours."""
+
+    provider: str  # "Google Postmaster Tools", "Microsoft SNDS"
+    subject: str
+    theirs: tuple[tuple[str, str], ...]  # (label, value as shown)
+    ours: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReport:
     day: str
     timezone: str
@@ -373,3 +383,5 @@ class DailyReport:
     relay_backoffs: list[RelayBackoffRow] = field(default_factory=list)
     #: TLS of the relay's connections per destination: our own view beside TLS-RPT.
     relay_tls: list[RelayTlsRow] = field(default_factory=list)
+    #: The providers' own reputation feeds for the day (SNDS, Postmaster Tools), if any.
+    feeds: list[FeedRow] = field(default_factory=list)

@@ -67,7 +67,8 @@ def loaded_app(ctx: click.Context) -> App:
     if app is None:  # pragma: no cover - the root group always sets it
         raise click.UsageError("internal: no application context")
     cfg = app.config
-    configure(cfg.logging.level, cfg.logging.format)
+    # ``--log-format`` / DELIVERWATCH_LOG_FORMAT (the root group's option) wins over the file
+    configure(cfg.logging.level, ctx.meta.get("deliverwatch.log_format") or cfg.logging.format)
     return app
 
 

@@ -21,6 +21,8 @@ from monitor.errors import MonitorError, StoreError
 #: ``monitor.config.ENV_VAR``, spelt out here so that the root group does not import the
 #: config package (tests/monitor/test_cli_root.py checks that the two agree).
 ENV_VAR = "DELIVERWATCH_CONFIG"
+#: ``ctx.meta`` key of ``--log-format`` (read by ``common.loaded_app``).
+LOG_FORMAT = "deliverwatch.log_format"
 
 #: Subcommand name -> (module, attribute), imported when the command is looked up.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -77,10 +79,20 @@ def build_cli() -> click.Group:
         default=None,
         help=f"Config file (default: ${ENV_VAR}, else ./config.toml).",
     )
+    @click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        envvar="DELIVERWATCH_LOG_FORMAT",
+        default=None,
+        help="Log lines as text or JSON objects (default: [logging] format).",
+    )
     @click.pass_context
-    def cli(ctx: click.Context, config_path: str | None) -> None:
+    def cli(ctx: click.Context, config_path: str | None, log_format: str | None) -> None:
         """deliverwatch: keep a bulk sender out of the spam folder."""
         from monitor.app import App
+
+        if log_format is not None:
+            ctx.meta[LOG_FORMAT] = log_format
 
         ctx.obj = App(config_path=config_path)
         ctx.call_on_close(ctx.obj.close)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from monitor.config.checks import AlertsConfig, ChecksConfig, SendingConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
+from monitor.config.feeds import FeedsConfig
 from monitor.config.mailbox import MAILBOX_NAME, MailboxConfig
 from monitor.config.ops import MetricsConfig, RetentionConfig
 from monitor.config.relay import RelayConfig
@@ -32,6 +33,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
 

@@ -201,6 +201,10 @@ class RelayConfig:
     queue_lifetime_hours: float = 120.0
     retry_initial_seconds: float = 300.0
     retry_max_seconds: float = 4000.0
+    #: How long a delivery process's claim on a recipient lasts without renewal (renewed
+    #: every third of it): when a relay host dies, another relay delivers its recipients
+    #: this long after.
+    lease_seconds: float = 300.0
     #: Outbound SMTP connections at once, in all and per destination domain.
     max_connections: int = 100
     max_connections_per_domain: int = 20
@@ -259,6 +263,7 @@ class RelayConfig:
             self.queue_lifetime_hours,
             self.retry_initial_seconds,
             self.retry_max_seconds,
+            self.lease_seconds,
         )
         if min(timings) <= 0:
             raise ValueError("timeouts, queue_lifetime_hours and retry times must be > 0")

@@ -3,8 +3,9 @@
 The rule is enforced with a lock the operating system or the database releases by itself
 when the process dies, so a crash never leaves a stale lock behind: an ``flock`` on a file
 beside a SQLite database, a session-level advisory lock on PostgreSQL (keyed by database and
-schema). The daemon takes it always; the relay on SQLite only (on PostgreSQL several relays
-share one queue).
+schema). On SQLite the daemon and the relay take it; on PostgreSQL several daemons and relays
+share one database (``monitor.daemon.cluster``), and only the pid file's lock keeps two of a
+kind on one host from sharing one pid file.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _sqlite_lock(db_path: str, kind: str) -> Iterator[None]:
             holder = fh.read().strip() or "unknown process"
             raise DaemonError(
                 f"another deliverwatch {kind} ({holder}) is already running on {db_path}; "
-                "stop it first"
+                f"a SQLite database takes one {kind}: stop it first, or move to PostgreSQL "
+                "to run several nodes"
             ) from None
         fh.seek(0)
         fh.truncate()
@@ -77,11 +79,32 @@ def instance_lock(engine: Engine, kind: str, *, postgresql: bool = True) -> Iter
 
 
 @contextlib.contextmanager
-def pid_file(path: Path) -> Iterator[None]:
-    """Write our pid for ``kill -TERM $(cat ...)``; only taken once we hold the lock."""
+def pid_file(path: Path, kind: str = "process") -> Iterator[None]:
+    """Write our pid for ``kill -TERM $(cat ...)``; only taken once we hold the lock.
+
+    The file is also ``flock``ed: on PostgreSQL several daemons may share the database, but
+    two on one host with one pid file are a mistake (the second would overwrite the first's
+    pid), and the lock refuses the second with a clear message.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    fh = path.open("a+", encoding="ascii")
     try:
-        yield
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            raise DaemonError(
+                f"another deliverwatch {kind} (pid {holder}) is already running with the "
+                f"pid file {path}; stop it first, or give each node a pid file of its own"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
     finally:
-        path.unlink(missing_ok=True)
+        fh.close()

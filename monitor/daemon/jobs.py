@@ -174,6 +174,18 @@ def _ops_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
     return specs
 
 
+def _feed_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
+    """SNDS and Postmaster Tools, daily at ``[feeds] fetch_at`` when either is configured."""
+    plan = wiring.feeds_plan(app.config)
+    if plan is None:
+        return []
+    from monitor.checks.feeds import feeds_job
+
+    trigger = daily_trigger(app.config.feeds.fetch_at, tz, "feeds.fetch_at")
+    kwargs = {"factory": app.sessions(), "now": app.now, "plan": plan}
+    return [JobSpec("fetch-feeds", feeds_job, trigger, kwargs)]
+
+
 def job_specs(app: App) -> list[JobSpec]:
     """Every job the current config asks for."""
     tz = zone(app.config.daemon.timezone)
@@ -184,4 +196,5 @@ def job_specs(app: App) -> list[JobSpec]:
         *_poll_specs(app),
         *_webhook_specs(app),
         *_ops_specs(app, tz),
+        *_feed_specs(app, tz),
     ]

@@ -62,7 +62,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
     try:
         with (
             instance_lock(app.engine, "relay", postgresql=False),
-            pid_file(cfg.relay.data_dir / "relay.pid"),
+            pid_file(cfg.relay.data_dir / "relay.pid", "relay"),
         ):
             metrics_server = _start_metrics(app, factory)
             service = RelayService(

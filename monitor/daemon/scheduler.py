@@ -34,7 +34,15 @@ from monitor.errors import ConfigError, JobFailed, JobSkipped, MonitorError
 from monitor.store import ops
 from monitor.store.db import session_scope
 
-__all__ = ["JobRecorder", "JobSpec", "build_scheduler", "daily_trigger", "run_guarded", "zone"]
+__all__ = [
+    "JobRecorder",
+    "JobSpec",
+    "add_jobs",
+    "build_scheduler",
+    "daily_trigger",
+    "run_guarded",
+    "zone",
+]
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +158,27 @@ def build_scheduler(
     app: App, specs: list[JobSpec], recorder: JobRecorder | None = None
 ) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=zone(app.config.daemon.timezone))
-    now = datetime.now(zone(app.config.daemon.timezone))
+    add_jobs(scheduler, specs, zone(app.config.daemon.timezone), recorder)
+    return scheduler
+
+
+def add_jobs(
+    scheduler: BlockingScheduler,
+    specs: list[JobSpec],
+    tz: ZoneInfo,
+    recorder: JobRecorder | None = None,
+    *,
+    starting: bool = True,
+) -> None:
+    """Register ``specs`` (at start, and again after a config reload: ``starting=False``,
+    so the jobs that run once at daemon start are not run again by a reload)."""
+    now = datetime.now(tz)
     for spec in specs:
         kwargs = dict(spec.kwargs)
         if spec.stoppable:
             kwargs["stopping"] = lambda: scheduler.state == STATE_STOPPED
-        extra: dict[str, Any] = {"next_run_time": now} if spec.run_at_start else {}
+        at_start = starting and spec.run_at_start
+        extra: dict[str, Any] = {"next_run_time": now} if at_start else {}
         scheduler.add_job(
             run_guarded,
             trigger=spec.trigger,
@@ -168,6 +191,5 @@ def build_scheduler(
             misfire_grace_time=3600,
             **extra,
         )
-        nxt = now if spec.run_at_start else spec.trigger.get_next_fire_time(None, now)
+        nxt = now if at_start else spec.trigger.get_next_fire_time(None, now)
         log.info("scheduled job %s; next run %s", spec.id, nxt.isoformat() if nxt else "never")
-    return scheduler

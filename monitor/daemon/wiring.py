@@ -21,6 +21,7 @@ from monitor.alerts import AlertChannels, SmtpTarget
 from monitor.alerts.rules import RuleLimits
 from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
+from monitor.checks.feeds import FeedsPlan, PostmasterPlan, SndsPlan
 from monitor.checks.watch import BlocklistPlan, DnsSettings
 from monitor.config import Config, SmtpSettings, parse_listen
 from monitor.config.relay import ShapingConfig
@@ -56,6 +57,7 @@ __all__ = [
     "dkim_signer",
     "dns_settings",
     "event_context",
+    "feeds_plan",
     "relay_listeners",
     "relay_tls",
     "retention_policy",
@@ -291,6 +293,7 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         envelope_domain=s.envelope_domain.lower().rstrip("."),
         verp_local_part=r.verp_local_part,
         shaping=shaping_settings(r.shaping),
+        lease_seconds=r.lease_seconds,
         mta_sts=r.mta_sts,
         tls_ca_file=str(cfg.checks.mta_sts_ca_file) if cfg.checks.mta_sts_ca_file else None,
     )
@@ -368,6 +371,30 @@ def webhook_endpoints(config: Config) -> dict[str, Endpoint]:
         )
         for name, hook in config.web.webhooks.items()
     }
+
+
+def feeds_plan(cfg: Config) -> FeedsPlan | None:
+    """``[feeds]``: SNDS when a key is set, Postmaster Tools when a service account file is
+    (its domains default to ``[sending] from_domains``); None when neither is."""
+    f = cfg.feeds
+    snds = None
+    if f.snds.key is not None and f.snds.key.reveal():
+        snds = SndsPlan(f.snds.key.reveal(), f.snds.url, f.snds.ca_file, f.snds.timeout_seconds)
+    postmaster = None
+    pm = f.postmaster
+    if pm.service_account_file is not None:
+        domains = pm.domains or cfg.sending.from_domains
+        postmaster = PostmasterPlan(
+            service_account_file=pm.service_account_file,
+            domains=tuple(dict.fromkeys(d.lower().rstrip(".") for d in domains)),
+            base_url=pm.base_url,
+            token_url=pm.token_url,
+            ca_file=pm.ca_file,
+            timeout=pm.timeout_seconds,
+        )
+    if snds is None and postmaster is None:
+        return None
+    return FeedsPlan(snds=snds, postmaster=postmaster, days_back=f.days_back)
 
 
 def webhook_retry(config: Config) -> RetryPolicy:

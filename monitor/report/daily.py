@@ -30,8 +30,10 @@ from monitor.output import open_output
 from monitor.store.compliance import auth_states, compliance_facts
 from monitor.store.content import held_campaigns, scan_counts
 from monitor.store.db import session_scope
+from monitor.store.feeds_repo import feed_days
 from monitor.store.reporting import load_report_input
 from reports.aggregate import build_daily
+from reports.feeds import feed_rows
 from reports.model import ComplianceRow, ContentHoldRow, ContentSection, DailyReport, Thresholds
 from reports.providers import load_providers
 from reports.render import render_daily, render_index, render_mail, report_json
@@ -87,7 +89,10 @@ def build_report(
     if content:
         inp = replace(inp, content=_content(factory, since=end - timedelta(days=1), until=end))
     delist = {z.zone: z.delist_url for z in load_catalogue().values() if z.delist_url}
-    return build_daily(replace(inp, delist_urls=delist), thresholds_from(cfg))
+    report = build_daily(replace(inp, delist_urls=delist), thresholds_from(cfg))
+    with session_scope(factory, "reading the reputation feeds") as session:
+        days = feed_days(session, day)
+    return replace(report, feeds=feed_rows(days, report)) if days else report
 
 
 def _compliance(

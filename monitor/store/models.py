@@ -643,3 +643,43 @@ class AlertCondition(Base):
     #: Severity last announced ("" none yet: the rate limit held it back).
     notified: Mapped[str] = mapped_column(String(16), default="")
     resolved_at: Mapped[datetime | None]
+
+
+class JobPeriod(Base):
+    """One run of a singleton job for one period, on PostgreSQL with several daemons.
+
+    The primary key is what makes "once per period" hold across nodes: the node that inserts
+    the row runs the job; a row whose ``finished_at`` stays empty belongs to a node that died
+    in the middle, and the next leader runs that period again (job bodies are idempotent).
+    """
+
+    __tablename__ = "job_periods"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[datetime] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(String(255))  # host:pid
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ProviderFeedDay(Base):
+    """One day of a provider's reputation feed for one subject (issue 17, point 5).
+
+    ``provider`` is ``snds`` (subject: a sending IP) or ``postmaster`` (subject: a domain);
+    ``data`` is the parsed record as JSON. A later fetch of the same day replaces it (the
+    providers revise their figures for a few days).
+    """
+
+    __tablename__ = "provider_feed_days"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject", "day"),
+        Index("ix_provider_feed_days_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))
+    day: Mapped[date]
+    data: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]

@@ -11,6 +11,7 @@ import datetime
 import ssl
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["HTTPSServer", "Response"]
+__all__ = ["HTTPSServer", "Request", "Response"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,18 @@ class Response:
     body: bytes = b""
     content_type: str = "text/plain"
     headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+#: A route that answers according to the request (a token endpoint, an auth check).
+Handler = Callable[[Request], Response]
 
 
 def _cert(
@@ -62,9 +75,10 @@ def _cert(
 class HTTPSServer:
     """``with HTTPSServer({"/path": Response(...)}, names=["mta-sts.example.com"]) as s:``."""
 
-    def __init__(self, routes: dict[str, Response], names: list[str]) -> None:
+    def __init__(self, routes: dict[str, Response | Handler], names: list[str]) -> None:
         self.routes = routes
         self.requests: list[tuple[str, str]] = []  # (Host header, path)
+        self.seen: list[Request] = []  # every request in full (POSTs and headers too)
         self._dir = tempfile.TemporaryDirectory()
         folder = Path(self._dir.name)
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -97,9 +111,17 @@ class HTTPSServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.do_GET()
+
             def do_GET(self) -> None:
                 server.requests.append((self.headers.get("Host", ""), self.path))
-                response = server.routes.get(self.path, Response(404, b"not found"))
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(self.command, self.path, dict(self.headers.items()),
+                                  self.rfile.read(length) if length else b"")  # fmt: skip
+                server.seen.append(request)
+                route = server.routes.get(self.path, Response(404, b"not found"))
+                response = route if isinstance(route, Response) else route(request)
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
                 self.send_header("Content-Length", str(len(response.body)))

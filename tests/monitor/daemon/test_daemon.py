@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -25,11 +26,11 @@ CLI = [sys.executable, "-m", "monitor"]
 class Daemon:
     """A ``deliverwatch daemon`` subprocess whose stderr goes to a file we can poll."""
 
-    def __init__(self, config: Path, log: Path) -> None:
+    def __init__(self, config: Path, log: Path, *options: str) -> None:
         self.log = log
         with log.open("wb") as fh:
             self.proc = subprocess.Popen(
-                [*CLI, "--config", str(config), "daemon"],
+                [*CLI, "--config", str(config), *options, "daemon"],
                 stdout=subprocess.DEVNULL,
                 stderr=fh,
             )
@@ -133,3 +134,40 @@ def test_failing_job_does_not_stop_the_daemon(store, tmp_path: Path, caplog) -> 
         app.close()
     assert len(calls) >= 3
     assert "job broken failed" in caplog.text and "boom" in caplog.text
+
+
+def test_sighup_reloads_the_config_and_a_bad_one_keeps_the_old(store, tmp_path: Path) -> None:
+    """Issue 17.7: SIGHUP reads the file again and reschedules; a broken file is refused
+    with an ERROR line and the daemon goes on with what it had."""
+    config = write_config(tmp_path / "config.toml", store.url, "[daemon]\nexport_formats = []\n")
+    daemon = Daemon(config, tmp_path / "daemon.log", "--log-format", "json")
+    try:
+        text = daemon.wait_for("daemon started", timeout=90)
+        assert "scheduled job export-suppressions" not in text
+        write_config(
+            config,
+            store.url,
+            '[daemon]\nexport_dir = "exports"\nexport_formats = ["csv"]\n'
+            'export_at = "03:17"\nexpire_every_minutes = 7\n',
+        )
+        daemon.proc.send_signal(signal.SIGHUP)
+        text = daemon.wait_for("config reloaded from", timeout=60)
+        assert "scheduled job export-suppressions; next run" in text
+        assert "T03:17:00" in text.split("config reloaded from")[0].rsplit("daemon started", 1)[1]
+
+        config.write_text("[daemon\nbroken = ", encoding="utf-8")
+        daemon.proc.send_signal(signal.SIGHUP)
+        text = daemon.wait_for("config reload failed, keeping the running config", timeout=60)
+        assert '"level": "ERROR"' in text and "is not valid TOML" in text
+        write_config(config, store.url, '[daemon]\ntimezone = "Mars/Olympus"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        daemon.wait_for("unknown time zone", timeout=60)
+        assert text.count("config reloaded from") == 1
+        assert daemon.proc.poll() is None  # still running, on the last good config
+
+        daemon.proc.send_signal(signal.SIGTERM)
+        assert daemon.proc.wait(timeout=15) == 0
+        lines = daemon.log.read_text().splitlines()
+        assert lines and all(json.loads(line)["msg"] for line in lines)  # --log-format json
+    finally:
+        daemon.kill()

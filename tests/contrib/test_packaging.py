@@ -1,0 +1,146 @@
+"""The packaging files (issue 17, point 7): systemd units, Dockerfile, compose file.
+
+No image can be built here (no Docker daemon, no registry), so the files are checked for
+what ``docker compose up`` and systemd rely on: they parse, they name files that exist, the
+ports they publish are the ones the container's config listens on, the units carry the
+hardening, and ``systemd-analyze verify`` accepts the units when it is installed.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitor.config import load_config
+from tests.conftest import REPO
+
+UNITS = ("daemon", "relay", "web")
+HARDENING = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "DynamicUser": "yes",
+    "ReadWritePaths": "/var/lib/deliverwatch",
+    "StateDirectory": "deliverwatch",
+}
+
+
+def _unit(name: str) -> dict[str, list[str]]:
+    """``Key`` -> values of a unit file (keys may repeat, which configparser refuses)."""
+    keys: dict[str, list[str]] = {}
+    for line in (
+        (REPO / "contrib" / "systemd" / f"deliverwatch-{name}.service")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    ):
+        if line.strip() and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            keys.setdefault(key.strip(), []).append(value.strip())
+    return keys
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_units_run_the_right_command_hardened(name: str) -> None:
+    unit = _unit(name)
+    assert unit["ExecStart"] == [f"/usr/local/bin/deliverwatch {name}"]
+    for key, value in HARDENING.items():
+        assert unit[key] == [value], key
+    assert unit["Environment"] == ["DELIVERWATCH_CONFIG=/etc/deliverwatch/config.toml"]
+    caps = unit["CapabilityBoundingSet"]
+    assert caps == (["CAP_NET_BIND_SERVICE"] if name == "relay" else [""])
+    # only the daemon reloads its config on SIGHUP
+    assert ("ExecReload" in unit) == (name == "daemon")
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed")
+    # verify wants ExecStart's program to exist: point it at this checkout's entry point
+    exe = Path(sys.executable).parent / "deliverwatch"
+    for name in UNITS:
+        text = (REPO / "contrib" / "systemd" / f"deliverwatch-{name}.service").read_text()
+        (tmp_path / f"deliverwatch-{name}.service").write_text(
+            text.replace("/usr/local/bin/deliverwatch", str(exe))
+        )
+    units = sorted(str(p) for p in tmp_path.glob("*.service"))
+    done = subprocess.run([tool, "verify", *units], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "deliverwatch" not in done.stderr, done.stderr  # no warning about our units
+
+
+def _compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((REPO / "contrib" / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compose = _compose()
+    pg, dw = compose["services"]["postgres"], compose["services"]["deliverwatch"]
+    assert pg["image"].startswith("postgres:") and "healthcheck" in pg
+    assert dw["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    context = (REPO / "contrib" / dw["build"]["context"]).resolve()
+    assert context == REPO and (context / dw["build"]["dockerfile"]).is_file()
+    script = dw["entrypoint"][-1]
+    assert script == "deliverwatch db upgrade && exec deliverwatch serve"  # = `make run`
+    assert "db upgrade" in (REPO / "Makefile").read_text() and "serve" in script
+    url = dw["environment"]["DELIVERWATCH_DB_URL"]
+    assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
+    # the container's config: PostgreSQL from that variable, listeners on the published ports
+    monkeypatch.setenv("DELIVERWATCH_DB_URL", "postgresql+psycopg://u@127.0.0.1:5432/x")
+    cfg = load_config(REPO / "contrib" / "docker" / "config.toml")
+    assert cfg.database.url.reveal() == "postgresql+psycopg://u@127.0.0.1:5432/x"
+    listening = {int(x.rsplit(":", 1)[1]) for x in [*cfg.relay.listen, cfg.web.listen]}
+    published = {int(p.rsplit(":", 1)[1]) for p in dw["ports"]}
+    assert listening == published == {2587, 8025}
+    assert all(p.startswith("127.0.0.1:") for p in dw["ports"])  # not on every interface
+    assert str(cfg.relay.data_dir).startswith("/var/lib/deliverwatch")
+    assert {"/var/lib/deliverwatch" in v for v in dw["volumes"]} == {True}
+
+
+def test_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
+    lines = [
+        ln.strip() for ln in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]  # fmt: skip
+    instructions = [ln.split(None, 1)[0] for ln in lines if not ln.startswith(("&&", "-"))]
+    assert lines[0].startswith("FROM python:3.11")
+    for line in lines:
+        if line.startswith("COPY "):
+            *sources, _dest = shlex.split(line)[1:]
+            for src in sources:
+                assert (REPO / src).exists(), src
+    assert "USER deliverwatch" in lines
+    assert lines.index("USER deliverwatch") > max(
+        i for i, ln in enumerate(lines) if ln.startswith("RUN ")
+    )
+    assert 'ENTRYPOINT ["deliverwatch"]' in lines and 'CMD ["serve"]' in lines
+    assert "EXPOSE 2587 8025" in lines and instructions.count("FROM") == 1
+    ignored = (REPO / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".git" in ignored
+
+
+def test_shell_completion_as_documented() -> None:
+    """README: ``eval "$(_DELIVERWATCH_COMPLETE=bash_source deliverwatch)"``."""
+    exe = str(Path(sys.executable).parent / "deliverwatch")
+    source = subprocess.run(
+        [exe], env={"_DELIVERWATCH_COMPLETE": "bash_source", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "_deliverwatch_completion()" in source.stdout
+    words = subprocess.run(
+        [exe],
+        env={"_DELIVERWATCH_COMPLETE": "bash_complete", "COMP_WORDS": "deliverwatch que",
+             "COMP_CWORD": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "plain,queue" in words.stdout.splitlines()
+    assert "_DELIVERWATCH_COMPLETE=bash_source deliverwatch" in (REPO / "README.md").read_text()
