@@ -1,8 +1,8 @@
 """One message as it leaves the relay, for one recipient or for all of them.
 
-Per message (``plan``): the control fields (``X-Campaign``, ``X-Deliverwatch-Type``,
+Per message (``plan``): the control fields (``X-Campaign``, ``X-Deliverwatch-Stream``,
 ``X-Deliverwatch-Unsubscribe``) are read and removed; the campaign is ``X-Campaign`` (kept in
-the queue) or else the submission user; the type is ``X-Deliverwatch-Type`` or else the
+the queue) or else the submission user; the type is ``X-Deliverwatch-Stream`` or else the
 user's ``stream``; ``Feedback-ID: campaign:customer:type:sender`` is added (Gmail's
 feedback loop) unless the submitter wrote one.
 
@@ -89,7 +89,7 @@ class Composer:
     def plan(self, stored: bytes, due: Due) -> Plan:
         s = self.settings
         head, body = split_message(_crlf(stored))
-        kind = (field_value(head, "X-Deliverwatch-Type") or due.stream or "bulk").lower()
+        kind = (field_value(head, "X-Deliverwatch-Stream") or due.stream or "bulk").lower()
         kind = "transactional" if kind.startswith("trans") else "bulk"
         asked = (field_value(head, "X-Deliverwatch-Unsubscribe") or "").lower() in (
             "yes", "true", "1",

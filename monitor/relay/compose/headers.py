@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 #: Fields that tell the relay what to do and never leave it.
-CONTROL = frozenset({"x-campaign", "x-campaign-id", "x-deliverwatch-type",
+CONTROL = frozenset({"x-campaign", "x-campaign-id", "x-deliverwatch-stream",
                      "x-deliverwatch-unsubscribe"})  # fmt: skip
 _NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
 _FIELD_ID = re.compile(r"[^A-Za-z0-9._-]+")

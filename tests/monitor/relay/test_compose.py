@@ -171,15 +171,15 @@ def test_transactional_mail_gets_no_unsubscribe_headers_unless_asked(
 ) -> None:
     c = composer(keys)
     by_user = c.plan(stored(), due(stream="transactional", campaign=None))
-    by_header = c.plan(stored(X_Deliverwatch_Type="transactional"), due())
+    by_header = c.plan(stored(X_Deliverwatch_Stream="transactional"), due())
     assert not by_user.personal and not by_header.personal
     msg = email.message_from_bytes(c.compose(by_header, None))
-    assert "List-Unsubscribe" not in msg and "X-Deliverwatch-Type" not in msg
+    assert "List-Unsubscribe" not in msg and "X-Deliverwatch-Stream" not in msg
     assert msg["Feedback-ID"] == "spring:app:transactional:sender.example"
     assert email.message_from_bytes(c.compose(by_user, None))["Feedback-ID"] == (
         "app:app:transactional:sender.example"  # no X-Campaign: the submission user
     )
-    asked = c.plan(stored(X_Deliverwatch_Type="transactional", X_Deliverwatch_Unsubscribe="yes"),
+    asked = c.plan(stored(X_Deliverwatch_Stream="transactional", X_Deliverwatch_Unsubscribe="yes"),
                    due())  # fmt: skip
     assert asked.unsubscribe
     user = composer(keys, unsubscribe_transactional=frozenset({"app"}))
