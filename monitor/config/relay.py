@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.config.mailbox import is_loopback_host
-from monitor.config.values import HostOrUnset, ReadableFile
+from monitor.config.values import HostOrUnset, ReadableFile, WritableDir
 
 __all__ = ["RelayConfig", "RelayUser", "parse_listen"]
 
@@ -100,7 +100,7 @@ class RelayConfig:
     #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
     verp_local_part: str = "bounce"
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
-    data_dir: Path = Path("var/relay")
+    data_dir: WritableDir = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
