@@ -8,13 +8,18 @@ and read twice, each time by a fresh process whose own peak RSS comes from ``wai
   (``monitor.ingest.parse.parse_item``), then the row stream ``monitor.ingest.observe``
   stores for an aggregate report.
 
+Then ``drain``: one message of every class appended to a private Dovecot (``tests/servers``)
+and drained by ``deliverwatch poll --once`` with the default mailbox settings, as a stranger's
+mail would reach the daemon: its wall time, the poller's peak RSS (with its parse workers) and
+where each message ended up (processed, failed, or still in the inbox: must be 0).
+
 Target (issue 11): <= 5 s and <= 500 MB each on the project machine. Each child runs under
 ``RLIMIT_AS`` (``--max-gb``, default 4) and a timeout, so a regression shows as
 "MemoryError"/"timeout" instead of taking the machine down. The outcome column is the
 report's kind and the first words of its error: a hostile input must be refused with a
 reason (or parsed), never crash.
 
-    python bench/bench_hostile.py [--max-gb 4] [--timeout 120] [--only NAME ...]
+    python bench/bench_hostile.py [--max-gb 4] [--timeout 120] [--only NAME ...] [--no-drain]
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from tests.builders.hostile import CLASSES  # noqa: E402 - the repository root, added above
+from tests.builders.hostile import CLASSES, mailed  # noqa: E402 - the repository root, added above
 
 _PARSE = """
 import sys
@@ -113,6 +118,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--max-gb", type=float, default=4.0, help="RLIMIT_AS of each child")
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per child")
     ap.add_argument("--only", nargs="*", default=None, help="class names (substring match)")
+    ap.add_argument("--no-drain", action="store_true", help="skip the mailbox drain")
     args = ap.parse_args(argv)
     max_bytes = int(args.max_gb * (1 << 30))
     names = [n for n in CLASSES if not args.only or any(o.lower() in n.lower() for o in args.only)]
@@ -129,7 +135,52 @@ def main(argv: list[str]) -> int:
                     f"{name:32} {size:>10,} {step:7} {wall:7.2f} {rss:9.0f}  {outcome}",
                     flush=True,
                 )
+    if not args.no_drain:
+        drain_mailbox(names)
     return 0
+
+
+def drain_mailbox(names: list[str]) -> None:
+    """One message of each class in a real mailbox, drained by the real poller."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_imap import drain  # the poller run with its peak RSS sampled
+
+    from tests.servers.dovecot import Dovecot
+
+    with tempfile.TemporaryDirectory(prefix="dw-hostile-drain-") as tmp, Dovecot() as server:
+        work = Path(tmp)
+        raws = [CLASSES[name][1]() for name in names]
+        # a bare document arrives as an attachment, as a stranger would send it
+        mail = [raw if raw[:64].lstrip()[:1].isalpha() and b":" in raw[:64] else mailed(raw)
+                for raw in raws]  # fmt: skip
+        server.append(mail, user="bounces", chunk=1)
+        size = sum(len(m) for m in mail)
+        config = work / "config.toml"
+        config.write_text(
+            f'[database]\nurl = "sqlite:///{work / "bench.db"}"\n[logging]\nlevel = "WARNING"\n'
+            f'[mailboxes.bench]\nhost = "{server.host}"\nport = {server.tls_port}\n'
+            f'ca_file = "{server.ca_file}"\nusername = "bounces"\npassword = "secret"\n'
+        )
+        deliverwatch = str(Path(sys.executable).parent / "deliverwatch")
+        subprocess.run([deliverwatch, "--config", str(config), "db", "upgrade"], check=True,
+                       capture_output=True)  # fmt: skip
+        seconds, rss_main, rss_tree, _ = drain(config)
+        left = server.count("INBOX")
+        with server.client("bounces") as imap:
+            kept = {f: len(imap.select_folder(f, readonly=True) and imap.search(["ALL"]))
+                    for f in ("deliverwatch-processed", "deliverwatch-failed")
+                    if imap.folder_exists(f)}  # fmt: skip
+        failed, processed = (
+            kept.get("deliverwatch-failed", 0),
+            kept.get("deliverwatch-processed", 0),
+        )
+        print(
+            f"drain of one of each ({len(mail)} messages, {size / (1 << 20):.1f} MiB): "
+            f"{seconds:.1f} s, peak RSS {rss_main:.0f} MiB poller, {rss_tree:.0f} MiB with "
+            f"parse workers; {processed} processed, {failed} in the failed folder, {left} left in "
+            "INBOX",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,15 @@ process, one coroutine per connection; "time to 250" is from the start of MAIL t
 after DATA. Prints figures; asserts nothing. The client, the relay and the sinks share the
 machine's two cores: the figures are lower bounds for either relay, comparable between them.
 
+Our relay runs twice, with DKIM signing off (no key, the account sends unsigned) and on (an
+RSA 2048 key for sender.example; ``--ed25519`` adds the second signature): issue 15 wants
+signing to cost less than 25 % of the throughput. ``--dkim off|on`` runs only one of them.
+CPU ms/msg is the relay's CPU time (all its processes) per message: the figure that does not
+depend on what else the machine is doing.
+
     python bench/bench_relay.py [--messages 10000] [--size 10240] [--connections 20]
                                 [--backend sqlite|postgresql] [--only ours|postfix]
+                                [--dkim off|on|both] [--ed25519]
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ sys.path.insert(0, str(REPO))
 
 from pgschema import PG_URL, pg_schema  # noqa: E402 - bench/, first on sys.path as a script
 
+from monitor.relay.compose.dkim import generate_key  # noqa: E402
 from monitor.relay.passwords import hash_password  # noqa: E402
 from monitor.store.db import make_engine, upgrade  # noqa: E402
 from tests.servers.dns import DNSServer  # noqa: E402
@@ -187,25 +195,45 @@ def _children(pid: int) -> list[int]:
 # --------------------------------------------------------------------------- ours
 
 
-def run_ours(args: argparse.Namespace, work: Path, sinks: Sinks, dns: DNSServer) -> None:
+def _dkim_config(work: Path, sign: bool, ed25519: bool) -> tuple[str, str]:
+    """([sending.dkim] tables, the account's extra line) for signing on or off."""
+    if not sign:
+        return "", "allow_unsigned = true\n"
+    keys = work / "keys"
+    keys.mkdir(exist_ok=True)
+    (keys / "rsa.pem").write_bytes(generate_key("rsa"))
+    text = (f'[sending.dkim."sender.example"]\nselectors = ["bench"]\n'
+            f'key_file = "{keys / "rsa.pem"}"\n')  # fmt: skip
+    if ed25519:
+        (keys / "ed.pem").write_bytes(generate_key("ed25519"))
+        text += f'ed25519_selector = "benched"\ned25519_key_file = "{keys / "ed.pem"}"\n'
+    return text + "\n", ""
+
+
+def run_ours(
+    args: argparse.Namespace, work: Path, sinks: Sinks, dns: DNSServer, sign: bool
+) -> dict[str, float]:
+    work = work / ("signed" if sign else "unsigned")
+    work.mkdir()
     port = free_port()
     if args.backend == "postgresql":
         schema_cm = pg_schema()
         url = schema_cm.__enter__()
     else:
         schema_cm, url = None, f"sqlite:///{work / 'relay.db'}"
+    dkim_tables, user_extra = _dkim_config(work, sign, args.ed25519)
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
     config = work / "relay.toml"
     config.write_text(
         f'[database]\nurl = "{url}"\n\n[logging]\nlevel = "INFO"\n\n'
-        f'[checks]\nnameservers = ["{dns.address}"]\n\n'
+        f'[checks]\nnameservers = ["{dns.address}"]\n\n{dkim_tables}'
         f'[relay]\nlisten = ["127.0.0.1:{port}"]\nplain_auth_on_loopback = true\n'
         f'hostname = "relay.bench"\ndata_dir = "{work / "relay"}"\n'
         f"outbound_port = {sinks.port}\nmax_connections_per_domain = 20\n\n"
         f'[relay.users.bench]\npassword_hash = "{hash_password(PASSWORD)}"\n'
-        'domains = ["sender.example"]\n',
+        f'domains = ["sender.example"]\n{user_extra}',
         encoding="utf-8",
     )
     log = (work / "relay.log").open("wb")
@@ -236,7 +264,9 @@ def run_ours(args: argparse.Namespace, work: Path, sinks: Sinks, dns: DNSServer)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
-        _print(f"deliverwatch relay ({args.backend})", figures)
+        what = ("DKIM rsa+ed25519" if args.ed25519 else "DKIM rsa") if sign else "unsigned"
+        _print(f"deliverwatch relay ({args.backend}, {what})", figures)
+        return figures
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)
@@ -356,7 +386,53 @@ def _print(label: str, f: dict[str, float]) -> None:
         f"delivered {f['delivered']:.0f} at {f['delivered_per_s']:7.1f}/s; time to 250 "
         f"p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms; "
         f"peak RSS {f['peak_rss_mib']:.0f} MiB; "
-        f"CPU s: relay {f['relay_cpu_s']:.1f}, client {f['client_cpu_s']:.1f}",
+        f"CPU s: relay {f['relay_cpu_s']:.1f} ({1000 * f['relay_cpu_s'] / f['accepted']:.2f} "
+        f"ms/msg), client {f['client_cpu_s']:.1f}",
+        flush=True,
+    )
+
+
+def _compose_cost(size: int, work: Path) -> None:
+    """CPU time of composing one copy in the delivery process (headers, List-Unsubscribe
+    tokens, DKIM): the time the delivery event loop is blocked per copy."""
+    import datetime as dt
+
+    from monitor.relay.compose import Composer, ComposeSettings, DkimSigner, load_key
+    from monitor.store.queue import Due
+    from parsers.webtoken import LinkMaker
+
+    (work / "c-rsa.pem").write_bytes(generate_key("rsa"))
+    (work / "c-ed.pem").write_bytes(generate_key("ed25519"))
+    rsa = load_key(work / "c-rsa.pem", domain="sender.example", selector="b")
+    ed = load_key(work / "c-ed.pem", domain="sender.example", selector="e")
+    links = LinkMaker(key=b"k" * 32, base_url="https://dw.example", unsubscribe_domain="b.example")
+    body = _body(1, size)
+    dues = [Due(id=n, relay_message_id=1, queue_id="Q", recipient=f"r{n}@one.example",
+                domain="one.example", attempts=0, notify=None, orcpt=None, expires_at=None,
+                envelope_sender="news@sender.example", campaign="c", message_id=None,
+                stream="bulk", submitted_by="bench", header_from="news@sender.example",
+                smtputf8=False, body_8bit=False, dsn_ret=None, dsn_envid=None,
+                received_at=dt.datetime.now(dt.UTC)) for n in range(300)]  # fmt: skip
+    for label, keys in (("unsigned", []), ("rsa", [rsa]), ("rsa+ed25519", [rsa, ed])):
+        signer = DkimSigner({"sender.example": keys}) if keys else None
+        composer = Composer(ComposeSettings(links=links, signer=signer))
+        t0 = time.process_time()
+        for due in dues:
+            composer.compose(composer.plan(body, due), due)
+        per = 1000 * (time.process_time() - t0) / len(dues)
+        print(f"compose one {size}-byte copy with List-Unsubscribe, {label}: {per:.2f} ms CPU "
+              "(the delivery loop is busy this long per copy)", flush=True)  # fmt: skip
+
+
+def _compare(off: dict[str, float], on: dict[str, float]) -> None:
+    def cost(key: str) -> float:
+        return 100 * (1 - on[key] / off[key]) if off[key] else 0.0
+
+    extra = 1000 * (on["relay_cpu_s"] / on["accepted"] - off["relay_cpu_s"] / off["accepted"])
+    print(
+        f"DKIM signing costs {cost('accepted_per_s'):.1f} % of accepted/s and "
+        f"{cost('delivered_per_s'):.1f} % of delivered/s (target < 25 %); "
+        f"{extra:+.2f} relay CPU ms per message",
         flush=True,
     )
 
@@ -368,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=20)
     p.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--only", choices=["ours", "postfix"], default=None)
+    p.add_argument("--dkim", choices=["off", "on", "both"], default="both",
+                   help="our relay without and/or with DKIM signing")  # fmt: skip
+    p.add_argument("--ed25519", action="store_true", help="sign with ed25519 too")
     p.add_argument("--spy", default=None, help="py-spy raw profile of our relay to this file")
     args = p.parse_args(argv)
     where = PG_URL if args.backend == "postgresql" else "SQLite"
@@ -385,7 +464,11 @@ def main(argv: list[str] | None = None) -> int:
                     dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
                     dns.zone.add(f"mx.{domain}", "A", host)
                 if args.only in (None, "ours"):
-                    run_ours(args, work, sinks, dns)
+                    _compose_cost(args.size, work)
+                    runs = {"off": [False], "on": [True], "both": [False, True]}[args.dkim]
+                    got = {sign: run_ours(args, work, sinks, dns, sign) for sign in runs}
+                    if len(got) == 2:
+                        _compare(got[False], got[True])
                 if args.only in (None, "postfix"):
                     run_postfix(args, work, sinks)
         finally:

@@ -43,7 +43,7 @@ LAST_DAY = date(2026, 11, 25)
 
 def sends_per_day_for(events: int, days: int) -> int:
     """Calibrate the daily volume on a one-day pilot of the same generator."""
-    pilot = DemoPlan(last_day=LAST_DAY, days=1, sends_per_day=20_000, seed=1)
+    pilot = DemoPlan(last_day=LAST_DAY, days=1, sends_per_day=20_000, seed=1, tracking=True)
     n_events = sum(1 for table, _ in generate(pilot) if table == "events")
     return max(100, round(events / days / (n_events / 20_000)))
 
@@ -72,6 +72,7 @@ def load(backend: str, plan: DemoPlan, fresh: bool) -> str:
     url, where = database(backend)
     marker = OUT / f"report-{backend}.plan.json"
     wanted = {"days": plan.days, "sends_per_day": plan.sends_per_day, "last_day": str(LAST_DAY)}
+    wanted["generator"] = 2  # 2: complaints only from feedback-loop providers (issue 14.13)
     if not fresh and marker.exists() and json.loads(marker.read_text()) == wanted:
         print(f"{backend}: reusing {where}", flush=True)
         return url
@@ -140,7 +141,7 @@ def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     plan = DemoPlan(
         last_day=LAST_DAY, days=args.days, sends_per_day=sends_per_day_for(args.events, args.days),
-        company_domains=3_000,
+        company_domains=3_000, tracking=True,  # the opens/clicks query is part of the cost
     )  # fmt: skip
     print(f"plan: {plan.sends_per_day:,} sends/day for {args.days} days (~{args.events:,} events)")
     for backend in args.backends.split(","):

@@ -24,6 +24,7 @@ ORDER = [
     "hostile",
     "web",
     "relay",
+    "ops",
 ]
 
 

@@ -65,6 +65,7 @@ class MessageState(StrEnum):
     SUPPRESSED = "suppressed"
     IMPORTED = "imported"  # from a send log: we know it was sent, not its fate
     HELD = "held"  # the relay keeps it, undelivered, until an operator releases or deletes it
+    SCANNING = "scanning"  # waits for the content check of its campaign (``[relay.content]``)
 
 
 class ItemOutcome(StrEnum):

@@ -16,6 +16,8 @@ Hierarchy (the roots live here; the leaves beside the code that raises them)::
           ├── RelayError           the SMTP relay could not accept, queue or deliver
           │    └── DataTooBig          monitor.relay.data: a DATA section over the size limit
           ├── DaemonError          the daemon cannot start (e.g. another one holds the lock)
+          ├── JobFailed            a daemon job ran and failed (recorded, logged at ERROR)
+          ├── JobSkipped           a daemon job chose not to run now (a back-off)
           ├── DeliveryError        monitor.alerts.channels: a channel refused an alert or mail
           ├── ReportError          monitor.report.daily: the report could not be written/sent
           ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
@@ -32,6 +34,8 @@ __all__ = [
     "CheckError",
     "ConfigError",
     "DaemonError",
+    "JobFailed",
+    "JobSkipped",
     "MailboxError",
     "MonitorError",
     "RelayError",
@@ -70,3 +74,14 @@ class RelayError(MonitorError):
 
 class DaemonError(MonitorError):
     """The daemon cannot start or run."""
+
+
+class JobFailed(MonitorError):
+    """A job ran and failed for a reason it already understood (wrong password, server
+    down): the scheduler records the run as failed and logs the cause at ERROR, without a
+    traceback."""
+
+
+class JobSkipped(MonitorError):
+    """A job chose not to run now (a back-off after failures): recorded as skipped, which
+    neither ends nor extends a run of failures."""

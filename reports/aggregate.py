@@ -13,6 +13,11 @@ Counting rules, stated once:
 - bounce and hard-bounce rates are over *sent*; complaint and unsubscribe rates over
   *delivered* (the providers' definition: complaints per message that reached a mailbox).
   A zero denominator gives ``None`` ("not available"), never 0 % or 100 %.
+- A sender whose mail leaves through their own MTA has a send log but no delivery events.
+  Where a row (day x provider, or one domain, IP, campaign) has messages sent and no delivery
+  recorded, delivered is *derived*: sent minus bounced (expired messages are bounces with
+  reason ``expired``), and ``delivered_derived`` says how much of a figure was derived, so the
+  report labels it. A row with delivery events keeps them: the two are never mixed in a row.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from reports.model import (
     Unverified,
 )
 from reports.providers import load_providers
+from reports.sides import reason_side
 from reports.status import blocklist_section, check_section, history_section
 from reports.verdicts import build_verdicts
 
@@ -71,29 +77,9 @@ METRICS = (
     "clicks",
     "machine_opens",
     "machine_clicks",
+    "delivered_derived",
 )
 UNVERIFIED = "unverified"
-
-# Reasons (parsers.records.Reason values) by whose problem they are: recipient-side reasons
-# clean the list; sender-side ones are our reputation or set-up and never suppress anyone.
-_RECIPIENT = {"userunknown", "hostunknown", "mailboxfull", "suspend", "hasmoved", "filtered"}
-_RECIPIENT |= {"notaccept"}
-_SENDER = {"blocked", "spamdetected", "badreputation", "requireptr", "authfailure"}
-_SENDER |= {"policyviolation", "rejected", "securityerror", "norelaying", "notcompliantrfc"}
-_SENDER |= {"contenterror", "virusdetected", "mesgtoobig", "exceedlimit", "toomanyconn"}
-_SENDER |= {"speeding"}
-_TRANSIENT = {"expired", "systemerror", "systemfull", "networkerror", "mailererror", "onhold"}
-
-
-def reason_side(reason: str | None) -> str:
-    """``recipient``, ``sender``, ``transient`` or ``other`` for a bounce reason."""
-    if reason in _RECIPIENT:
-        return "recipient"
-    if reason in _SENDER:
-        return "sender"
-    if reason in _TRANSIENT:
-        return "transient"
-    return "other"
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -132,6 +118,10 @@ def _pivot(events: pd.DataFrame, sent: pd.DataFrame, keys: Sequence[str]) -> pd.
     table = table.reindex(columns=[m for m in METRICS if m != "bounced"]).fillna(0)
     table = table.astype("int64")
     table["bounced"] = table["hard_bounced"] + table["soft_bounced"]
+    no_delivery = (table["delivered"] == 0) & (table["sent"] > 0)
+    derived = (table["sent"] - table["bounced"]).clip(lower=0).where(no_delivery, 0)
+    table["delivered_derived"] = derived.astype("int64")
+    table["delivered"] = table["delivered"] + table["delivered_derived"]
     return table
 
 
@@ -141,6 +131,7 @@ def _figures(values: Mapping[Any, Any], key: str = "", label: str = "") -> Figur
         key=key,
         label=label or key,
         **c,
+        delivered_basis=_basis(c["delivered"], c["delivered_derived"]),
         bounce_rate=rate(c["bounced"], c["sent"]),
         hard_bounce_rate=rate(c["hard_bounced"], c["sent"]),
         complaint_rate=rate(c["complaints"], c["delivered"]),
@@ -148,6 +139,14 @@ def _figures(values: Mapping[Any, Any], key: str = "", label: str = "") -> Figur
         open_rate=rate(c["opens"], c["delivered"]) if c["opens"] else None,
         click_rate=rate(c["clicks"], c["delivered"]) if c["clicks"] else None,
     )
+
+
+def _basis(delivered: int, derived: int) -> str:
+    if not delivered:
+        return "none"
+    if not derived:
+        return "events"
+    return "derived" if derived == delivered else "mixed"
 
 
 def _rows_to_figures(table: pd.DataFrame, labels: dict[str, str] | None = None) -> list[Figures]:
@@ -343,7 +342,7 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         unverified=_unverified(inp),
         suppressions=_suppressions(inp),
         trend=points,
-        blocklists=blocklist_section(inp.blocklist_states),
+        blocklists=blocklist_section(inp.blocklist_states, inp.delist_urls),
         blocklist_history=history_section(inp.blocklist_history, inp.blocklist_states),
         auth=check_section(inp.auth_states),
         auth_history=history_section(inp.auth_history, inp.auth_states),
@@ -351,5 +350,7 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
         verdicts=[],
         thresholds=thresholds,
         volume_known=totals.sent > 0,
+        compliance=inp.compliance,
+        content=inp.content,
     )
     return replace(report, verdicts=build_verdicts(report, inp))

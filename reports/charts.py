@@ -36,11 +36,16 @@ LINESTYLES = ("-", "--", "-.", ":", "-", "--", "-.")
 
 Series = tuple[str, Sequence[float | None]]
 
+#: Drawn 360 units wide (5 in at 72 dpi) with text of 11.5 units: on a 375 px phone the chart
+#: fills the column at about 1:1, so its labels stay above 11 px (issue 14.12); the page's CSS
+#: caps the width on a desktop so they do not grow past ~19 px.
+FIGSIZE = (5.0, 3.3)
+FONT = 11.5
 _RC: dict[Any, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "deliverwatch",
     "font.family": "sans-serif",
-    "font.size": 10,
+    "font.size": FONT,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
@@ -79,18 +84,26 @@ def _esc(text: str) -> str:
 
 
 def _figure() -> Figure:
-    return Figure(figsize=(8, 3.2), dpi=72, layout="constrained")
+    return Figure(figsize=FIGSIZE, dpi=72, layout="constrained")
 
 
-def _finish(ax: Any, days: Sequence[str], unit: str, n_series: int) -> None:
+def _legend_columns(names: Sequence[str]) -> int:
+    """As many legend columns as fit the figure's width (a column: marker, gap and label at
+    about 0.62 em a character), so the legend never runs past the chart on a phone."""
+    width = FIGSIZE[0] * 72
+    column = max((len(n) for n in names), default=1) * FONT * 0.62 + 45
+    return max(1, min(len(names), int(width // column)))
+
+
+def _finish(ax: Any, days: Sequence[str], unit: str, names: Sequence[str]) -> None:
     """Ticks, label and legend; an empty chart says so instead of drawing a blank frame."""
     ticks, labels = _day_ticks(days)
     ax.set_xticks(ticks, labels)
     ax.set_ylabel(unit)
-    if n_series:
+    if names:
         # above the plot area, never over the bars or lines
         ax.legend(
-            loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=min(n_series, 5),
+            loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=FONT, ncols=_legend_columns(names),
             frameon=False, borderaxespad=0.2,
         )  # fmt: skip
     else:
@@ -99,7 +112,7 @@ def _finish(ax: Any, days: Sequence[str], unit: str, n_series: int) -> None:
 
 
 def _day_ticks(days: Sequence[str]) -> tuple[list[int], list[str]]:
-    step = max(1, len(days) // 7)
+    step = max(1, len(days) // 5)  # five labels fit the phone-sized width
     idx = list(range(len(days) - 1, -1, -step))[::-1]
     return idx, [days[i][5:] for i in idx]
 
@@ -127,9 +140,9 @@ def line_chart(
             )  # fmt: skip
         for value, label in limits:
             ax.axhline(value, color="#B00020", linestyle=":", linewidth=1)
-            ax.annotate(label, (0, value), xytext=(2, 2), textcoords="offset points", fontsize=8)
+            ax.annotate(label, (0, value), xytext=(2, 2), textcoords="offset points", fontsize=FONT)
         ax.set_ylim(bottom=0)
-        _finish(ax, days, unit, len(series))
+        _finish(ax, days, unit, [name for name, _ in series])
         return _svg(fig, key, title, desc)
 
 
@@ -149,5 +162,5 @@ def bar_chart(
                 edgecolor="white", linewidth=0.5,
             )  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, y, strict=True)]
-        _finish(ax, days, unit, len(series))
+        _finish(ax, days, unit, [name for name, _ in series])
         return _svg(fig, key, title, desc)

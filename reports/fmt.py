@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NOT_AVAILABLE", "num", "pct"]
+__all__ = ["NOT_AVAILABLE", "avg", "num", "pct"]
 
 NOT_AVAILABLE = "not available"
 
@@ -19,3 +19,14 @@ def num(value: int | None) -> str:
     if value is None:
         return NOT_AVAILABLE
     return f"{value:,}".replace(",", "\u2009")
+
+
+def avg(total: int | None, days: int) -> str:
+    """A window's total as a daily average, to sit beside one day's count (``3000, 30`` ->
+    ``"100"``; ``1, 30`` -> ``"0.03"``): whole numbers plain, others to two decimals."""
+    if total is None or days <= 0:
+        return NOT_AVAILABLE
+    value = total / days
+    if value == int(value):
+        return num(int(value))
+    return f"{value:,.2f}".replace(",", "\u2009")

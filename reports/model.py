@@ -17,6 +17,9 @@ __all__ = [
     "BlocklistRow",
     "CampaignComplaints",
     "CheckRow",
+    "ComplianceRow",
+    "ContentHoldRow",
+    "ContentSection",
     "DailyReport",
     "DiagnosticRow",
     "DmarcFailing",
@@ -75,6 +78,33 @@ class Thresholds:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ComplianceRow:
+    """One bulk-sender requirement (``monitor.checks.compliance``)."""
+
+    key: str
+    subject: str
+    status: str  # pass, fail, unknown, unmeasured
+    detail: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentHoldRow:
+    campaign: str
+    held_since: str
+    held_recipients: int
+    findings: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContentSection:
+    """Scans finished on the report day by verdict, and the campaigns held now."""
+
+    scans: dict[str, int]
+    holds: list[ContentHoldRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReportInput:
     day: date
     timezone: str
@@ -98,7 +128,13 @@ class ReportInput:
     dmarc_days: tuple[str, str] | None = None
     own_ips: tuple[str, ...] = ()
     one_click_unsubscribes: int = 0  # RFC 8058 POSTs received in the window (source "web")
+    delist_urls: dict[str, str] = field(default_factory=dict)  # DNSBL zone -> removal page
     top_n: int = 10
+    #: The Gmail/Yahoo bulk-sender requirements as judged when the report was made; None:
+    #: not judged (nothing in ``[sending]``).
+    compliance: list[ComplianceRow] | None = None
+    #: The relay's content check (``[relay.content]``); None: not configured.
+    content: ContentSection | None = None
 
 
 # --------------------------------------------------------------------------- output
@@ -123,6 +159,10 @@ class Figures:
     clicks: int = 0
     machine_opens: int = 0
     machine_clicks: int = 0
+    #: Part of ``delivered`` derived from the send log (sent minus bounced) where no delivery
+    #: was recorded; ``delivered_basis`` says "events", "derived", "mixed" or "none".
+    delivered_derived: int = 0
+    delivered_basis: str = "none"
     bounce_rate: float | None = None
     hard_bounce_rate: float | None = None
     complaint_rate: float | None = None
@@ -215,6 +255,8 @@ class BlocklistRow:
     status: str
     since: str
     detail: str
+    #: The list's removal (delisting) page from the zone catalogue; "" when it has none.
+    delist_url: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -295,3 +337,5 @@ class DailyReport:
     verdicts: list[Verdict]
     thresholds: Thresholds
     volume_known: bool
+    compliance: list[ComplianceRow] | None = None
+    content: ContentSection | None = None

@@ -17,11 +17,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from reports.charts import bar_chart, line_chart
-from reports.fmt import NOT_AVAILABLE, num, pct
+from reports.fmt import NOT_AVAILABLE, avg, num, pct
 from reports.model import DailyReport
 from reports.visible import visible_text
 
-__all__ = ["render_daily", "render_index", "report_json", "visible_text"]
+__all__ = ["render_daily", "render_index", "render_mail", "report_json", "visible_text"]
 
 LEVEL_MARK = {"critical": "\u2716 CRITICAL", "warning": "\u26a0 WARNING", "ok": "\u2714 OK"}
 LEVEL_MARK["unknown"] = "? UNKNOWN"
@@ -39,7 +39,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=pct, num=num, untrusted=_untrusted)
+    env.filters.update(pct=pct, num=num, avg=avg, untrusted=_untrusted)
     env.globals.update(LEVEL_MARK=LEVEL_MARK, NOT_AVAILABLE=NOT_AVAILABLE)
     return env
 
@@ -98,6 +98,14 @@ def render_daily(report: DailyReport) -> str:
     """The report as one HTML document: inline CSS and SVG, no script, no external request."""
     template = _env().get_template("daily.html.j2")
     return template.render(r=report, charts=_charts(report))
+
+
+def render_mail(report: DailyReport, attachment: str) -> str:
+    """The mail's HTML body: the health cards and the day's figures only. Gmail clips a mail
+    past about 100 KB and strips SVG, so the full page (charts, tables) goes as the
+    attachment named ``attachment``, never inline."""
+    template = _env().get_template("mail.html.j2")
+    return template.render(r=report, attachment=attachment)
 
 
 def render_index(entries: list[tuple[str, str, str]]) -> str:

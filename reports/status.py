@@ -7,7 +7,7 @@ current status began, and every run's result as history. Here the state becomes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from reports.model import BlocklistRow, CheckRow, HistoryInRow, HistoryRow, StateRow
@@ -28,10 +28,26 @@ def _rank(status: str) -> int:
     return _ORDER.get(status, 9)
 
 
-def blocklist_section(states: Sequence[StateRow]) -> list[BlocklistRow]:
-    """Every (target, zone) with its latest status; listings first, then undecided, then clean."""
+def _web_link(url: str | None) -> str:
+    """Only http(s) URLs become links (a catalogue entry added in config could hold anything)."""
+    return url if url and url.lower().startswith(("https://", "http://")) else ""
+
+
+def blocklist_section(
+    states: Sequence[StateRow], delist_urls: Mapping[str, str] | None = None
+) -> list[BlocklistRow]:
+    """Every (target, zone) with its latest status; listings first, then undecided, then clean.
+    Each row carries its list's removal page, so a listing says where to ask for delisting."""
+    urls = delist_urls or {}
     rows = [
-        BlocklistRow(subject=s, zone=k, status=st, since=stamp(since), detail=detail or "")
+        BlocklistRow(
+            subject=s,
+            zone=k,
+            status=st,
+            since=stamp(since),
+            detail=detail or "",
+            delist_url=_web_link(urls.get(k)),
+        )
         for s, k, st, since, _last, detail in states
     ]
     return sorted(rows, key=lambda r: (_rank(r.status), r.subject, r.zone))

@@ -10,6 +10,7 @@ the data, never ``ok``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from reports.fmt import num, pct
 from reports.model import DailyReport, Figures, ReportInput, StateRow, Verdict
@@ -20,6 +21,7 @@ LEVELS = ("ok", "unknown", "warning", "critical")  # in rising order of concern
 #: CheckState key under which a check of RFC 8058 headers is recorded (category ``auth``).
 ONE_CLICK_KEY = "one-click"
 _GOOD = {"ok", "pass"}
+_DERIVED = " (delivered derived from the send log: sent minus bounced)"
 _NO_VOLUME = "Record deliveries (send through the relay or import the send log) to get a rate."
 
 
@@ -121,7 +123,8 @@ def _blocklists(report: DailyReport) -> Verdict:
             value=f"{len(listed)} listing{'s' if len(listed) > 1 else ''}: {names}{more}",
             threshold=threshold,
             action="Find and stop the cause (bad list source, compromised account), "
-            "then ask each list to delist (its page is in the table below).",
+            "then ask each list to delist: its removal page is linked in the Blocklists "
+            "table below.",
         )
     if not decided:
         return Verdict(
@@ -244,21 +247,24 @@ def build_verdicts(report: DailyReport, inp: ReportInput) -> list[Verdict]:
         bounced=sender_side,
         bounce_rate=report.totals.bounce_rate and (100.0 * sender_side / report.totals.sent),
     )
+    complaint = _rate_verdict(
+        "complaint-rate",
+        "Complaint rate",
+        scopes,
+        lambda f: (f.complaint_rate, f.delivered),
+        (t.complaint_warn, t.complaint_critical, t.min_volume),
+        {
+            "ok": "Nothing to do: keep mailing only people who asked for it.",
+            "warning": "Find the campaign behind the complaints (table below) and stop "
+            "mailing recipients who have not opened or clicked for months.",
+            "critical": "Pause the complaining campaigns now: past 0.3 % Gmail and Yahoo "
+            "reject bulk mail; resume with recently engaged recipients only.",
+        },
+    )
+    if report.totals.delivered_derived and report.totals.complaint_rate is not None:
+        complaint = replace(complaint, value=complaint.value + _DERIVED)
     verdicts = [
-        _rate_verdict(
-            "complaint-rate",
-            "Complaint rate",
-            scopes,
-            lambda f: (f.complaint_rate, f.delivered),
-            (t.complaint_warn, t.complaint_critical, t.min_volume),
-            {
-                "ok": "Nothing to do: keep mailing only people who asked for it.",
-                "warning": "Find the campaign behind the complaints (table below) and stop "
-                "mailing recipients who have not opened or clicked for months.",
-                "critical": "Pause the complaining campaigns now: past 0.3 % Gmail and Yahoo "
-                "reject bulk mail; resume with recently engaged recipients only.",
-            },
-        ),
+        complaint,
         _rate_verdict(
             "hard-bounce-rate",
             "Hard-bounce rate",
@@ -313,4 +319,31 @@ def build_verdicts(report: DailyReport, inp: ReportInput) -> list[Verdict]:
             },
         ),
     ]
+    if report.content is not None:
+        verdicts.append(_content(report))
     return sorted(verdicts, key=lambda v: -LEVELS.index(v.level))
+
+
+def _content(report: DailyReport) -> Verdict:
+    """The relay's content check: a held campaign is mail that is not going out."""
+    c = report.content
+    assert c is not None
+    unscanned = c.scans.get("pass-unscanned", 0)
+    held = sum(h.held_recipients for h in c.holds)
+    if c.holds:
+        names = ", ".join(h.campaign for h in c.holds[:3])
+        level = "critical"
+        value = f"{len(c.holds)} campaign(s) held ({names}): {num(held)} recipient(s) waiting"
+        action = ("Read the findings below, fix the message, then `deliverwatch queue release "
+                  "--campaign NAME` (or `deliverwatch queue delete --campaign NAME`).")  # fmt: skip
+    elif unscanned:
+        level = "warning"
+        value = f"{num(unscanned)} sampled message(s) passed unscanned (a scanner was down)"
+        action = "Check that spamd and clamd are running ([relay.content])."
+    else:
+        level = "ok"
+        value = f"{num(c.scans.get('pass', 0))} sampled message(s) scanned clean"
+        action = "Nothing to do."
+    return Verdict(key="content-check", title="Content check (spam and virus scans)",
+                   level=level, value=value, threshold="any virus, or spam above the score "
+                   "limit, holds the campaign", action=action)  # fmt: skip

@@ -20,6 +20,17 @@ class AlertKind(StrEnum):
     DKIM_KEY_MISSING = "dkim_key_missing"
     DMARC_WEAKENED = "dmarc_weakened"
     CHECK_NOW_FAILING = "check_now_failing"
+    # the reputation and operations rules (``monitor.alerts.rules``), one per rule
+    COMPLAINT_RATE = "complaint_rate"
+    HARD_BOUNCE_RATE = "hard_bounce_rate"
+    SENDER_REJECTIONS = "sender_rejections"
+    DEFERRAL_RATE = "deferral_rate"
+    MAILBOX_FAILING = "mailbox_failing"
+    JOB_FAILING = "job_failing"
+    QUEUE_BACKLOG = "queue_backlog"
+    QUEUE_AGE = "queue_age"
+    #: A rule's condition cleared (``key`` names the rule).
+    RESOLVED = "resolved"
 
 
 class Severity(StrEnum):
@@ -36,6 +47,15 @@ _SEVERITY = {
     AlertKind.DKIM_KEY_MISSING: Severity.CRITICAL,
     AlertKind.DMARC_WEAKENED: Severity.WARNING,
     AlertKind.CHECK_NOW_FAILING: Severity.WARNING,
+    AlertKind.COMPLAINT_RATE: Severity.WARNING,
+    AlertKind.HARD_BOUNCE_RATE: Severity.WARNING,
+    AlertKind.SENDER_REJECTIONS: Severity.WARNING,
+    AlertKind.DEFERRAL_RATE: Severity.WARNING,
+    AlertKind.MAILBOX_FAILING: Severity.WARNING,
+    AlertKind.JOB_FAILING: Severity.WARNING,
+    AlertKind.QUEUE_BACKLOG: Severity.WARNING,
+    AlertKind.QUEUE_AGE: Severity.WARNING,
+    AlertKind.RESOLVED: Severity.INFO,
 }
 
 
@@ -52,10 +72,12 @@ class Alert:
     new_status: str | None = None
     id: int | None = None  # set once stored
     created_at: datetime | None = None
+    #: The rules' alerts are a warning or critical by how far over the limit; None: by kind.
+    level: Severity | None = None
 
     @property
     def severity(self) -> Severity:
-        return _SEVERITY[self.kind]
+        return self.level if self.level is not None else _SEVERITY[self.kind]
 
     def as_json(self) -> dict[str, Any]:
         return {

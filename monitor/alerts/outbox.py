@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts.channels import AlertChannels, DeliveryError, deliver
-from monitor.alerts.model import Alert, AlertKind
+from monitor.alerts.model import Alert, AlertKind, Severity
 from monitor.store import alerts_repo
 from monitor.store.db import session_scope
 from monitor.store.models import AlertRecord
@@ -69,6 +69,7 @@ def _as_alert(row: AlertRecord) -> Alert:
         new_status=row.new_status,
         id=row.id,
         created_at=row.created_at,
+        level=Severity(row.severity),
     )
 
 

@@ -113,6 +113,7 @@ class BlocklistReport:
 
     results: tuple[ListingResult, ...]
     probes: tuple[ProbeResult, ...] = ()
+    resolver: str = ""  # the resolver(s) asked, named in every incomplete answer
 
     @property
     def listed(self) -> tuple[ListingResult, ...]:

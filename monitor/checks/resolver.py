@@ -261,6 +261,11 @@ class DnsClient:
         await asyncio.sleep(0)  # let the transports run connection_lost and close
 
     @property
+    def label(self) -> str:
+        """The resolvers asked, as the user names them (``127.0.0.1:5353``)."""
+        return ", ".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in self.servers)
+
+    @property
     def ignored(self) -> int:
         """Datagrams that matched no outstanding query (late, spoofed or garbled)."""
         return sum(p.ignored for p in self._pools)

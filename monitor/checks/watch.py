@@ -20,7 +20,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -28,8 +28,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import AlertChannels, deliver_pending
 from monitor.checks.auth import AuthPlan, run_auth_checks
-from monitor.checks.dnsbl import BlocklistReport, DnsblKeys, check_blocklists, select_zones
+from monitor.checks.dnsbl import (
+    BlocklistReport,
+    DnsblKeys,
+    ZoneHealth,
+    check_blocklists,
+    select_zones,
+)
 from monitor.checks.history import save_auth, save_blocklists
+from monitor.checks.probe import ResolverError, confirm_resolver
 from monitor.checks.resolver import DnsClient
 from monitor.checks.result import AuthResult
 from monitor.checks.zones import load_catalogue
@@ -77,14 +84,28 @@ class BlocklistPlan:
 
 
 async def run_blocklists(dns: DnsSettings, plan: BlocklistPlan) -> BlocklistReport:
-    """Every target against the selected zones (raises CheckError for unknown zones)."""
+    """Every target against the selected zones (raises CheckError for unknown zones, and
+    ResolverError when the resolver answers nothing usable). Each answer that could not be
+    read names the resolver it came from: a list that refuses public resolvers, a SERVFAIL
+    or a timeout is about that resolver as much as about the list."""
     zones = [
         z
         for z in select_zones(load_catalogue(), list(plan.zones) or None)
         if z.zone not in plan.exclude_zones
     ]
     async with dns.client() as client:
-        return await check_blocklists(client, plan.targets, zones, keys=plan.keys)
+        await confirm_resolver(client, [z.zone for z in zones], client.label)
+        report = await check_blocklists(client, plan.targets, zones, keys=plan.keys)
+        via = f"(resolver {client.label})"
+    results = tuple(
+        replace(r, error=f"{r.error or 'no answer'} {via}") if r.incomplete else r
+        for r in report.results
+    )
+    probes = tuple(
+        p if p.health is ZoneHealth.HEALTHY else replace(p, detail=f"{p.detail} {via}")
+        for p in report.probes
+    )
+    return BlocklistReport(results=results, probes=probes, resolver=client.label)
 
 
 async def run_auth(
@@ -96,7 +117,14 @@ async def run_auth(
         context = ssl.create_default_context()
         context.load_verify_locations(cafile=str(sts_ca_file))
     async with dns.client() as client:
+        await confirm_resolver(client, _auth_names(plan), client.label)
         return await run_auth_checks(client, plan, sts_context=context)
+
+
+def _auth_names(plan: AuthPlan) -> list[str]:
+    """Names whose top-level domains the resolver probe asks about."""
+    names = [*plan.mail_domains, *(d for d, _ in plan.dkim)]
+    return names + ["in-addr.arpa"] * bool(plan.ips)
 
 
 # --------------------------------------------------------------------------- jobs
@@ -116,7 +144,11 @@ def blocklist_job(
     go to the ``webhooks`` outbox."""
     if not plan.targets:
         return "nothing to check: no [sending] ips, domains or link_domains configured"
-    report = asyncio.run(run_blocklists(dns, plan))
+    try:
+        report = asyncio.run(run_blocklists(dns, plan))
+    except ResolverError as exc:  # nothing learnt: store nothing, alert nothing
+        log.warning("%s", exc)
+        return str(exc)
     alerts = save_blocklists(factory, report, now=now(), webhooks=webhooks)
     delivery = deliver_pending(factory, channels, now=now, max_attempts=max_attempts)
     return (
@@ -141,7 +173,11 @@ def auth_job(
         return (
             "nothing to check: no [sending] ips, envelope_domain, from_domains or dkim configured"
         )
-    results = asyncio.run(run_auth(dns, plan, sts_ca_file=sts_ca_file))
+    try:
+        results = asyncio.run(run_auth(dns, plan, sts_ca_file=sts_ca_file))
+    except ResolverError as exc:  # nothing learnt: store nothing, alert nothing
+        log.warning("%s", exc)
+        return str(exc)
     alerts = save_auth(factory, results, now=now())
     delivery = deliver_pending(factory, channels, now=now, max_attempts=max_attempts)
     counts = {s: sum(r.status.value == s for r in results) for s in ("fail", "warn", "unknown")}

@@ -43,6 +43,7 @@ _STYLE = {
     "error": "magenta",
     "unknown": "magenta",
     "skipped": "dim",
+    "unmeasured": "dim",
     "not_listed": "green",
     "pass": "green",
 }
@@ -77,9 +78,25 @@ def _table(title: str, columns: Sequence[str], rows: list[tuple[str, list[str]]]
     Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+class _CouldNotCheck(Exception):
+    """The resolver answered nothing usable: carries the exit status to return."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _run(coro: Coroutine[Any, Any, T], fmt: str = "table") -> T:
+    """Run a check; a resolver that fails every question is said once, with no results
+    (stdout gets ``{"error": ..., "results": []}`` in JSON), and exits 2."""
+    from monitor.checks.probe import ResolverError
+
     try:
         return asyncio.run(coro)
+    except ResolverError as exc:
+        click.echo(str(exc), err=True)
+        if fmt == "json":
+            click.echo(json.dumps({"error": str(exc), "resolver": exc.resolver, "results": []}))
+        raise _CouldNotCheck(EXIT_INCOMPLETE) from exc
     except CheckError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -164,7 +181,7 @@ def _blocklist_rows(report: Any) -> list[tuple[str, list[str]]]:
         todo = (
             f"delist: {r.delist_url}"
             if r.problem and r.delist_url
-            else "retry later / check resolver"
+            else f"could not check via resolver {report.resolver}: retry later"
             if r.incomplete
             else ""
         )
@@ -219,7 +236,12 @@ def blocklists_cmd(
         raise click.UsageError("nothing to check: give --ip/--domain, or fill in [sending]")
     if not no_store:
         app.sessions()  # refuse an unmigrated database before spending time on DNS
-    report = _run(watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan))
+    try:
+        report = _run(
+            watch.run_blocklists(_dns(app.config, nameservers, timeout, concurrency), plan), fmt
+        )
+    except _CouldNotCheck as stop:
+        return stop.code
     routes = wiring.webhook_routes(app.config)
     alerts = [] if no_store else _store(app, history.save_blocklists, report, webhooks=routes)
     if fmt == "json":
@@ -294,7 +316,12 @@ def auth_cmd(
     if not no_store:
         app.sessions()
     dns = _dns(cfg, nameservers, timeout, concurrency)
-    results = _run(watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file))
+    try:
+        results = _run(
+            watch.run_auth(dns, plan, sts_ca_file=ca_file or cfg.checks.mta_sts_ca_file), fmt
+        )
+    except _CouldNotCheck as stop:
+        return stop.code
     alerts = [] if no_store else _store(app, history.save_auth, results)
     if fmt == "json":
         out: dict[str, Any] = {"results": _jsonable(results)}
@@ -322,3 +349,110 @@ def auth_cmd(
             rows,
         )
     return _exit_code(any(r.problem for r in results), any(r.incomplete for r in results))
+
+
+def _compliance_plan(plan: Any, domain: str | None) -> Any:
+    """The configured plan, narrowed to one From domain (its DKIM keys: those of its
+    organisational domain, which align in relaxed mode)."""
+    if domain is None:
+        return plan
+    from monitor.checks.dmarc import org_domain
+
+    domain = domain.lower().rstrip(".")
+    org = org_domain(domain)
+    dkim = tuple((d, s) for d, s in plan.dkim if org_domain(d) == org)
+    return dataclasses.replace(
+        plan,
+        from_domains=(domain,),
+        spf_domains=plan.spf_domains if plan.spf_domains != plan.from_domains else (domain,),
+        dkim=dkim,
+        signing_key_files={k: v for k, v in plan.signing_key_files.items() if k in dkim},
+    )
+
+
+def _compliance_facts(app: Any) -> Any:
+    """The stored facts of the last 7 days, or None when the database cannot be read."""
+    from datetime import timedelta
+
+    from monitor.checks.compliance import provider_domains
+    from monitor.errors import MonitorError
+    from monitor.store.compliance import compliance_facts
+    from monitor.store.db import session_scope
+    from reports.providers import load_providers
+
+    now = app.now()
+    domains = provider_domains(load_providers())
+    try:
+        with session_scope(app.sessions(), "reading delivery facts") as session:
+            return compliance_facts(session, since=now - timedelta(days=7), until=now,
+                                    provider_domains=domains)  # fmt: skip
+    except MonitorError as exc:
+        click.echo(f"cannot read the store: {exc}", err=True)
+        return None
+
+
+@check_group.command("compliance")
+@click.option("--domain", default=None, help="One From domain instead of [sending] from_domains.")
+@common[0]
+@common[1]
+@common[2]
+@click.pass_context
+def compliance_cmd(
+    ctx: click.Context,
+    domain: str | None,
+    nameservers: tuple[str, ...],
+    fmt: str,
+    timeout: float | None,
+) -> int:
+    """The Gmail/Yahoo bulk-sender requirements against the live setup: SPF, DKIM, DMARC and
+    alignment, PTR/FCrDNS, TLS to the big providers, one-click unsubscribe, complaint rate.
+    Exit 0 all pass (or not measured yet), 1 a requirement fails, 2 one could not be checked."""
+    from monitor.checks import compliance, watch
+    from monitor.daemon import wiring
+    from reports.providers import load_providers
+
+    app = loaded_app(ctx)
+    cfg = app.config
+    plan = _compliance_plan(wiring.auth_plan(cfg), domain)
+    if not plan.from_domains:
+        raise click.UsageError("nothing to check: give --domain, or fill in [sending]")
+    dns = _dns(cfg, nameservers, timeout, None)
+
+    async def live() -> tuple[list[Any], Any]:
+        auth, probe = await asyncio.gather(
+            watch.run_auth(dns, plan, sts_ca_file=cfg.checks.mta_sts_ca_file),
+            compliance.probe_one_click(cfg.web.public_url, timeout=timeout or 10.0),
+        )
+        return auth, probe
+
+    auth, probe = _run(live())
+    facts = _compliance_facts(app)
+    lines = compliance.judge(
+        auth,
+        plan,
+        one_click=facts.one_click if facts is not None else None,
+        tls=facts.tls if facts is not None else None,
+        complaints=(facts.complaints, facts.delivered) if facts is not None else None,
+        probe=probe,
+        deliveries=(
+            compliance.by_provider(facts.delivery_tls, load_providers())
+            if facts is not None
+            else None
+        ),
+    )
+    code = compliance.exit_status(lines)
+    if fmt == "json":
+        click.echo(json.dumps({"requirements": _jsonable(lines), "exit": code}, indent=1))
+    else:
+        _table(
+            "Gmail/Yahoo bulk-sender requirements",
+            ["requirement", "subject", "status", "detail", "what to do"],
+            [
+                (
+                    "error" if x.status == "unknown" else x.status,
+                    [x.key, x.subject, x.status, x.detail, x.fix],
+                )
+                for x in lines
+            ],
+        )
+    return code

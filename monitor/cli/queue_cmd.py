@@ -20,7 +20,7 @@ from monitor.enums import MessageState
 
 __all__ = ["queue_group"]
 
-STATES = ["queued", "sending", "deferred", "held", "delivered", "bounced", "expired"]
+STATES = ["queued", "sending", "deferred", "held", "scanning", "delivered", "bounced", "expired"]
 
 
 def _filters(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,17 +63,53 @@ def queue_group(ctx: click.Context) -> int:
     """The relay's queue: without a subcommand, a summary per state."""
     if ctx.invoked_subcommand is not None:
         return 0
+    from monitor.store.content import held_campaigns
     from monitor.store.db import session_scope
     from monitor.store.queue import queue_summary
 
     app = loaded_app(ctx)
     with session_scope(app.sessions(), "reading the queue") as session:
         summary = queue_summary(session)
+        holds = held_campaigns(session)
     states = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items())) or "empty"
     click.echo(f"{summary.pending} recipient(s) pending: {states}")
     if summary.oldest is not None:
         click.echo(f"oldest accepted {_when(summary.oldest)}")
+    from monitor.cli.term import text
+
+    for h in holds:
+        click.echo(f"campaign {text(h.campaign)} HELD since {_when(h.held_at)} "
+                   f"({h.held_recipients} recipient(s)): {text(h.reason)}")  # fmt: skip
+    if holds:
+        click.echo("release one with: deliverwatch queue release --campaign NAME")
     return 0
+
+
+@queue_group.command("campaigns")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.pass_context
+def queue_campaigns(ctx: click.Context, fmt: str) -> int:
+    """Campaigns the content check holds ([relay.content]), with the findings. Exit 1 when
+    any is held."""
+    from monitor.store.content import held_campaigns
+    from monitor.store.db import session_scope
+
+    app = loaded_app(ctx)
+    with session_scope(app.sessions(), "reading the queue") as session:
+        holds = held_campaigns(session)
+    if fmt == "json":
+        for h in holds:
+            click.echo(json.dumps({
+                "campaign": h.campaign, "held_at": _when(h.held_at) or None,
+                "held_recipients": h.held_recipients, "messages": h.messages,
+                "findings": h.reason,
+            }))  # fmt: skip
+    else:
+        _table(
+            ["campaign", "held since", "held rcpts", "findings"],
+            [[h.campaign, _when(h.held_at), str(h.held_recipients), h.reason] for h in holds],
+        )
+    return 1 if holds else 0
 
 
 @queue_group.command("list")
@@ -137,6 +173,7 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 @click.pass_context
 def queue_show(ctx: click.Context, queue_id: str, fmt: str) -> int:
     """One message: its envelope and every recipient's state. Exit 1 if unknown."""
+    from monitor.store.content import scans_of
     from monitor.store.db import session_scope
     from monitor.store.queue import show_message
 
@@ -147,6 +184,12 @@ def queue_show(ctx: click.Context, queue_id: str, fmt: str) -> int:
             click.echo(f"no message {queue_id} in the queue", err=True)
             return 1
         message, rcpts = found
+        scans = [
+            {"verdict": sc.verdict or "pending", "spam_score": sc.spam_score,
+             "spam_rules": sc.spam_rules, "virus": sc.virus, "errors": sc.errors,
+             "scanned_at": _when(sc.scanned_at) or None}
+            for sc in scans_of(session, message.id)
+        ]  # fmt: skip
         head: dict[str, Any] = {
             "id": message.queue_id, "submitted_by": message.submitted_by,
             "sender": message.envelope_sender, "header_from": message.header_from,
@@ -163,13 +206,17 @@ def queue_show(ctx: click.Context, queue_id: str, fmt: str) -> int:
             for r in rcpts
         ]  # fmt: skip
     if fmt == "json":
-        click.echo(json.dumps({**head, "recipients": recipients}, indent=2))
+        click.echo(json.dumps({**head, "content_scans": scans, "recipients": recipients},
+                              indent=2))  # fmt: skip
         return 0
     from monitor.cli.term import text
 
     for key, value in head.items():
         if value not in (None, ""):
             click.echo(f"{key:>13}: {text(value)}")
+    for sc in scans:
+        said = [f"{k} {sc[k]}" for k in ("spam_score", "spam_rules", "virus", "errors") if sc[k]]
+        click.echo(f"{'content scan':>13}: {sc['verdict']} {text('; '.join(said))}")
     header = ["id", "state", "tries", "next try", "recipient", "last reply"]
     cells = [
         [str(r[k] or "") for k in ("id", "state", "attempts", "next_attempt_at", "recipient")]
@@ -219,10 +266,19 @@ def queue_hold(ctx: click.Context, /, reason: str, **kw: Any) -> int:
 @_filters
 @click.pass_context
 def queue_release(ctx: click.Context, /, **kw: Any) -> int:
-    """Held recipients are delivered again, at once."""
+    """Held recipients are delivered again, at once. With --campaign, a campaign the content
+    check holds is released too: its new mail flows again."""
+    from monitor.store.content import release_campaign
     from monitor.store.queue import release
 
-    return _change(ctx, kw, "release", lambda s, f, now: release(s, f, now=now))
+    def act(s: Any, f: Any, now: datetime) -> int:
+        whole = f.campaign and not (f.queue_id or f.domain or f.states or f.older_than)
+        lifted = release_campaign(s, f.campaign, now=now) if whole else None
+        if lifted is not None:
+            click.echo(f"campaign {f.campaign}: content hold lifted")
+        return (lifted or 0) + release(s, f, now=now)
+
+    return _change(ctx, kw, "release", act)
 
 
 @queue_group.command("delete")

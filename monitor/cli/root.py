@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("monitor.cli.send_cmd", "send_cmd"),
     "serve": ("monitor.cli.serve_cmd", "serve_cmd"),
     "web": ("monitor.cli.web_cmd", "web_cmd"),
+    "dkim": ("monitor.cli.dkim_cmd", "dkim_group"),
+    "status": ("monitor.cli.status_cmd", "status_cmd"),
 }
 
 

@@ -29,6 +29,7 @@ from any working directory.
 from __future__ import annotations
 
 from monitor.config.checks import AlertsConfig, ChecksConfig, DkimDomain, SendingConfig
+from monitor.config.content import ContentConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
 from monitor.config.loader import (
     ENV_VAR,
@@ -42,6 +43,7 @@ from monitor.config.loader import (
 )
 from monitor.config.mailbox import MailboxConfig, is_loopback_host
 from monitor.config.model import Config
+from monitor.config.ops import AlertRulesConfig, MetricsConfig, RetentionConfig
 from monitor.config.relay import RelayConfig, RelayUser, parse_listen
 from monitor.config.report import ReportConfig, ReportEmail, ReportThresholds
 from monitor.config.secret import Secret, mask_url
@@ -50,21 +52,25 @@ from monitor.config.web import ApiToken, CampaignTracking, TrackingConfig, WebCo
 
 __all__ = [
     "ENV_VAR",
+    "AlertRulesConfig",
     "AlertsConfig",
     "ApiToken",
     "CampaignTracking",
     "ChecksConfig",
     "Config",
+    "ContentConfig",
     "DaemonConfig",
     "DatabaseConfig",
     "DkimDomain",
     "LoggingConfig",
     "MailboxConfig",
+    "MetricsConfig",
     "RelayConfig",
     "RelayUser",
     "ReportConfig",
     "ReportEmail",
     "ReportThresholds",
+    "RetentionConfig",
     "Secret",
     "SendingConfig",
     "SmtpSettings",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from monitor.config.ops import AlertRulesConfig
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
 from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile
@@ -71,10 +72,16 @@ class DkimDomain:
     #: PEM private key signed with under the first selector; its public half must be the
     #: published key (RFC 6376 3.6.1). Optional.
     key_file: ReadableFile | None = None
+    #: A second signature, ed25519-sha256 (RFC 8463), beside the RSA one: its own selector
+    #: (published with ``k=ed25519``) and PEM key (``deliverwatch dkim keygen --type ed25519``).
+    ed25519_selector: str = ""
+    ed25519_key_file: ReadableFile | None = None
 
     def __post_init__(self) -> None:
         if not self.selectors or "" in self.selectors:
             raise ValueError("selectors: at least one non-empty selector is required")
+        if bool(self.ed25519_selector) != (self.ed25519_key_file is not None):
+            raise ValueError("ed25519_selector and ed25519_key_file go together")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +186,12 @@ class AlertsConfig(SmtpSettings):
     email_to: tuple[MailAddress, ...] = ()
     #: Delivery attempts per alert (one per run) before it is given up and logged.
     max_attempts: int = 48
+    #: Sign each webhook POST (``Deliverwatch-Signature: t=...,v1=HMAC-SHA256``, as the web
+    #: webhooks); unset: unsigned.
+    webhook_secret: Secret | None = None
+    #: Slack or Mattermost incoming webhook (``{"text": ..., "blocks": [...]}``); "" for none.
+    slack_webhook_url: str = ""
+    rules: AlertRulesConfig = field(default_factory=AlertRulesConfig)
 
     def __post_init__(self) -> None:
         SmtpSettings.__post_init__(self)
@@ -188,3 +201,8 @@ class AlertsConfig(SmtpSettings):
             )
         if self.max_attempts < 1:
             raise ValueError("need max_attempts >= 1")
+        if self.slack_webhook_url and not self.slack_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            masked = mask_url(self.slack_webhook_url)
+            raise ValueError(f"slack_webhook_url: expected an http(s) URL, got {masked!r}")

@@ -236,7 +236,7 @@ def _masked(value: Secret, key: str) -> str:
 def _plain(value: Any, key: str) -> Any:
     if isinstance(value, Secret):
         return _masked(value, key)
-    if key == "webhook_url" and isinstance(value, str) and value:
+    if key in ("webhook_url", "slack_webhook_url") and isinstance(value, str) and value:
         return mask_url(value)  # the path is the credential
     if isinstance(value, Path):
         return str(value)

@@ -8,6 +8,7 @@ from pathlib import Path
 from monitor.config.checks import AlertsConfig, ChecksConfig, SendingConfig
 from monitor.config.core import DaemonConfig, DatabaseConfig, LoggingConfig, SuppressionConfig
 from monitor.config.mailbox import MAILBOX_NAME, MailboxConfig
+from monitor.config.ops import MetricsConfig, RetentionConfig
 from monitor.config.relay import RelayConfig
 from monitor.config.report import ReportConfig
 from monitor.config.web import WebConfig
@@ -29,6 +30,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     #: Where the file was loaded from (None for built-in defaults). Not a TOML key.
     source: Path | None = field(default=None, metadata={"internal": True})
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
 from monitor.config.values import HostOrUnset, ReadableFile, WritableDir
 
@@ -48,6 +49,12 @@ class RelayUser:
     messages_per_minute: int = 0
     #: ``transactional`` mail goes ahead of ``bulk`` mail (traffic shaping).
     stream: Literal["bulk", "transactional"] = "bulk"
+    #: Accept mail whose From domain has no DKIM key (``[sending.dkim]``) and send it
+    #: unsigned; otherwise such a message is refused at the end of DATA (``550 5.7.0``).
+    allow_unsigned: bool = False
+    #: Put List-Unsubscribe on this account's transactional mail too (bulk mail always
+    #: gets it; a message may ask with ``X-Deliverwatch-Unsubscribe: yes``).
+    unsubscribe_transactional: bool = False
 
     def __post_init__(self) -> None:
         if not self.password_hash.startswith(_HASH_PREFIXES):
@@ -99,9 +106,14 @@ class RelayConfig:
     delivery_processes: int = 1
     #: Local part of the signed VERP return path ``LOCAL+TOKEN@[sending] envelope_domain``.
     verp_local_part: str = "bounce"
+    #: The last part of ``Feedback-ID: campaign:customer:type:SENDER`` (Gmail's feedback
+    #: loop); "": the DKIM signing domain of each message.
+    feedback_sender: str = ""
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
     data_dir: WritableDir = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
+    #: ``[relay.content]``: spam and virus scanning of a sample of each campaign.
+    content: ContentConfig = field(default_factory=ContentConfig)
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):

@@ -55,7 +55,7 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
     cfg = app.config
     if not cfg.report.enabled:
         return []
-    from monitor.report.daily import daily_report_job
+    from monitor.checks.compliance import ComplianceSetup
 
     mail = cfg.report.email
     kwargs = {
@@ -64,9 +64,19 @@ def _report_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
         "cfg": cfg.report,
         "timezone": cfg.daemon.timezone,
         "mail": wiring.smtp_target(mail, mail.to) if mail.to else None,
+        "compliance": ComplianceSetup(wiring.auth_plan(cfg), cfg.web.public_url),
+        "content": cfg.relay.content.enabled,
     }
     trigger = daily_trigger(cfg.report.daily_at, tz, "report.daily_at")
-    return [JobSpec("daily-report", daily_report_job, trigger, kwargs)]
+    return [JobSpec("daily-report", _daily_report, trigger, kwargs)]
+
+
+def _daily_report(**kwargs: Any) -> Any:
+    """The report job, imported when it first runs: its pandas, matplotlib and pyarrow
+    (about 100 MB) stay out of the daemon until then (idle RSS, issue 17)."""
+    from monitor.report.daily import daily_report_job
+
+    return daily_report_job(**kwargs)
 
 
 def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
@@ -87,7 +97,9 @@ def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
         every = IntervalTrigger(minutes=cfg.checks.blocklist_every_minutes, timezone=tz)
         plan = wiring.blocklist_plan(cfg)
         kwargs = {**common, "plan": plan, "webhooks": wiring.webhook_routes(cfg)}
-        specs.append(JobSpec("check-blocklists", watch.blocklist_job, every, kwargs))
+        specs.append(
+            JobSpec("check-blocklists", watch.blocklist_job, every, kwargs, run_at_start=True)
+        )
     if cfg.checks.auth_at:
         daily = daily_trigger(cfg.checks.auth_at, tz, "checks.auth_at")
         kwargs = {
@@ -95,7 +107,7 @@ def _check_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
             "plan": wiring.auth_plan(cfg),
             "sts_ca_file": cfg.checks.mta_sts_ca_file,
         }
-        specs.append(JobSpec("check-auth", watch.auth_job, daily, kwargs))
+        specs.append(JobSpec("check-auth", watch.auth_job, daily, kwargs, run_at_start=True))
     return specs
 
 
@@ -132,6 +144,36 @@ def _webhook_specs(app: App) -> list[JobSpec]:
     return [JobSpec("deliver-webhooks", deliver_webhooks, every, kwargs)]
 
 
+def _ops_specs(app: App, tz: ZoneInfo) -> list[JobSpec]:
+    """The alert rules (hourly, and once at start) and the nightly retention prune."""
+    from monitor.alerts.rules import rules_job
+    from monitor.store.retention import retention_job
+
+    cfg = app.config
+    specs = []
+    if cfg.alerts.rules.every_minutes:
+        every = IntervalTrigger(minutes=cfg.alerts.rules.every_minutes, timezone=tz)
+        kwargs = {
+            "factory": app.sessions(),
+            "now": app.now,
+            "limits": wiring.rule_limits(cfg),
+            "channels": wiring.alert_channels(cfg),
+            "max_attempts": cfg.alerts.max_attempts,
+        }
+        specs.append(JobSpec("alert-rules", rules_job, every, kwargs, run_at_start=True))
+    if cfg.retention.prune_at:
+        kwargs = {
+            "factory": app.sessions(),
+            "now": app.now,
+            "policy": wiring.retention_policy(cfg),
+            "vacuum_weekday": cfg.retention.vacuum_weekday,
+            "timezone": cfg.daemon.timezone,
+        }
+        trigger = daily_trigger(cfg.retention.prune_at, tz, "retention.prune_at")
+        specs.append(JobSpec("retention", retention_job, trigger, kwargs))
+    return specs
+
+
 def job_specs(app: App) -> list[JobSpec]:
     """Every job the current config asks for."""
     tz = zone(app.config.daemon.timezone)
@@ -141,4 +183,5 @@ def job_specs(app: App) -> list[JobSpec]:
         *_check_specs(app, tz),
         *_poll_specs(app),
         *_webhook_specs(app),
+        *_ops_specs(app, tz),
     ]

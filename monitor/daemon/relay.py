@@ -19,12 +19,15 @@ from monitor.app import App
 from monitor.daemon import wiring
 from monitor.daemon.delivery_procs import DeliveryProcesses, run_delivery_child
 from monitor.daemon.instance import instance_lock, pid_file
+from monitor.relay.compose import Composer
 from monitor.relay.delivery import DeliveryEngine
 from monitor.relay.service import Deliverer, RelayService
 from monitor.relay.tlsconf import ensure_self_signed, server_context
 from monitor.store.db import make_engine, make_session_factory
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["run_delivery", "run_relay"]
@@ -61,6 +64,7 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
             instance_lock(app.engine, "relay", postgresql=False),
             pid_file(cfg.relay.data_dir / "relay.pid"),
         ):
+            metrics_server = _start_metrics(app, factory)
             service = RelayService(
                 factory=factory,
                 intake_factory=make_session_factory(intake_engine),
@@ -70,8 +74,14 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
                 plain_auth_on_loopback=cfg.relay.plain_auth_on_loopback,
                 clock=app.now,
                 deliverer=deliverer,
+                content=cfg.relay.content,
             )
-            asyncio.run(_serve(service))
+            try:
+                asyncio.run(_serve(service))
+            finally:
+                if metrics_server is not None:
+                    metrics_server.shutdown()
+                    metrics_server.server_close()
     finally:
         intake_engine.dispose()
         work_engine.dispose()
@@ -79,14 +89,34 @@ def run_relay(app: App, deliverer: Deliverer | None = None) -> int:
     return 0
 
 
+def _start_metrics(app: App, factory: sessionmaker[Session]) -> WSGIServer | None:
+    """``[metrics] relay_listen``: the relay's ``/metrics`` (queue, deliveries, events)."""
+    listen = app.config.metrics.relay_listen
+    if not listen:
+        return None
+    from monitor.config import parse_listen
+    from monitor.daemon.metrics import StoreCollector, serve
+
+    host, port = parse_listen(listen)
+    server, _registry = serve(
+        host, port, [StoreCollector(factory, app.now, ttl=app.config.metrics.cache_seconds)]
+    )
+    return server
+
+
 def _engine(app: App, factory: sessionmaker[Session]) -> DeliveryEngine:
     cfg = app.config
+    compose = wiring.compose_settings(cfg)
+    if compose.links is None:  # Gmail and Yahoo require one-click unsubscribe on bulk mail
+        log.warning("relay: no [web] public_url or token key: bulk mail goes out without "
+                    "List-Unsubscribe")  # fmt: skip
     return DeliveryEngine(
         factory=factory,
         settings=wiring.delivery_settings(cfg),
         ctx=wiring.event_context(cfg),
         clock=app.now,
         owner=f"{socket.gethostname()}:{os.getpid()}",
+        composer=Composer(compose),
     )
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -27,9 +28,12 @@ from apscheduler.events import (
 from monitor.app import App
 from monitor.daemon.instance import instance_lock, pid_file
 from monitor.daemon.jobs import job_specs
-from monitor.daemon.scheduler import JobSpec, build_scheduler
+from monitor.daemon.scheduler import JobRecorder, JobSpec, build_scheduler
 from monitor.store.db import session_scope
 from monitor.store.lease import record_lease
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 __all__ = ["run_daemon"]
 
@@ -42,6 +46,21 @@ def _record_lease(app: App) -> None:
         record_lease(session, "daemon", holder=holder, now=app.now())
 
 
+def _start_metrics(app: App) -> WSGIServer | None:
+    """``[metrics] listen``: the daemon's ``/metrics`` (None when not configured)."""
+    listen = app.config.metrics.listen
+    if not listen:
+        return None
+    from monitor.config import parse_listen
+    from monitor.daemon.metrics import StoreCollector, serve
+
+    host, port = parse_listen(listen)
+    server, _registry = serve(
+        host, port, [StoreCollector(app.sessions(), app.now, ttl=app.config.metrics.cache_seconds)]
+    )
+    return server
+
+
 def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
     """Start the scheduler and block until SIGTERM/SIGINT; return the exit status.
 
@@ -50,7 +69,8 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
     with instance_lock(app.engine, "daemon"), pid_file(app.config.daemon.pid_file):
         _record_lease(app)
         specs = job_specs(app) if specs is None else specs
-        scheduler = build_scheduler(app, specs)
+        scheduler = build_scheduler(app, specs, JobRecorder(app.sessions(), app.now))
+        metrics_server = _start_metrics(app)
         triggers = {spec.id: spec.trigger for spec in specs}
 
         def log_next(event: JobExecutionEvent) -> None:
@@ -96,5 +116,8 @@ def run_daemon(app: App, specs: list[JobSpec] | None = None) -> int:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
         log.info("deliverwatch daemon stopped")
     return 0

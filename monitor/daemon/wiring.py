@@ -18,14 +18,18 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import AlertChannels, SmtpTarget
+from monitor.alerts.rules import RuleLimits
 from monitor.checks.auth import AuthPlan
 from monitor.checks.dnsbl import DnsblKeys
 from monitor.checks.watch import BlocklistPlan, DnsSettings
 from monitor.config import Config, SmtpSettings, parse_listen
+from monitor.errors import ConfigError
 from monitor.events import EventContext
+from monitor.relay.compose import ComposeSettings, DkimKey, DkimSigner, load_key
 from monitor.relay.delivery import DeliverySettings
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Listener
+from monitor.store.retention import RetentionPolicy
 from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
 from monitor.web.auth import make_key
@@ -38,11 +42,15 @@ __all__ = [
     "alert_channels",
     "auth_plan",
     "blocklist_plan",
+    "compose_settings",
     "delivery_settings",
+    "dkim_signer",
     "dns_settings",
     "event_context",
     "relay_listeners",
     "relay_tls",
+    "retention_policy",
+    "rule_limits",
     "smtp_target",
     "submission_settings",
     "web_links",
@@ -140,11 +148,19 @@ def auth_plan(cfg: Config) -> AuthPlan:
         from_domains=from_domains,
         ips=s.ips,
         helo=dict(s.helo),
-        dkim=tuple((d.lower(), sel) for d, dk in s.dkim.items() for sel in dk.selectors),
-        signing_key_files={
-            (d.lower(), dk.selectors[0]): dk.key_file
+        dkim=tuple(
+            (d.lower(), sel)
             for d, dk in s.dkim.items()
-            if dk.key_file is not None
+            for sel in (*dk.selectors, *((dk.ed25519_selector,) if dk.ed25519_selector else ()))
+        ),
+        signing_key_files={
+            (d.lower(), sel): path
+            for d, dk in s.dkim.items()
+            for sel, path in (
+                (dk.selectors[0], dk.key_file),
+                (dk.ed25519_selector, dk.ed25519_key_file),
+            )
+            if path is not None
         },
         dmarc_spec=DmarcSpec(cfg.checks.dmarc_spec),
     )
@@ -167,7 +183,13 @@ def smtp_target(settings: SmtpSettings, recipients: tuple[str, ...]) -> SmtpTarg
 def alert_channels(cfg: Config) -> AlertChannels:
     a = cfg.alerts
     smtp = smtp_target(a, a.email_to) if a.email_to else None
-    return AlertChannels(webhook_url=a.webhook_url or None, smtp=smtp, timeout=a.timeout_seconds)
+    return AlertChannels(
+        webhook_url=a.webhook_url or None,
+        smtp=smtp,
+        timeout=a.timeout_seconds,
+        slack_url=a.slack_webhook_url or None,
+        webhook_secret=a.webhook_secret.reveal().encode("utf-8") if a.webhook_secret else None,
+    )
 
 
 def submission_settings(cfg: Config) -> SubmissionSettings:
@@ -179,6 +201,42 @@ def submission_settings(cfg: Config) -> SubmissionSettings:
         max_recipients=r.max_recipients,
         queue_lifetime=timedelta(hours=r.queue_lifetime_hours),
         lowercase_local=cfg.suppression.lowercase_local_part,
+        dkim_domains=frozenset(
+            d.lower().rstrip(".") for d, spec in cfg.sending.dkim.items() if spec.key_file
+        ),
+    )
+
+
+def dkim_signer(cfg: Config) -> DkimSigner:
+    """The signing keys of ``[sending.dkim]``, read and checked once: the first selector's
+    ``key_file`` (RSA) and the optional ``ed25519_key_file``; a domain without a key file
+    is only checked, not signed for. An unreadable key stops the relay at start."""
+    keys: dict[str, list[DkimKey]] = {}
+    for domain, spec in cfg.sending.dkim.items():
+        pairs = [(spec.selectors[0], spec.key_file, "key_file"),
+                 (spec.ed25519_selector, spec.ed25519_key_file, "ed25519_key_file")]  # fmt: skip
+        for selector, path, name in pairs:
+            if path is None:
+                continue
+            try:
+                key = load_key(path, domain=domain, selector=selector)
+            except ValueError as exc:
+                raise ConfigError(f'sending.dkim."{domain}".{name}', str(exc)) from None
+            keys.setdefault(key.domain, []).append(key)
+    return DkimSigner(keys)
+
+
+def compose_settings(cfg: Config) -> ComposeSettings:
+    """What the delivery engine puts in each copy: links, tracking, Feedback-ID, DKIM."""
+    users = cfg.relay.users
+    return ComposeSettings(
+        links=web_links(cfg),
+        tracking=cfg.web.tracking,
+        signer=dkim_signer(cfg),
+        unsubscribe_transactional=frozenset(
+            n for n, u in users.items() if u.unsubscribe_transactional
+        ),
+        feedback_sender=cfg.relay.feedback_sender,
     )
 
 
@@ -264,4 +322,34 @@ def webhook_retry(config: Config) -> RetryPolicy:
         initial_seconds=web.webhook_retry_initial_seconds,
         max_seconds=web.webhook_retry_max_seconds,
         max_age_hours=web.webhook_max_age_hours,
+    )
+
+
+def rule_limits(cfg: Config) -> RuleLimits:
+    """``[report.thresholds]`` and ``[alerts.rules]``: the limits of the alert rules."""
+    r = cfg.alerts.rules
+    return RuleLimits(
+        thresholds=cfg.report.thresholds,
+        sender_block_critical=r.sender_block_critical,
+        deferral_warn=r.deferral_warn,
+        deferral_critical=r.deferral_critical,
+        mailbox_failures=r.mailbox_failures,
+        job_failures=r.job_failures,
+        queue_backlog=r.queue_backlog,
+        queue_age_minutes=r.queue_age_minutes,
+        window_hours=r.window_hours,
+        max_per_hour=r.max_per_hour,
+    )
+
+
+def retention_policy(cfg: Config) -> RetentionPolicy:
+    r = cfg.retention
+    return RetentionPolicy(
+        events_days=r.events_days,
+        processed_days=r.processed_days,
+        dmarc_days=r.dmarc_days,
+        checks_days=r.checks_days,
+        queue_days=r.queue_days,
+        job_runs_days=r.job_runs_days,
+        batch_size=r.batch_size,
     )

@@ -1,8 +1,9 @@
 """The scheduled side of ingestion: one ``MailboxPoller`` job per configured mailbox.
 
 A poll that fails (wrong password, TLS refused, host unknown, server down, database down or
-locked) logs one clear line, records the error on the mailbox's cursor, and makes the job
-skip its next runs with a doubling back-off (``retry_initial_seconds`` up to
+locked) logs one clear line, records the error on the mailbox's cursor, raises ``JobFailed``
+(the daemon records the run as failed; a run inside the back-off is ``JobSkipped``), and
+makes the job skip its next runs with a doubling back-off (``retry_initial_seconds`` up to
 ``retry_max_seconds``): a bad password retried every five minutes gets accounts locked, and
 a server that is down needs no hammering. The other jobs of the daemon run on meanwhile;
 the first success resets the back-off. Transient faults inside a poll (a dropped
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.config import MailboxConfig
-from monitor.errors import MonitorError
+from monitor.errors import JobFailed, JobSkipped, MonitorError
 from monitor.events import EventContext
 from monitor.ingest.drain import IngestOptions, PollSummary, drain_mailbox
 from monitor.ingest.mailbox import ConnectionLost, Mailbox
@@ -73,14 +74,14 @@ class MailboxPoller:
     def __call__(self, stopping: Callable[[], bool] = lambda: False) -> str:
         started = self.now()
         if self.retry_at is not None and started < self.retry_at:
-            return f"{self.name}: backing off until {self.retry_at:%H:%M:%S}Z"
+            raise JobSkipped(f"{self.name}: backing off until {self.retry_at:%H:%M:%S}Z")
         try:
             self.last = self._drain()
             line = self.last.line()
             if self.cfg.idle:
                 line = self._idle(stopping, time.monotonic() + self._idle_budget())
         except MonitorError as exc:
-            return self._failed(exc)
+            raise self._failed(exc) from exc
         if self.failures:
             log.info("mailbox %s: polling works again after %d failures", self.name, self.failures)
         self.failures, self.retry_at = 0, None
@@ -96,7 +97,7 @@ class MailboxPoller:
             options=self.options,
         )
 
-    def _failed(self, exc: MonitorError) -> str:
+    def _failed(self, exc: MonitorError) -> JobFailed:
         self.failures += 1
         delay = min(
             self.cfg.retry_initial_seconds * 2 ** (self.failures - 1), self.cfg.retry_max_seconds
@@ -121,7 +122,7 @@ class MailboxPoller:
                 )
         except MonitorError:
             pass  # the database may be what failed; the log line above says it all
-        return f"{self.name}: failed ({exc})"
+        return JobFailed(f"mailbox {self.name}: {exc} (failure {self.failures} in a row)")
 
     def _idle_budget(self) -> float:
         return max(1.0, self.cfg.poll_every_seconds - IDLE_MARGIN_SECONDS)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import MonitorError, RelayError
 from monitor.store import queue as queue_repo
-from monitor.store.db import store_errors
+from monitor.store.db import store_errors, write_turn
 from monitor.store.queue import QueuedMessage
 
 __all__ = ["Intake"]
@@ -51,9 +51,16 @@ class Intake:
         factory: sessionmaker[Session],
         *,
         on_commit: Callable[[int], None] | None = None,
+        admit: Callable[[Session, list[QueuedMessage], list[list[int]]], int] | None = None,
+        on_admitted: Callable[[], None] | None = None,
     ) -> None:
         self.factory = factory
         self.on_commit = on_commit  # called in the writer thread with the batch size
+        #: The content check's decision (``monitor.relay.content``), in the same transaction
+        #: as the messages; it returns how many scans it queued, ``on_admitted`` is then
+        #: called after the commit.
+        self.admit = admit
+        self.on_admitted = on_admitted
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="relay-intake", daemon=True)
         self._thread.start()
@@ -97,9 +104,15 @@ class Intake:
     def _write(self, batch: list[_Job]) -> None:
         started = time.perf_counter()
         try:
-            with store_errors("queueing accepted mail"), self.factory() as session:
+            with (
+                store_errors("queueing accepted mail"),
+                write_turn(self.factory),
+                self.factory() as session,
+            ):
                 session.begin()
-                ids = queue_repo.enqueue(session, [job.message for job in batch])
+                messages = [job.message for job in batch]
+                ids = queue_repo.enqueue(session, messages)
+                scans = self.admit(session, messages, ids) if self.admit is not None else 0
                 session.commit()
         except MonitorError as exc:
             log.error("could not queue %d message(s): %s", len(batch), exc)
@@ -114,6 +127,8 @@ class Intake:
         self.write_seconds += time.perf_counter() - started
         if self.on_commit is not None:
             self.on_commit(len(batch))
+        if scans and self.on_admitted is not None:
+            self.on_admitted()
         for job, rows in zip(batch, ids, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, rows, None)
 

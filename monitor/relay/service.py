@@ -17,17 +17,21 @@ import ssl
 import warnings
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor.config import is_loopback_host
+from monitor.config import ContentConfig, is_loopback_host
 from monitor.errors import MonitorError, RelayError
+from monitor.relay.content import ContentScanner
 from monitor.relay.index import SuppressionIndex
 from monitor.relay.intake import Intake
 from monitor.relay.server import Handler, Submission, SubmissionSettings
+from monitor.store import content as content_repo
+from monitor.store.db import store_errors
 
 __all__ = ["Deliverer", "Listener", "RelayService"]
 
@@ -70,6 +74,7 @@ class RelayService:
         plain_auth_on_loopback: bool,
         clock: Callable[[], datetime],
         deliverer: Deliverer | None = None,
+        content: ContentConfig | None = None,
     ) -> None:
         self.factory = factory
         self.settings = settings
@@ -79,7 +84,18 @@ class RelayService:
         self.clock = clock
         self.deliverer = deliverer
         self.index = SuppressionIndex(factory)
-        self.intake = Intake(intake_factory)
+        wake = deliverer.wake if deliverer is not None else (lambda: None)
+        self.content = content if content is not None and content.enabled else None
+        self.scanner = (
+            ContentScanner(self.content, factory, clock=clock, on_released=wake)
+            if self.content is not None
+            else None
+        )
+        self.intake = Intake(
+            intake_factory,
+            admit=self.scanner.admit if self.scanner is not None else None,
+            on_admitted=self.scanner.wake if self.scanner is not None else None,
+        )
         self.handler = Handler(
             settings=settings,
             intake=self.intake,
@@ -91,6 +107,7 @@ class RelayService:
         self.sessions: weakref.WeakSet[Submission] = weakref.WeakSet()
         self._tasks: list[asyncio.Task[None]] = []
         self._delivery_stop = asyncio.Event()
+        self._index_pool = ThreadPoolExecutor(1, thread_name_prefix="relay-index")
 
     # ------------------------------------------------------------------ start
 
@@ -109,10 +126,25 @@ class RelayService:
                 kind = "implicit TLS" if listener.implicit_tls else "STARTTLS"
                 log.info("relay: listening on %s:%s (%s)", name[0], name[1], kind)
         self._tasks.append(asyncio.create_task(self._keep_index_fresh(), name="relay-index"))
+        if self.scanner is not None:
+            self._tasks.append(
+                asyncio.create_task(self.scanner.run(self._delivery_stop), name="content")
+            )
+        else:
+            await loop.run_in_executor(None, self._unblock_scanning)
         if self.deliverer is not None:
             self._tasks.append(
                 asyncio.create_task(self.deliverer.run(self._delivery_stop), name="delivery")
             )
+
+    def _unblock_scanning(self) -> None:
+        """Content checking is off: nothing may wait for a scan that will never come."""
+        with store_errors("queueing mail that waited for a content check"), self.factory() as s:
+            s.begin()
+            n = content_repo.unblock_scanning(s, now=self.clock())
+            s.commit()
+        if n:
+            log.warning("relay: content check is off; %d recipient(s) waiting for it queued", n)
 
     async def _listen(self, listener: Listener) -> asyncio.Server:
         plain_ok = self.plain_auth_on_loopback and is_loopback_host(listener.host)
@@ -161,9 +193,9 @@ class RelayService:
             try:
                 if since_reload >= RELOAD_SECONDS:
                     since_reload = 0.0
-                    await loop.run_in_executor(None, self.index.load)
+                    await loop.run_in_executor(self._index_pool, self.index.load)
                 else:
-                    await loop.run_in_executor(None, self.index.refresh)
+                    await loop.run_in_executor(self._index_pool, self.index.refresh)
             except MonitorError as exc:  # keep the last index; the confirmations still ask
                 log.warning("relay: could not refresh the suppression index: %s", exc)
 
@@ -179,13 +211,16 @@ class RelayService:
         await self._drain_sessions()
         self._delivery_stop.set()
         for task in self._tasks:
-            if task.get_name() == "delivery":
+            if task.get_name() in ("delivery", "content"):
                 with contextlib.suppress(Exception):
                     await task
             else:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        # a refresh cancelled above may still run in its thread, with a database
+        # connection: wait for it, so no connection outlives the relay
+        await asyncio.get_running_loop().run_in_executor(None, self._index_pool.shutdown)
         await asyncio.get_running_loop().run_in_executor(None, self.intake.close)
         i = self.intake
         if i.batches:

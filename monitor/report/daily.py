@@ -8,10 +8,12 @@ a re-run for the same day simply replaces it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,17 +21,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.alerts import DeliveryError, SmtpTarget, send_mail
+from monitor.checks import compliance as bulk_rules
+from monitor.checks.compliance import ComplianceSetup
+from monitor.checks.zones import load_catalogue
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
 from monitor.output import open_output
+from monitor.store.compliance import auth_states, compliance_facts
+from monitor.store.content import held_campaigns, scan_counts
+from monitor.store.db import session_scope
 from monitor.store.reporting import load_report_input
 from reports.aggregate import build_daily
-from reports.model import DailyReport, Thresholds
+from reports.model import ComplianceRow, ContentHoldRow, ContentSection, DailyReport, Thresholds
 from reports.providers import load_providers
-from reports.render import render_daily, render_index, report_json
+from reports.render import render_daily, render_index, render_mail, report_json
 from reports.verdicts import worst_level
 
 __all__ = [
+    "ComplianceSetup",
     "ReportError",
     "build_report",
     "daily_report_job",
@@ -50,9 +59,18 @@ def thresholds_from(cfg: ReportConfig) -> Thresholds:
 
 
 def build_report(
-    factory: sessionmaker[Session], *, day: date, cfg: ReportConfig, timezone: str, now: datetime
+    factory: sessionmaker[Session],
+    *,
+    day: date,
+    cfg: ReportConfig,
+    timezone: str,
+    now: datetime,
+    compliance: ComplianceSetup | None = None,
+    content: bool = False,
 ) -> DailyReport:
-    """All figures for the local ``day`` (``monitor.store.reporting`` runs the SQL)."""
+    """All figures for the local ``day`` (``monitor.store.reporting`` runs the SQL), with
+    the bulk-sender requirements when ``compliance`` is given and the content check's
+    section when ``content`` (``[relay.content]`` is configured)."""
     inp = load_report_input(
         factory,
         day=day,
@@ -63,7 +81,58 @@ def build_report(
         dmarc_days=cfg.dmarc_days,
         top_n=cfg.top_n,
     )
-    return build_daily(inp, thresholds_from(cfg))
+    end = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(timezone))
+    if compliance is not None and compliance.plan.from_domains:
+        inp = replace(inp, compliance=_compliance(factory, compliance, until=min(end, now)))
+    if content:
+        inp = replace(inp, content=_content(factory, since=end - timedelta(days=1), until=end))
+    delist = {z.zone: z.delist_url for z in load_catalogue().values() if z.delist_url}
+    return build_daily(replace(inp, delist_urls=delist), thresholds_from(cfg))
+
+
+def _compliance(
+    factory: sessionmaker[Session], setup: ComplianceSetup, *, until: datetime
+) -> list[ComplianceRow]:
+    """The requirements judged on the stored check states and facts, plus a live probe of
+    the one-click endpoint (one POST, a few seconds at most)."""
+    providers = load_providers()
+    with session_scope(factory, "reading compliance facts") as session:
+        states = auth_states(session)
+        domains = bulk_rules.provider_domains(providers)
+        since = until - timedelta(days=7)
+        facts = compliance_facts(session, since=since, until=until, provider_domains=domains)
+    probe = asyncio.run(bulk_rules.probe_one_click(setup.public_url, timeout=5.0))
+    lines = bulk_rules.judge(
+        bulk_rules.from_states(states),
+        setup.plan,
+        one_click=facts.one_click,
+        tls=facts.tls,
+        complaints=(facts.complaints, facts.delivered),
+        probe=probe,
+        deliveries=bulk_rules.by_provider(facts.delivery_tls, providers),
+    )
+    return [
+        ComplianceRow(key=x.key, subject=x.subject, status=x.status, detail=x.detail, fix=x.fix)
+        for x in lines
+    ]
+
+
+def _content(factory: sessionmaker[Session], *, since: datetime, until: datetime) -> ContentSection:
+    with session_scope(factory, "reading content checks") as session:
+        scans = scan_counts(session, since, until)
+        holds = held_campaigns(session)
+    return ContentSection(
+        scans=scans,
+        holds=[
+            ContentHoldRow(
+                campaign=h.campaign,
+                held_since=f"{h.held_at:%Y-%m-%d %H:%M}Z" if h.held_at else "",
+                held_recipients=h.held_recipients,
+                findings=h.reason,
+            )
+            for h in holds
+        ],
+    )
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -109,15 +178,16 @@ def _summary_text(report: DailyReport) -> str:
 
 
 def email_report(report: DailyReport, html: str, target: SmtpTarget) -> None:
-    """Send the report (text summary + the HTML, attached and as the HTML alternative)."""
+    """Send the report: a short summary (text, and HTML with the health cards and the day's
+    figures) with the full page attached once. The page itself is too big to read inline
+    (Gmail clips past ~100 KB and strips its SVG charts)."""
     level = worst_level([v.level for v in report.verdicts])
+    name = f"report-{report.day}.html"
     msg = EmailMessage()
     msg["Subject"] = f"Deliverability report {report.day}: {level.upper()}"
     msg.set_content(_summary_text(report))
-    msg.add_alternative(html, subtype="html")
-    msg.add_attachment(
-        html.encode("utf-8"), maintype="text", subtype="html", filename=f"report-{report.day}.html"
-    )
+    msg.add_alternative(render_mail(report, name), subtype="html")
+    msg.add_attachment(html.encode("utf-8"), maintype="text", subtype="html", filename=name)
     try:
         send_mail(target, msg)
     except DeliveryError as exc:
@@ -138,12 +208,15 @@ def daily_report_job(
     cfg: ReportConfig,
     timezone: str,
     mail: SmtpTarget | None = None,
+    compliance: ComplianceSetup | None = None,
+    content: bool = False,
 ) -> str:
     """The daemon's job: yesterday's report into ``cfg.output_dir``, mailed to ``mail``'s
     recipients when configured."""
     at = now()
     day = previous_local_day(at, timezone)
-    report = build_report(factory, day=day, cfg=cfg, timezone=timezone, now=at)
+    report = build_report(factory, day=day, cfg=cfg, timezone=timezone, now=at,
+                          compliance=compliance, content=content)  # fmt: skip
     html = render_daily(report)
     path = write_report(report, html, cfg.output_dir, keep=cfg.keep)
     if mail is None or not mail.recipients:

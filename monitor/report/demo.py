@@ -170,8 +170,8 @@ _AUTH_DETAIL = [
 
 def _seed_dmarc(engine: Engine, plan: DemoPlan) -> int:
     """Daily aggregate reports from three reporters: our IPs pass, a forwarder breaks SPF,
-    a spoofer fails both; one org name carries markup, as hostile reporters' can."""
-    reporters = ("google.com", "Yahoo", 'Enterprise Outlook"><img src=x onerror=alert(1)>')
+    a spoofer fails both."""
+    reporters = ("google.com", "Yahoo", "Enterprise Outlook")
     reports: list[tuple[DmarcReport, list[DmarcRow]]] = []
     for offset in range(plan.days):
         day = plan.first_day + timedelta(days=offset)

@@ -5,7 +5,14 @@ the rest spread over thousands of company domains (many on Google Workspace or M
 which only their MX host reveals); deliveries, deferrals, opens and clicks; hard and soft
 bounces with the diagnostics those providers really send; a stale "win-back" list that bounces
 and draws complaints; a few days when one IP is blocked; forged bounces that match nothing we
-sent. Rows come out as tuples in table-column order with UTC text times, ready for
+sent.
+
+Only what a real sender can see: per-message complaints come from the providers that run an
+ARF feedback loop (Yahoo/AOL, Microsoft's consumer domains, Comcast), never from Gmail or a
+Google Workspace domain (Gmail sends no ARF: its spam rate is only in Postmaster Tools), nor
+from Apple or Microsoft 365 tenants; opens and clicks only when the plan says tracking is on.
+
+Rows come out as tuples in table-column order with UTC text times, ready for
 ``monitor.store.bulkload``; the generator is seeded, so a run is reproducible.
 """
 
@@ -46,6 +53,10 @@ _CONSUMER = (  # (domain, share of recipients, MX host)
     ("orange.fr", 0.02, "smtp-in.orange.fr"),
     ("comcast.net", 0.02, "mx1.comcast.net"),
 )
+#: Domains whose provider sends an ARF report per complaint (a feedback loop the sender joined).
+_FEEDBACK_LOOP = frozenset(
+    {"yahoo.com", "aol.com", "hotmail.com", "outlook.com", "live.com", "comcast.net"}
+)
 # Per-provider wording, as those MTAs phrase it (status, reply text).
 _USER_UNKNOWN = {
     "gmail": "550-5.1.1 The email account that you tried to reach does not exist. Please try "
@@ -79,6 +90,9 @@ class DemoPlan:
     sends_per_day: int = 2_000
     company_domains: int = 300
     seed: int = 7
+    #: Open and click tracking (``[web]`` tracking links and pixel) in use: without it no
+    #: open or click can be recorded, so none is generated.
+    tracking: bool = False
     stats: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -245,7 +259,7 @@ class _Generator:
             )  # fmt: skip
             ts += 900
         yield self.event("delivered", ts + 1, addr, domain, status="2.0.0", **common)
-        if rnd.random() < (0.08 if stale else 0.32):
+        if self.plan.tracking and rnd.random() < (0.08 if stale else 0.32):
             yield self.event(
                 "opened", ts + rnd.randrange(60, 20_000), addr, domain, source="web", **common
             )
@@ -260,13 +274,16 @@ class _Generator:
         later = ts + rnd.randrange(600, 3 * 86_400)
         if later >= self.last:
             return
-        if r < (0.006 if stale else 0.0006):
+        # Only a feedback-loop provider reports a complaint, and it reports each one; the
+        # rates are those providers' (0.2 % on a fresh list, 1.5 % on the stale one).
+        complaint_p = (0.015 if stale else 0.002) if domain in _FEEDBACK_LOOP else 0.0
+        if r < complaint_p:
             yield self.event(
                 "complained", later, addr, domain, feedback_type="abuse", trust="verified",
                 source="imap:fbl", reason="feedback", **common,
             )  # fmt: skip
             yield from self.suppress(addr, "complaint", later)
-        elif r < (0.012 if stale else 0.0026):
+        elif r < complaint_p + (0.006 if stale else 0.002):
             yield self.event("unsubscribed", later, addr, domain, source="web", **common)
             yield from self.suppress(addr, "unsubscribe", later)
 
@@ -277,7 +294,7 @@ class _Generator:
             yield self.event(
                 "bounced", base + self.rnd.randrange(86_400), f"x{self.rnd.randrange(10**6)}@{dom}",
                 dom, reason="userunknown", status="5.1.1", hard=True, trust="unverified",
-                diagnostic="550 5.1.1 <\u202eevil@spoof\">: no such user <script>alert(1)</script>",
+                diagnostic=f"550 5.1.1 <x@{dom}>: Recipient address rejected: User unknown",
                 source="imap:bounces",
             )  # fmt: skip
 

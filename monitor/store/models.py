@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -43,6 +44,7 @@ from monitor.enums import (
 from monitor.store.types import StrEnumType, UTCDateTime, utcnow
 
 __all__ = [
+    "AlertCondition",
     "AlertRecord",
     "AllowEntry",
     "AuthFailureReport",
@@ -54,6 +56,7 @@ __all__ = [
     "DmarcReport",
     "DmarcRow",
     "Event",
+    "JobRun",
     "MailboxCursor",
     "ProcessedItem",
     "RelayMessage",
@@ -164,7 +167,8 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_occurred_kind", "occurred_at", "kind"),
+        # (occurred_at, kind) is the prefix of ix_events_report_window, which serves every
+        # query the narrower index served; revision 0007 dropped it (storage per event).
         Index("ix_events_address_kind_occurred", "address", "kind", "occurred_at"),
         # Covers the daily report's 31-day trend (day x provider x kind x hard x trust) so the
         # millions of events in the window are counted from the index alone.
@@ -262,7 +266,11 @@ class ProcessedItem(Base):
     """One mailbox message we have dealt with: the exactly-once ledger."""
 
     __tablename__ = "processed_items"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        # retention prunes by age (revision 0007)
+        Index("ix_processed_items_processed_at", "processed_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     mailbox: Mapped[str] = mapped_column(String(100))
@@ -477,6 +485,53 @@ class WebhookOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+# --------------------------------------------------------------------------- content
+
+
+class CampaignContent(Base):
+    """What the content check knows of one campaign (the ``X-Campaign`` of its messages, or
+    the submission user of mail without one): ``pending`` until its first message is
+    judged, then ``clear`` or ``held`` (revision 0009, ``monitor.store.content``)."""
+
+    __tablename__ = "campaign_content"
+
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, clear, held
+    messages: Mapped[int] = mapped_column(Integer, default=0)  # accepted since first seen
+    scans: Mapped[int] = mapped_column(Integer, default=0)  # messages sampled for a scan
+    hold_reason: Mapped[str | None] = mapped_column(Text)  # the findings that held it
+    held_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ContentScan(Base):
+    """One sampled message and what the scanners said of it (revision 0009)."""
+
+    __tablename__ = "content_scans"
+    __table_args__ = (Index("ix_content_scans_state_created", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    relay_message_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("relay_messages.id", ondelete="SET NULL"),
+        index=True,
+    )
+    queue_id: Mapped[str] = mapped_column(String(32))
+    campaign: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # pending, done
+    #: ``pass``, ``hold`` (findings), ``pass-unscanned`` (a scanner was down, fail-open).
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    spam_rules: Mapped[str | None] = mapped_column(Text)
+    virus: Mapped[str | None] = mapped_column(String(200))
+    errors: Mapped[str | None] = mapped_column(Text)  # scanners that gave no verdict, why
+    created_at: Mapped[datetime]
+    scanned_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+
+
 # --------------------------------------------------------------------------- daemon
 
 
@@ -489,3 +544,46 @@ class DaemonLease(Base):
     holder: Mapped[str] = mapped_column(String(255))  # host:pid
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """One run of one daemon job: when, how it ended and what it said (revision 0007).
+
+    ``deliverwatch status``, the metrics and the job-failure alert read it; a failed run keeps
+    its cause. A run still ``running`` with no end is a run in progress (or a killed daemon's).
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(255))  # host:pid
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running, ok, failed
+    summary: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    counts: Mapped[dict[str, Any] | None]
+
+
+class AlertCondition(Base):
+    """One alert rule's state for one scope (a provider group, a mailbox, a job, the queue):
+    open while the condition holds, so it is alerted once and "resolved" once (revision 0007).
+    """
+
+    __tablename__ = "alert_conditions"
+    __table_args__ = (UniqueConstraint("rule", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(255))
+    severity: Mapped[str] = mapped_column(String(16))  # warning, critical
+    active: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    #: Severity last announced ("" none yet: the rate limit held it back).
+    notified: Mapped[str] = mapped_column(String(16), default="")
+    resolved_at: Mapped[datetime | None]

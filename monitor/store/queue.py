@@ -57,7 +57,7 @@ S = MessageState
 #: A recipient in one of these states will not be tried again.
 FINAL = frozenset({S.DELIVERED, S.BOUNCED, S.EXPIRED})
 #: Still the relay's business (shown by ``deliverwatch queue``).
-PENDING = frozenset({S.QUEUED, S.SENDING, S.DEFERRED, S.HELD})
+PENDING = frozenset({S.QUEUED, S.SENDING, S.DEFERRED, S.HELD, S.SCANNING})
 _DUE = (S.QUEUED, S.DEFERRED)
 _SENT = cast(Table, SentMessage.__table__)
 
@@ -524,7 +524,7 @@ def retry(session: Session, flt: QueueFilter, *, now: datetime) -> int:
 def delete_queued(session: Session, flt: QueueFilter) -> int:
     """Remove matching recipients that were never delivered and are not being delivered
     now (queued, deferred, held): they were never sent, so nothing refers to them."""
-    ids = _ids(session, flt, (S.QUEUED, S.DEFERRED, S.HELD))
+    ids = _ids(session, flt, (S.QUEUED, S.DEFERRED, S.HELD, S.SCANNING))
     messages: set[int] = set()
     for part in chunks(ids):
         q = select(SentMessage.relay_message_id).where(SentMessage.id.in_(part)).distinct()

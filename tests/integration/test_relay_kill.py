@@ -121,7 +121,8 @@ def test_no_accepted_message_is_lost_across_five_kills(
         f'data_dir = "{tmp_path / "relay"}"\nhostname = "relay.test"\noutbound_port = {out_port}\n'
         "retry_initial_seconds = 1.0\nretry_max_seconds = 2.0\nconnect_timeout_seconds = 2.0\n"
         "command_timeout_seconds = 5.0\n\n"
-        f'[relay.users.app]\npassword_hash = "{HASH}"\ndomains = ["sender.example"]\n',
+        f'[relay.users.app]\npassword_hash = "{HASH}"\ndomains = ["sender.example"]\n'
+        "allow_unsigned = true\n",
     )  # fmt: skip
     relay = Relay(config, tmp_path / "relay.log")
     accepted: set[int] = set()

@@ -110,10 +110,10 @@ class DNSServer:
     tests can both use it.
     """
 
-    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, zone: Zone | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.zone = zone if zone is not None else Zone()
         self.host = host
-        self.port = 0
+        self.port = port  # 0: a free one (53 for clients that only know /etc/resolv.conf)
         self.queries = 0
         self.cache = AnswerCache(self.zone)
         self._cached = type(self).handle is DNSServer.handle
@@ -207,7 +207,7 @@ class DNSServer:
     async def _serve(self, on_ready: Callable[[int], None] | None = None) -> None:
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        udp_sock, tcp_sock = _bind_pair(self.host)
+        udp_sock, tcp_sock = _bind_pair(self.host, self.port)
         self.port = udp_sock.getsockname()[1]
         server = self
         pending: set[asyncio.Task[None]] = set()
@@ -285,14 +285,14 @@ class DNSServer:
         asyncio.run(self._serve(on_ready))
 
 
-def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
-    """Bind UDP and TCP on the same free port (retrying if TCP's is taken)."""
+def _bind_pair(host: str, fixed: int = 0) -> tuple[socket.socket, socket.socket]:
+    """Bind UDP and TCP on the same free port (retrying if TCP's is taken), or on ``fixed``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(50):
         udp = socket.socket(family, socket.SOCK_DGRAM)
         with contextlib.suppress(OSError):
             udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
-        udp.bind((host, 0))
+        udp.bind((host, fixed))
         port = udp.getsockname()[1]
         tcp = socket.socket(family, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

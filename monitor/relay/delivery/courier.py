@@ -33,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from monitor.relay.compose import Composer
 from monitor.relay.delivery.mx import MxResolver, Route
 from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt
@@ -111,8 +112,10 @@ class Courier:
         pool: ConnectionPool,
         record: Callable[[list[Attempt]], None],
         seconds: Callable[[], float],
+        composer: Composer | None = None,
     ) -> None:
         self.settings = settings
+        self.composer = composer
         self.mx = mx
         self.pool = pool
         self.record = record
@@ -185,8 +188,9 @@ class Courier:
             replies = replies * len(dues)
         remote_dsn = conn is not None and conn.supports("dsn")
         source = conn.source_ip if conn is not None else None
+        tls = conn.tls if conn is not None else None
         attempts = [
-            Attempt(due, reply, source, remote_dsn, job.body)
+            Attempt(due, reply, source, remote_dsn, job.body, tls)
             for due, reply in zip(dues, replies, strict=True)
         ]
         job.done.update(d.id for d in dues)
@@ -242,30 +246,49 @@ class Courier:
             self._record(job, job.dues, [dest.suspended_by])
 
     def _envelopes(self, job: Job) -> Iterator[tuple[Envelope, list[Due]]]:
+        """The transactions of a job: one per recipient when each gets a copy of its own
+        (its List-Unsubscribe and tracking tokens, ``monitor.relay.compose``) or its own
+        VERP return path; otherwise up to ``recipients_per_transaction`` recipients each.
+        Copies are composed one at a time, as their transaction comes (a job of 1,000
+        recipients must not hold the event loop for 1,000 signatures at once)."""
         first = job.dues[0]
         assert job.body is not None
-        data = prepare_body(job.body)
-        size = len(job.body)
-        utf8 = any(needs_smtputf8(d, job.body) for d in job.dues)
-        common = {"data": data, "size": size, "smtputf8": utf8, "body_8bit": first.body_8bit,
-                  "ret": first.dsn_ret, "envid": first.dsn_envid}  # fmt: skip
+        composer, plan = self.composer, None
+        shared = job.body
+        if composer is not None:
+            plan = composer.plan(job.body, first)
+            if not plan.personal:
+                shared, plan = composer.compose(plan, None), None
         s = self.settings
-        if s.verp and s.verp_key and first.envelope_sender:
+        verp = bool(s.verp and s.verp_key and first.envelope_sender)
+        data = b"" if plan is not None else prepare_body(shared)  # once for every transaction
+        if plan is not None or verp:
             for due in job.dues:
-                sender = encode(
-                    key=s.verp_key,
-                    message_id=due.id,
-                    recipient=due.recipient,
-                    bounce_domain=s.envelope_domain,
-                    local_part=s.verp_local_part,
-                )
-                yield Envelope(sender, (self._recipient(due),), **common), [due]  # type: ignore[arg-type]
+                if composer is not None and plan is not None:
+                    body = composer.compose(plan, due)
+                    prepared = prepare_body(body)
+                else:
+                    body, prepared = shared, data
+                sender = self._verp(due) if verp else first.envelope_sender
+                yield self._envelope(sender, [due], body, prepared), [due]
             return
         step = s.recipients_per_transaction
         for start in range(0, len(job.dues), step):
             dues = job.dues[start : start + step]
-            rcpts = tuple(self._recipient(d) for d in dues)
-            yield Envelope(first.envelope_sender, rcpts, **common), dues  # type: ignore[arg-type]
+            yield self._envelope(first.envelope_sender, dues, shared, data), dues
+
+    def _verp(self, due: Due) -> str:
+        s = self.settings
+        assert s.verp_key is not None
+        return encode(key=s.verp_key, message_id=due.id, recipient=due.recipient,
+                      bounce_domain=s.envelope_domain, local_part=s.verp_local_part)  # fmt: skip
+
+    def _envelope(self, sender: str, dues: list[Due], body: bytes, data: bytes) -> Envelope:
+        first = dues[0]
+        return Envelope(sender, tuple(self._recipient(d) for d in dues), data,
+                        len(body), smtputf8=any(needs_smtputf8(d, body) for d in dues),
+                        body_8bit=first.body_8bit, ret=first.dsn_ret,
+                        envid=first.dsn_envid)  # fmt: skip
 
     @staticmethod
     def _recipient(due: Due) -> Recipient:

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.checks.resolver import DnsClient, Lookup
 from monitor.errors import MonitorError, StoreError
 from monitor.events import EventContext
+from monitor.relay.compose import Composer
 from monitor.relay.delivery.courier import Courier, Destination, Job
 from monitor.relay.delivery.mx import MxResolver
 from monitor.relay.delivery.pool import ConnectionPool
@@ -73,8 +74,10 @@ class DeliveryEngine:
         owner: str,
         lookup: Lookup | None = None,
         rng: random.Random | None = None,
+        composer: Composer | None = None,
     ) -> None:
         self.factory = factory
+        self.composer = composer  # headers, tracking and DKIM of each copy (None: as stored)
         self.settings = settings
         self.ctx = ctx
         self.clock = clock
@@ -130,7 +133,7 @@ class DeliveryEngine:
             mx = MxResolver(lookup, clock=self._seconds, max_age=s.dns_cache_seconds,
                             max_entries=s.dns_cache_entries, rng=self.rng)  # fmt: skip
             self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
-                                    seconds=self._seconds)  # fmt: skip
+                                    seconds=self._seconds, composer=self.composer)  # fmt: skip
             self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip

@@ -36,7 +36,7 @@ from monitor.relay.delivery.dsn import DsnRecipient, build_dsn
 from monitor.relay.delivery.result import Reply, Verdict
 from monitor.relay.delivery.settings import DeliverySettings
 from monitor.store import queue
-from monitor.store.db import store_errors
+from monitor.store.db import store_errors, write_turn
 from monitor.store.queue import Due, Outcome
 from parsers.records import Recipient
 from parsers.reply import classify_reply, expired
@@ -55,6 +55,9 @@ class Attempt:
     source_ip: str | None = None
     remote_dsn: bool = False  # the server took NOTIFY over (RFC 3461 6.2)
     body: bytes | None = None  # the message, for a DSN that returns it
+    #: The session was encrypted (STARTTLS); None: no session. Kept on the event so the
+    #: compliance check can say how much mail to each provider went over TLS.
+    tls: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,8 @@ def _observation(
         campaign=due.campaign,
         source_ip=a.source_ip,
         source_ref=due.queue_id,
-        details={"command": a.reply.command, "attempt": attempt_no},
+        details={"command": a.reply.command, "attempt": attempt_no}
+        | ({} if a.tls is None else {"tls": a.tls}),
     )
 
 
@@ -223,7 +227,7 @@ def write(
     factory: sessionmaker[Session], batch: Batch, ctx: EventContext, *, now: datetime
 ) -> None:
     """Store a prepared batch in one transaction (raises ``StoreError``: nothing stored)."""
-    with store_errors("recording delivery results"), factory() as session:
+    with store_errors("recording delivery results"), write_turn(factory), factory() as session:
         session.begin()
         _store(session, batch, ctx, now)
         session.commit()

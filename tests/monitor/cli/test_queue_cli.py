@@ -82,6 +82,42 @@ def test_queue_commands(cli: Any, store: Any, config_file: Path) -> None:
     assert r.code == 1
 
 
+def test_queue_shows_and_releases_a_campaign_held_by_the_content_check(
+    cli: Any, store: Any, config_file: Path
+) -> None:
+    from monitor.store import content
+
+    seed(store)
+    with store.session() as s, s.begin():
+        rows = list(s.scalars(select(SentMessage).order_by(SentMessage.id)))
+        batch = [q.QueuedMessage(queue_id=x, submitted_by="app", envelope_sender="n@s.example",
+                                 body=b"x", received_at=NOW, expires_at=NOW, campaign="spring",
+                                 recipients=(q.QueuedRecipient(address="d@x.example"),))
+                 for x in ("CCCC",)]  # fmt: skip
+        content.admit(s, batch, q.enqueue(s, batch), sample_every=10, now=NOW)
+        (job,) = content.claim_scans(s, now=NOW, lease_until=NOW, limit=1)
+        findings = content.ScanFindings(
+            hold=True, verdict="hold", spam_score=999.0, spam_rules=("GTUBE",),
+            reason="spam score 999 > 5",
+        )  # fmt: skip
+        assert content.finish_scan(s, job.id, findings, now=NOW) == 3  # AAAA's two and CCCC
+        assert len(rows) == 3
+    r = cli("--config", config_file, "queue")
+    assert "campaign spring HELD" in r.out and "spam score 999 > 5" in r.out
+    r = cli("--config", config_file, "queue", "campaigns", "--format", "json")
+    (held,) = [json.loads(line) for line in r.out.splitlines()]
+    assert r.code == 1 and held["campaign"] == "spring" and held["held_recipients"] == 3
+    r = cli("--config", config_file, "queue", "show", "CCCC", "--format", "json")
+    (scan,) = json.loads(r.out)["content_scans"]
+    assert scan["verdict"] == "hold" and scan["spam_rules"] == "GTUBE"
+    assert "content check of CCCC" in json.loads(r.out)["hold_reason"]
+    r = cli("--config", config_file, "queue", "release", "--campaign", "spring")
+    assert "content hold lifted" in r.out and "release: 3 recipient(s)" in r.out
+    assert states(store)["d@x.example"] is MessageState.DEFERRED
+    r = cli("--config", config_file, "queue", "campaigns")
+    assert r.code == 0
+
+
 def _children(pid: int) -> list[int]:
     """Live children of ``pid``."""
     found = []
@@ -119,7 +155,7 @@ def test_relay_process_takes_mail_from_send_and_stops_cleanly(
         store.url,
         f'[relay]\nlisten = ["127.0.0.1:{port}"]\ndata_dir = "{tmp_path / "relay"}"\n'
         f'hostname = "relay.test"\n\n[relay.users.app]\npassword_hash = "{hashed}"\n'
-        'domains = ["sender.example"]\n',
+        'domains = ["sender.example"]\nallow_unsigned = true\n',
     )
     env = {**os.environ, "DELIVERWATCH_RELAY_PASSWORD": "long enough password"}
     log = (tmp_path / "relay.log").open("wb")

@@ -115,3 +115,59 @@ def test_daemon_schedules_the_daily_report_for_yesterday(store, tmp_path: Path) 
     ids = [s.id for s in job_specs(App.from_config(load_config(disabled)))]
     assert "daily-report" not in ids
     app.close()
+
+
+@sqlite_only
+def test_report_has_the_bulk_sender_and_content_check_sections(cli, store, tmp_path: Path) -> None:
+    """A held campaign (with findings from an email: escaped) and the requirement lines."""
+    import datetime as dt
+
+    from monitor.enums import CheckCategory, CheckStatus
+    from monitor.store import content, queue
+    from monitor.store.models import CheckState
+
+    now = datetime.now(UTC)
+    with store.session() as s, s.begin():
+        batch = [queue.QueuedMessage(
+            queue_id="HELD1", submitted_by="app", envelope_sender="n@sender.example", body=b"x",
+            received_at=now, expires_at=now + dt.timedelta(days=1), campaign="<b>spring</b>",
+            recipients=(queue.QueuedRecipient(address="a@example.org"),),
+        )]  # fmt: skip
+        content.admit(s, batch, queue.enqueue(s, batch), sample_every=10, now=now)
+        (job,) = content.claim_scans(s, now=now, lease_until=now, limit=1)
+        findings = content.ScanFindings(hold=True, verdict="hold", virus="Eicar<script>",
+                                        reason="virus Eicar<script> (clamd)")  # fmt: skip
+        content.finish_scan(s, job.id, findings, now=now)
+        s.add(
+            CheckState(
+                category=CheckCategory.AUTH,
+                subject="_dmarc.sender.example",
+                key="dmarc",
+                status=CheckStatus.OK,
+                since=now,
+                last_checked_at=now,
+            )
+        )
+    out = tmp_path / "reports"
+    cfg = write_config(
+        tmp_path / "config.toml", store.url,
+        f'[report]\noutput_dir = "{out}"\n\n[sending]\nenvelope_domain = "sender.example"\n'
+        'from_domains = ["sender.example"]\n\n[relay.content]\nclamd = "/run/none.sock"\n',
+    )  # fmt: skip
+    r = cli("--config", cfg, "report", "json", "--date", str(now.date()))
+    assert r.code == 0, r.err
+    data = json.loads(r.out)
+    lines = {(x["key"], x["subject"]): x["status"] for x in data["compliance"]}
+    assert lines[("dmarc", "sender.example")] == "pass"
+    assert lines[("alignment", "sender.example")] == "pass"  # the envelope domain aligns
+    assert lines[("dkim", "sender.example")] == "fail"  # no key configured
+    assert lines[("complaints", "7 days")] == "unmeasured"
+    assert data["content"]["scans"] == {"hold": 1}
+    assert data["content"]["holds"][0]["campaign"] == "<b>spring</b>"
+    (verdict,) = [v for v in data["verdicts"] if v["key"] == "content-check"]
+    assert verdict["level"] == "critical" and "1 recipient(s) waiting" in verdict["value"]
+    r = cli("--config", cfg, "report", "daily", "--date", str(now.date()))
+    html = (out / f"report-{now.date()}.html").read_text()
+    assert 'id="compliance"' in html and 'id="content-check"' in html
+    assert "&lt;b&gt;spring&lt;/b&gt;" in html and "<b>spring" not in html
+    assert "Eicar&lt;script&gt;" in html and "Eicar<script>" not in html

@@ -23,6 +23,8 @@ link_domains = ["click.example.net"]
 [sending.dkim."example.com"]
 selectors = ["s2026", "s2025"]
 key_file = "keys/s2026.pem"
+ed25519_selector = "e2026"
+ed25519_key_file = "keys/e2026.pem"
 
 [checks]
 nameservers = ["127.0.0.1:5353", "[::1]:53"]
@@ -74,8 +76,13 @@ def test_full_sections_build_the_plans(tmp_path: Path, monkeypatch: pytest.Monke
     auth = auth_plan(cfg)
     assert auth.spf_domains == ("bounces.example.com",)
     assert auth.from_domains == ("example.com",)
-    assert auth.dkim == (("example.com", "s2026"), ("example.com", "s2025"))
-    assert auth.signing_key_files == {("example.com", "s2026"): tmp_path / "keys" / "s2026.pem"}
+    assert auth.dkim == (
+        ("example.com", "s2026"), ("example.com", "s2025"), ("example.com", "e2026"),
+    )  # fmt: skip
+    assert auth.signing_key_files == {
+        ("example.com", "s2026"): tmp_path / "keys" / "s2026.pem",
+        ("example.com", "e2026"): tmp_path / "keys" / "e2026.pem",  # the ed25519 key is checked too
+    }
     assert auth.helo == {"192.0.2.10": "mta1.example.com"}
     assert auth.dmarc_spec is DmarcSpec.RFC9989
     assert dns_settings(cfg).nameservers == ("127.0.0.1:5353", "[::1]:53")

@@ -152,3 +152,17 @@ def test_option_beats_env_var(tmp_path: Path, cli, monkeypatch) -> None:
     monkeypatch.setenv("DELIVERWATCH_CONFIG", str(bad))
     assert cli("--config", good, "config", "check").code == 0
     assert cli("config", "check").code == 2
+
+
+def test_relay_content_table(tmp_path: Path) -> None:
+    text = '[relay.content]\nspamd = "127.0.0.1:783"\nclamd = "/run/c.ctl"\nsample_every = 10\n'
+    cfg = load_config(write(tmp_path, text))
+    c = cfg.relay.content
+    assert c.enabled and c.sample_every == 10 and c.on_scanner_error == "open"
+    assert not load_config(write(tmp_path, "")).relay.content.enabled
+    for text, expected in (
+        ('spamd = "localhost"', "relay.content: spamd: 'localhost': expected HOST:PORT"),
+        ("sample_every = 0", "sample_every must be at least 1"),
+        ('on_scanner_error = "maybe"', 'relay.content.on_scanner_error: expected one of "open"'),
+    ):
+        assert expected in error_of(tmp_path, f"[relay.content]\n{text}\n")

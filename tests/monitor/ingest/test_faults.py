@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select, text
 
-from monitor.errors import StoreError
+from monitor.errors import JobFailed, JobSkipped, StoreError
 from monitor.ingest.drain import Hooks, IngestOptions
 from monitor.ingest.poller import MailboxPoller
 from monitor.store.db import make_engine, make_session_factory
@@ -237,14 +237,20 @@ def test_unreachable_mailbox_backs_off_and_records_the_error(
         now=lambda: clock[0],
         options=IngestOptions(sleep=slept.append, reconnect_attempts=2),
     )
-    first = poller()
-    assert "failed" in first and "refused" in first and poller.failures == 1
+    with pytest.raises(JobFailed) as failed:
+        poller()
+    first = str(failed.value)
+    assert "bounces" in first and "refused" in first and poller.failures == 1
     assert slept == [5, 10]  # the in-run reconnects, doubling
     assert poller.retry_at == clock[0] + dt.timedelta(seconds=5)
     assert "mailbox bounces:" in caplog.text and "next attempt in 5s" in caplog.text
-    assert "backing off" in poller() and len(slept) == 2  # no attempt inside the pause
+    with pytest.raises(JobSkipped, match="backing off"):
+        poller()
+    assert len(slept) == 2  # no attempt inside the pause
     clock[0] += dt.timedelta(seconds=6)
-    assert "failed" in poller() and poller.failures == 2
+    with pytest.raises(JobFailed, match="failure 2 in a row"):
+        poller()
+    assert poller.failures == 2
     assert poller.retry_at == clock[0] + dt.timedelta(seconds=10)  # doubled
     with store.session() as s:
         cursor = s.scalar(select(MailboxCursor).where(MailboxCursor.mailbox == "bounces"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor.config import RelayUser
+from monitor.config import ContentConfig, RelayUser
 from monitor.relay.passwords import hash_password
 from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Deliverer, Listener, RelayService
@@ -42,6 +42,8 @@ class RunningRelay:
         deliverer: Deliverer | None = None,
         max_recipients: int = 50,
         max_message_bytes: int = 200_000,
+        dkim_domains: frozenset[str] | None = None,
+        content: ContentConfig | None = None,
     ) -> None:
         cert, key = cert_dir / "relay.pem", cert_dir / "relay.key"
         ensure_self_signed(cert, key, "relay.test")
@@ -57,6 +59,7 @@ class RunningRelay:
                 users=users if users is not None else USERS,
                 max_message_bytes=max_message_bytes,
                 max_recipients=max_recipients,
+                dkim_domains=dkim_domains,
             ),
             listeners=[
                 Listener("127.0.0.1", self.port),
@@ -66,6 +69,7 @@ class RunningRelay:
             plain_auth_on_loopback=plain_auth_on_loopback,
             clock=lambda: dt.datetime.now(dt.UTC),
             deliverer=deliverer,
+            content=content,
         )
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 

@@ -188,6 +188,8 @@ def test_starttls_when_offered(store, dns, port) -> None:
         deliver(store, config, "ann@dest.example")
     [got] = sink.messages
     assert got.tls and got.helo == "mta1.sender.example"  # EHLO again after TLS (RFC 3207 4.2)
+    [delivered] = [e for e in events(store) if e.kind is EventKind.DELIVERED]
+    assert delivered.details is not None and delivered.details["tls"] is True
 
 
 def test_a_broken_starttls_falls_back_to_plain_text_once(store, dns, port) -> None:
@@ -198,3 +200,5 @@ def test_a_broken_starttls_falls_back_to_plain_text_once(store, dns, port) -> No
     [got] = sink.messages
     assert not got.tls and got.connection == 2  # the first connection's handshake failed
     assert rows(store)["ann@dest.example"].state is MessageState.DELIVERED
+    [delivered] = [e for e in events(store) if e.kind is EventKind.DELIVERED]
+    assert delivered.details is not None and delivered.details["tls"] is False  # on record

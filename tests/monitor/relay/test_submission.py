@@ -243,3 +243,44 @@ def test_swaks_sends_through_the_relay(relay: RunningRelay, store: Any) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert relayed.returncode != 0 and "530 5.7.0" in relayed.stdout
+
+
+def test_simultaneous_logins_check_passwords_a_few_at_a_time(
+    relay: RunningRelay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each argon2 check holds 64 MiB: 12 clients logging in at once must not run 12."""
+    import threading
+
+    from monitor.relay import server
+
+    running, peak, lock = [0], [0], threading.Lock()
+    real = server.verify_password
+
+    def counted(stored: str, password: str) -> bool:  # the real check, counted
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        try:
+            return real(stored, password)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(server, "verify_password", counted)
+    users = ["app", "slow"]
+    results: list[int] = []
+
+    def one(n: int) -> None:
+        client = smtplib.SMTP("127.0.0.1", relay.port, timeout=30)
+        client.starttls(context=relay.client_context())
+        code, _ = client.login(users[n % 2], PASSWORD)
+        results.append(code)
+        client.quit()
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert results == [235] * 12
+    assert 1 <= peak[0] <= server.AUTH_CHECKS_AT_ONCE
