@@ -19,6 +19,7 @@ BAD = [
     ('[report]\ndaily_at = "24:00"', "report.daily_at", "HH:MM"),
     ('[daemon]\nexport_at = "2:30"', "daemon.export_at", "HH:MM"),
     ('[checks]\nauth_at = "4"', "checks.auth_at", "HH:MM"),
+    ('[retention]\nprune_at = "3:30am"', "retention.prune_at", "HH:MM"),
     # time zones
     ('[daemon]\ntimezone = "Europe/Londn"', "daemon.timezone", "Europe/London"),
     ('[daemon]\ntimezone = ""', "daemon.timezone", "time zone"),
