@@ -28,6 +28,7 @@ Hierarchy (the roots live here; the leaves beside the code that raises them;
           ├── ItemRejected         monitor.ingest.observe: a message that is no usable report
           ├── NotRegular           monitor.ingest.files: a FIFO or device met in a directory walk
           ├── ApiError             monitor.web.api: an HTTP API answer other than success
+          ├── FeedError            monitor.checks.feeds: SNDS or Postmaster Tools gave no data
           ├── _CouldNotCheck       monitor.cli.check: a check command's exit status 2 (no resolver)
           └── WorkerError          monitor.ingest.forkmap: a parse worker died
 

@@ -100,6 +100,10 @@ def build_cli() -> click.Group:
     return cli
 
 
+#: ``_DELIVERWATCH_COMPLETE=bash_source deliverwatch`` prints the bash completion script.
+COMPLETE_VAR = "_DELIVERWATCH_COMPLETE"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return the process exit status instead of calling ``sys.exit``.
 
@@ -110,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     a defect, reported as one line too (``DELIVERWATCH_TRACEBACK=1`` shows the traceback).
     """
     cli = build_cli()
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:  # shell completion (click does this in ``main``, which we do not call)
+        from click.shell_completion import shell_complete
+
+        return shell_complete(cli, {}, "deliverwatch", COMPLETE_VAR, instruction)
     ctx: click.Context | None = None
     try:
         with cli.make_context(

@@ -25,6 +25,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,9 +105,7 @@ class Cluster:
             else:
                 func = self._singleton(spec)
                 self.specs[spec.id] = spec
-            out.append(
-                JobSpec(spec.id, func, spec.trigger, dict(spec.kwargs), stoppable=spec.stoppable)
-            )
+            out.append(replace(spec, func=func, kwargs=dict(spec.kwargs)))  # run_at_start too
         return out
 
     def _exclusive(self, spec: JobSpec) -> Callable[..., Any]:

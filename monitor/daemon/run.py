@@ -48,8 +48,9 @@ def _record_lease(app: App) -> None:
     """Note who runs the daemon (informational). Two PostgreSQL nodes starting at the same
     moment may both insert the row: the loser logs it and runs on."""
     holder = f"{socket.gethostname()}:{os.getpid()}"
+    factory = app.sessions()  # an unreachable database is one line from here, not a warning
     try:
-        with session_scope(app.sessions(), "recording the daemon lease") as session:
+        with session_scope(factory, "recording the daemon lease") as session:
             record_lease(session, "daemon", holder=holder, now=app.now())
     except StoreError as exc:
         if app.engine.dialect.name != "postgresql":
