@@ -229,6 +229,10 @@ class RelayConfig:
     #: verified TLS only). Policy hosts and MX certificates are verified against the system
     #: store plus ``[checks] mta_sts_ca_file``.
     mta_sts: bool = True
+    #: DANE (RFC 7672) for outbound mail, with ``dane_resolver`` (``HOST:PORT`` of a
+    #: DNSSEC-validating resolver such as a local Unbound: only its AD bit is trusted).
+    dane: bool = False
+    dane_resolver: str = ""
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):
@@ -269,6 +273,11 @@ class RelayConfig:
             raise ValueError("timeouts, queue_lifetime_hours and retry times must be > 0")
         if not self.verp_local_part or set(self.verp_local_part) & set('+@ "\\'):
             raise ValueError("verp_local_part must be a plain local part without '+' or '@'")
+        self._check_dane()
+
+    def _check_dane(self) -> None:
+        if self.dane and not self.dane_resolver:
+            raise ValueError("dane = true needs dane_resolver (HOST:PORT of a validating resolver)")
 
     @property
     def loopback_only(self) -> bool:
