@@ -33,7 +33,7 @@ from tests.monitor.relay.delivery_kit import (
     settings,
     until,
 )
-from tests.servers.https import _cert
+from tests.servers.https import HTTPSServer, Response, _cert
 from tests.servers.signed import SignedDNSServer, SignedZone
 from tests.servers.smtp import SmtpSink, free_port
 from tests.servers.unbound import Unbound
@@ -44,20 +44,38 @@ class Rig:
     dns: SignedDNSServer
     resolver: Unbound
     pair: Path  # the sinks' certificate and key (PEM)
+    ta_pair: Path  # a leaf for mx.ta.dest.example issued by a CA, the CA, the key
 
 
 def _pair(folder: Path) -> tuple[Path, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sink.test")])
     cert = _cert("sink.test", key, name, key, ca=False, names=["sink.test"])
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     pair = folder / "sink.pem"
     pair.write_bytes(cert.public_bytes(serialization.Encoding.PEM)
                      + key.private_bytes(serialization.Encoding.PEM,
                                          serialization.PrivateFormat.PKCS8,
                                          serialization.NoEncryption()))  # fmt: skip
     return pair, hashlib.sha256(spki).hexdigest()
+
+
+def _ta_pair(folder: Path) -> tuple[Path, str]:
+    """A chain (leaf naming mx.ta.dest.example, then its CA) and the CA's SHA-256."""
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dane test CA")])
+    ca = _cert("dane test CA", ca_key, ca_name, ca_key, ca=True, names=[])
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _cert("mx", key, ca_name, ca_key, ca=False, names=["mx.ta.dest.example"])
+    pair = folder / "ta.pem"
+    pair.write_bytes(leaf.public_bytes(serialization.Encoding.PEM)
+                     + ca.public_bytes(serialization.Encoding.PEM)
+                     + key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.PKCS8,
+                                         serialization.NoEncryption()))  # fmt: skip
+    return pair, hashlib.sha256(ca.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def _domain(name: str, tlsa: str) -> list[tuple[str, str, str]]:
@@ -70,29 +88,34 @@ def _domain(name: str, tlsa: str) -> list[tuple[str, str, str]]:
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     folder = tmp_path_factory.mktemp("dane")
     pair, digest = _pair(folder)
+    ta_pair, ta_digest = _ta_pair(folder)
     signed = SignedZone("dest.example", [
         *_domain("good", f"3 1 1 {digest}"),
         *_domain("wrong", f"3 1 1 {'00' * 32}"),
         *_domain("plain", f"3 1 1 {digest}"),
         *_domain("pkix", f"1 1 1 {digest}"),
+        *_domain("ta", f"2 0 1 {ta_digest}"),
+        *_domain("sts", f"3 1 1 {digest}"),
+        ("_mta-sts.sts", "TXT", '"v=STSv1; id=1"'), ("mta-sts.sts", "A", "127.0.0.1"),
     ])  # fmt: skip
     unsigned = SignedZone("insecure.example", _domain("any", f"3 1 1 {'00' * 32}"), signed=False)
     with SignedDNSServer([signed, unsigned]) as dns:
         where = f"127.0.0.1@{dns.port}"
         stubs = {"dest.example": where, "insecure.example": where}
         with Unbound(folder, stubs=stubs, anchors=[signed.ds]) as resolver:
-            yield Rig(dns, resolver, pair)
+            yield Rig(dns, resolver, pair, ta_pair)
 
 
-def deliver(store: Any, rig: Rig, domain: str, *, tls: bool) -> tuple[Any, SmtpSink]:
+def deliver(store: Any, rig: Rig, domain: str, *, tls: bool, pair: Path | None = None,
+            **more: Any) -> tuple[Any, SmtpSink]:  # fmt: skip
     port = free_port("127.0.0.1")
     recipient = f"ann@{domain}"
     enqueue(store, message("AAA", recipient))
-    config = settings(rig.dns, port, dane_resolver=rig.resolver.address)  # type: ignore[arg-type]
+    config = settings(rig.dns, port, dane_resolver=rig.resolver.address, **more)
     context = None
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(rig.pair)
+        context.load_cert_chain(pair or rig.pair)
 
     async def go() -> None:
         async with running(store, config, Clock()):
@@ -139,3 +162,28 @@ def test_tlsa_records_of_an_insecure_zone_are_ignored(store, rig) -> None:
     row, mx = deliver(store, rig, "any.insecure.example", tls=False)
     assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [False]
     assert outcomes(store) == {("any.insecure.example", "opportunistic", "plain")}
+
+
+def test_a_dane_ta_record_accepts_a_chain_from_its_anchor(store, rig) -> None:
+    row, mx = deliver(store, rig, "ta.dest.example", tls=True, pair=rig.ta_pair)
+    assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
+    assert outcomes(store) == {("ta.dest.example", "dane", "tls")}
+
+
+def test_a_dane_ta_record_refuses_a_certificate_from_elsewhere(store, rig) -> None:
+    row, mx = deliver(store, rig, "ta.dest.example", tls=True)  # the self-signed sink pair
+    assert mx.messages == [] and row.state is MessageState.DEFERRED
+    assert "4.7.5 DANE" in (row.last_reply or "")
+
+
+def test_dane_takes_precedence_over_mta_sts(store, rig) -> None:
+    """RFC 8461 2: the MTA-STS policy (enforce, listing another MX) would defer the mail;
+    with secure TLSA records DANE decides, and the policy is not even fetched."""
+    body = b"version: STSv1\r\nmode: enforce\r\nmx: mx.elsewhere.example\r\nmax_age: 86400\r\n"
+    with HTTPSServer({"/.well-known/mta-sts.txt": Response(body=body)},
+                     ["mta-sts.sts.dest.example"]) as https:  # fmt: skip
+        row, mx = deliver(store, rig, "sts.dest.example", tls=True, mta_sts=True,
+                          mta_sts_port=https.port, tls_ca_file=str(https.ca_file))  # fmt: skip
+    assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
+    assert https.requests == []
+    assert outcomes(store) == {("sts.dest.example", "dane", "tls")}
