@@ -37,6 +37,7 @@ BAD = [
         "host",
     ),
     ('[relay]\nhostname = "-mx.example.com"', "relay.hostname", "host"),
+    ("[relay]\ndane = true", "relay", "dane_resolver"),
     ('[web]\nlisten = "127.0.0.1"', "web", "HOST:PORT"),
     ('[web]\nunsubscribe_domain = "a b"', "web.unsubscribe_domain", "host"),
     # addresses
