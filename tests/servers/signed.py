@@ -3,8 +3,10 @@
 :class:`SignedZone` builds a zone from records (dnspython's ``dns.zone``), signs it with a
 fresh ECDSA P-256 key (``dns.dnssec.sign_zone``: DNSKEY, RRSIG on every RRset, an NSEC chain
 for denial of existence) and gives the DS record a resolver takes as its trust anchor.
-``signed=False`` keeps a zone unsigned (no DNSKEY, no DS): outside every trust anchor, so a
-validating resolver answers for it without the AD bit ("insecure", RFC 4035 4.3).
+``unsigned`` records are added after signing (no RRSIG: "bogus" to a validator, which then
+answers SERVFAIL). ``signed=False`` keeps a zone unsigned (no DNSKEY, no DS): outside every
+trust anchor, so a validating resolver answers for it without the AD bit ("insecure",
+RFC 4035 4.3).
 
 :class:`SignedDNSServer` is :class:`tests.servers.dns.DNSServer` answering from such zones
 the way an authoritative server does for a DNSSEC-aware client (RFC 4035 3.1): the RRSIGs of
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Sequence
 
 import dns._features
 import dns.dnssec
@@ -24,6 +27,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -48,7 +52,12 @@ class SignedZone:
     """One zone, signed unless ``signed=False`` (module docstring)."""
 
     def __init__(
-        self, origin: str, records: list[tuple[str, str, str]], *, signed: bool = True
+        self,
+        origin: str,
+        records: list[tuple[str, str, str]],
+        *,
+        signed: bool = True,
+        unsigned: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         self.origin = dns.name.from_text(origin)
         self.signed = signed
@@ -69,6 +78,15 @@ class SignedZone:
                                  expiration=now + 30 * _DAY)  # fmt: skip
             ds = dns.dnssec.make_ds(self.origin, dnskey, "SHA256")
             self.ds = f"{self.origin.to_text()} IN DS {ds.to_text()}"
+        # added after signing: served without RRSIG, so a validator finds them bogus
+        with self.zone.writer() as txn:
+            for name, rdtype, text in unsigned:
+                owner = dns.name.from_text(name, self.origin)
+                txn.add(
+                    owner,
+                    300,
+                    dns.rdata.from_text("IN", rdtype, text, origin=self.origin, relativize=False),
+                )
 
     def rrsets(self, name: dns.name.Name, rdtype: int, dnssec: bool) -> list[dns.rrset.RRset]:
         """The RRset of ``name``/``rdtype`` with, when ``dnssec``, its RRSIGs."""

@@ -300,7 +300,13 @@ class Courier:
         lane.secure = False
         lane.dane = {}
         if self.dane is not None:
-            lane.dane = await self.dane.hosts(dest.domain, [h.name for h in route.hosts])
+            found = await self.dane.hosts(dest.domain, [h.name for h in route.hosts])
+            if isinstance(found, str):
+                self.tls_outcomes[(dest.domain, "dane", "dns-failed")] += 1
+                reply = Reply.deferred(f"4.7.5 DANE: {found}", command="DNS")
+                self._record(job, job.dues, [reply])
+                return None
+            lane.dane = found
             if lane.dane:
                 return route
         if self.sts is None:

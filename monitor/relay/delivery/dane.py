@@ -5,7 +5,9 @@ it asks a configured validating resolver (``[relay] dane_resolver``, e.g. a loca
 and believes an answer only when it carries the AD bit. Per destination (RFC 7672 2.2):
 
 * the MX RRset must be secure (AD), else a forged MX name could bring its own TLSA records:
-  DANE does not apply and the destination is served as without it (2.2.1);
+  DANE does not apply and the destination is served as without it (2.2.1); an MX lookup
+  that fails at the validating resolver (SERVFAIL: bogus, or no answer) defers the
+  destination (2.1: a lookup failure is temporary, never a reason to go without DANE);
 * per MX host, ``_25._tcp.<host>`` TLSA: secure with usable records -> TLS is mandatory and
   the certificate must match one of them (``dane``); secure but none usable -> TLS is
   mandatory, unauthenticated (RFC 7672 2.2, Postfix's "encrypt"); absent or insecure ->
@@ -174,9 +176,12 @@ class DaneCache:
         self.clock = clock
         self._cache: dict[tuple[str, str], tuple[float, _Answer]] = {}
 
-    async def hosts(self, domain: str, mx_hosts: Sequence[str]) -> dict[str, DaneHost]:
-        """The MX hosts of ``domain`` DANE applies to (none when the MX RRset is insecure)."""
+    async def hosts(self, domain: str, mx_hosts: Sequence[str]) -> dict[str, DaneHost] | str:
+        """The MX hosts of ``domain`` DANE applies to (none when the MX RRset is insecure),
+        or why the destination must wait (the MX lookup failed)."""
         mx = await self._query(domain.lower().rstrip("."), "MX")
+        if mx.status == "failed":
+            return f"MX lookup of {domain} failed at the validating resolver"
         if mx.status != "secure":
             return {}
         found = await asyncio.gather(*(self._host(h, domain) for h in mx_hosts))

@@ -97,6 +97,11 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         *_domain("ta", f"2 0 1 {ta_digest}"),
         *_domain("sts", f"3 1 1 {digest}"),
         ("_mta-sts.sts", "TXT", '"v=STSv1; id=1"'), ("mta-sts.sts", "A", "127.0.0.1"),
+        ("bogustlsa", "MX", "10 mx.bogustlsa"), ("mx.bogustlsa", "A", "127.0.0.2"),
+        ("mx.bogusmx", "A", "127.0.0.2"),
+    ], unsigned=[
+        ("_25._tcp.mx.bogustlsa", "TLSA", f"3 1 1 {digest}"),
+        ("bogusmx", "MX", "10 mx.bogusmx"),
     ])  # fmt: skip
     unsigned = SignedZone("insecure.example", _domain("any", f"3 1 1 {'00' * 32}"), signed=False)
     with SignedDNSServer([signed, unsigned]) as dns:
@@ -187,3 +192,13 @@ def test_dane_takes_precedence_over_mta_sts(store, rig) -> None:
     assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
     assert https.requests == []
     assert outcomes(store) == {("sts.dest.example", "dane", "tls")}
+
+
+@pytest.mark.parametrize(("domain", "why"), [("bogustlsa", "TLSA lookup failed"),
+                                             ("bogusmx", "MX lookup of")])  # fmt: skip
+def test_a_bogus_answer_defers_rather_than_downgrades(store, rig, domain, why) -> None:
+    """RFC 7672 2.1/2.2: records without valid signatures (SERVFAIL from the validating
+    resolver) are a temporary failure, never a reason to deliver without DANE."""
+    row, mx = deliver(store, rig, f"{domain}.dest.example", tls=True)
+    assert mx.messages == [] and row.state is MessageState.DEFERRED
+    assert "4.7.5 DANE" in (row.last_reply or "") and why in (row.last_reply or "")
