@@ -3,9 +3,9 @@
 Debian's ``unbound`` runs in the foreground (``-d``) with its own configuration file in a
 temporary folder: a free loopback port, ``module-config: "validator iterator"``, the test
 zones' DS records as trust anchors and a ``stub-zone`` per zone pointing at the loopback DNS
-server (``do-not-query-localhost: no``), QNAME minimisation off (the test server does not
-prove empty non-terminals) and no cache between tests that matters (each test starts its
-own). It is stopped by its PID. Without ``unbound`` the test is skipped, or fails under
+server (``do-not-query-localhost: no``), every other name refused (no query leaves
+loopback), QNAME minimisation off (the test server does not prove empty non-terminals). It
+is stopped by its PID. Without ``unbound`` the test is skipped, or fails under
 ``DELIVERWATCH_REQUIRE_SERVERS=1`` (``tests.servers.require``).
 """
 
@@ -66,6 +66,9 @@ class Unbound:
             "  qname-minimisation: no",
             "  access-control: 127.0.0.0/8 allow",
             '  target-fetch-policy: "0 0 0 0 0"',
+            # names outside the test zones are refused: it never asks the Internet's roots
+            '  local-zone: "." refuse',
+            *(f'  local-zone: "{zone}." transparent' for zone in stubs),
             *(f'  trust-anchor: "{anchor}"' for anchor in anchors),
             "remote-control:",
             "  control-enable: no",
@@ -74,6 +77,7 @@ class Unbound:
             lines += ["stub-zone:", f'  name: "{zone}"', f"  stub-addr: {where}"]
         self.config = folder / "unbound.conf"
         self.config.write_text("\n".join(lines) + "\n")
+        self.probe = f"{next(iter(stubs))}." if stubs else "."
         self.log = folder / "unbound.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -86,7 +90,7 @@ class Unbound:
             self.process = subprocess.Popen([self.binary, "-d", "-c", str(self.config)],
                                             stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         deadline = time.monotonic() + 10
-        query = dns.message.make_query(".", "NS")
+        query = dns.message.make_query(self.probe, "SOA")
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"unbound exited: {self.log.read_text()}")
