@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Literal
 
 from monitor.config.secret import Secret
-from monitor.config.values import ClockTime, Count, DatabaseUrl, PositiveInt, TimeZone
+from monitor.config.values import (
+    ClockTime,
+    Count,
+    DatabaseUrl,
+    PositiveInt,
+    TimeZone,
+    WritableDir,
+    WritableFile,
+)
 
 __all__ = ["DaemonConfig", "DatabaseConfig", "LoggingConfig", "SuppressionConfig"]
 
@@ -69,7 +77,7 @@ class DaemonConfig:
     #: IANA time zone for the daily schedules below.
     timezone: TimeZone = "UTC"
     #: Folder the nightly suppression export is written to.
-    export_dir: Path = Path("var/exports")
+    export_dir: WritableDir = Path("var/exports")
     #: Local time of the nightly export, ``HH:MM``.
     export_at: ClockTime = "02:30"
     #: Formats written by the nightly export (see ``deliverwatch suppression export``).
@@ -79,4 +87,4 @@ class DaemonConfig:
     #: Minutes between sweeps that delete expired timed suppressions.
     expire_every_minutes: PositiveInt = 15
     #: File the running daemon writes its process id to (``kill -TERM $(cat ...)`` stops it).
-    pid_file: Path = Path("var/deliverwatch.pid")
+    pid_file: WritableFile = Path("var/deliverwatch.pid")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from monitor.config.model import Config
 from monitor.config.secret import Secret, mask_url
-from monitor.config.values import Check, Readable
+from monitor.config.values import Check, Readable, Writable
 from monitor.errors import ConfigError
 
 __all__ = [
@@ -290,10 +290,13 @@ def unavailable_inputs(cfg: Any) -> list[ConfigError]:
     return found
 
 
-def _readable(tp: Any) -> bool:
+def _marker(tp: Any) -> Any:
+    """The ``Readable``/``Writable`` marker of a field's type (or of its Optional)."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return any(_readable(a) for a in typing.get_args(tp))
-    return _annotated(tp) and any(isinstance(m, Readable) for m in tp.__metadata__)
+        return next((m for a in typing.get_args(tp) if (m := _marker(a)) is not None), None)
+    if _annotated(tp):
+        return next((m for m in tp.__metadata__ if isinstance(m, Readable | Writable)), None)
+    return None
 
 
 def _walk_files(value: Any, path: str, found: list[ConfigError]) -> None:
@@ -304,12 +307,41 @@ def _walk_files(value: Any, path: str, found: list[ConfigError]) -> None:
         hints = typing.get_type_hints(type(value), include_extras=True)
         for f in dataclasses.fields(value):
             item, where = getattr(value, f.name), f"{path}.{f.name}" if path else f.name
-            if isinstance(item, Path) and _readable(hints[f.name]):
-                problem = _file_problem(item)
+            marker = _marker(hints[f.name]) if isinstance(item, Path) else None
+            if marker is not None:
+                if isinstance(marker, Readable):
+                    problem = _file_problem(item)
+                else:
+                    folder = item.parent if marker.file else item
+                    problem = _folder_problem(folder)
                 if problem is not None:
                     found.append(ConfigError(where, problem))
             else:
                 _walk_files(item, where, found)
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be written (or created: its nearest existing ancestor must be
+    a writable folder), or None."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write in {existing}"
+    if _read_only_fs(existing):
+        return f"{existing} is on a read-only file system"
+    return None
+
+
+def _read_only_fs(path: Path) -> bool:
+    import errno
+
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError as exc:
+        return exc.errno == errno.EROFS
 
 
 def _file_problem(path: Path) -> str | None:

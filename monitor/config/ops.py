@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from monitor.config.mailbox import is_loopback_host
 from monitor.config.relay import parse_listen
+from monitor.config.values import ClockTimeOrOff
 
 __all__ = ["AlertRulesConfig", "MetricsConfig", "RetentionConfig"]
 
@@ -61,7 +62,7 @@ class RetentionConfig:
     #: The record of every job run (``deliverwatch status``).
     job_runs_days: int = 90
     #: Local time (``[daemon] timezone``) of the nightly prune, ``HH:MM``; "" disables it.
-    prune_at: str = "03:30"
+    prune_at: ClockTimeOrOff = "03:30"
     #: Rows deleted per transaction: small enough that no writer waits long for the lock.
     batch_size: int = 2000
     #: Day of the weekly SQLite ``VACUUM`` and ``ANALYZE`` (after the prune); "" for never.

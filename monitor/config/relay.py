@@ -16,7 +16,7 @@ from typing import Literal
 
 from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
-from monitor.config.values import HostOrUnset, ReadableFile
+from monitor.config.values import HostOrUnset, ReadableFile, WritableDir
 
 __all__ = [
     "PoolConfig",
@@ -219,7 +219,7 @@ class RelayConfig:
     #: loop); "": the DKIM signing domain of each message.
     feedback_sender: str = ""
     #: The relay's own files: the generated TLS pair and ``relay.pid``.
-    data_dir: Path = Path("var/relay")
+    data_dir: WritableDir = Path("var/relay")
     users: dict[str, RelayUser] = field(default_factory=dict)
     #: ``[relay.content]``: spam and virus scanning of a sample of each campaign.
     content: ContentConfig = field(default_factory=ContentConfig)

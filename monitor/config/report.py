@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.config.smtp import SmtpSettings
-from monitor.config.values import ClockTime, Count, MailAddress
+from monitor.config.values import ClockTime, Count, MailAddress, WritableDir
 from reports.model import Thresholds
 
 __all__ = ["ReportConfig", "ReportEmail", "ReportThresholds"]
@@ -38,7 +38,7 @@ class ReportConfig:
     #: Write a report every day (the daemon's job); the CLI works either way.
     enabled: bool = True
     #: Folder of the daily reports and their index.html.
-    output_dir: Path = Path("var/reports")
+    output_dir: WritableDir = Path("var/reports")
     #: Local time (``[daemon] timezone``) of the daily report on the previous day, ``HH:MM``.
     daily_at: ClockTime = "06:00"
     #: Days of history before the report day (trends, comparisons).

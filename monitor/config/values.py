@@ -34,6 +34,9 @@ __all__ = [
     "Readable",
     "ReadableFile",
     "TimeZone",
+    "Writable",
+    "WritableDir",
+    "WritableFile",
     "check_database_url",
     "check_host",
     "check_mail_address",
@@ -176,5 +179,18 @@ def check_database_secret(value: object) -> None:
         check_database_url(value.reveal())
 
 
+@dataclass(frozen=True, slots=True)
+class Writable:
+    """Marks a folder (or a file's folder) the program writes to: reports, exports, the
+    relay's spool, the pid file. ``config check`` warns when it cannot be created or
+    written; the daemon refuses to start (``loader.unavailable_inputs``). ``file``: the
+    path is a file, its folder is what must be writable."""
+
+    file: bool = False
+
+
 ReadableFile = Annotated[Path, Readable()]
+WritableDir = Annotated[Path, Writable()]
+#: A file whose folder must be writable.
+WritableFile = Annotated[Path, Writable(file=True)]
 DatabaseUrl = Annotated[Secret, Check(check_database_secret)]

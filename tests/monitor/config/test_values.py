@@ -19,6 +19,7 @@ BAD = [
     ('[report]\ndaily_at = "24:00"', "report.daily_at", "HH:MM"),
     ('[daemon]\nexport_at = "2:30"', "daemon.export_at", "HH:MM"),
     ('[checks]\nauth_at = "4"', "checks.auth_at", "HH:MM"),
+    ('[retention]\nprune_at = "3:30am"', "retention.prune_at", "HH:MM"),
     # time zones
     ('[daemon]\ntimezone = "Europe/Londn"', "daemon.timezone", "Europe/London"),
     ('[daemon]\ntimezone = ""', "daemon.timezone", "time zone"),
@@ -137,3 +138,17 @@ def test_missing_input_files_are_named_by_config_check(
     assert main(["--config", str(path), "config", "check"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert sorted(err) == sorted(f"warning: {k}: {v}" for k, v in problems.items())
+
+
+def test_output_folders_that_cannot_be_written_are_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[report]\noutput_dir = "{blocker}/reports"\n'
+        f'[daemon]\npid_file = "{blocker}/dw.pid"\nexport_dir = "not/yet/there"\n',
+        encoding="utf-8",
+    )
+    problems = {e.path: e.problem for e in unavailable_inputs(load_config(path))}
+    assert set(problems) == {"report.output_dir", "daemon.pid_file"}  # a new folder is fine
+    assert problems["report.output_dir"] == f"{blocker} is not a folder"
