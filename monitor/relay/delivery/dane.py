@@ -169,9 +169,15 @@ class DaneCache:
     """DNSSEC-validated MX and TLSA answers from one resolver, cached (module docstring)."""
 
     def __init__(self, resolver: str, *, timeout: float, clock: Callable[[], float]) -> None:
-        host, _, port = resolver.rpartition(":")
-        self.host = host.strip("[]") if host else resolver
-        self.port = int(port) if host and port.isdigit() else 53
+        text = resolver.strip()  # IP, IP:PORT, [V6]:PORT or a bare IPv6 address
+        if text.startswith("["):
+            host, _, rest = text[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif text.count(":") == 1:
+            host, port = text.split(":")
+        else:
+            host, port = text, "53"
+        self.host, self.port = host, int(port)
         self.timeout = timeout
         self.clock = clock
         self._cache: dict[tuple[str, str], tuple[float, _Answer]] = {}
