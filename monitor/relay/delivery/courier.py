@@ -535,7 +535,8 @@ class Courier:
         if lane is not None and lane.secure:
             key = f"{key}/sts"  # verified connections only for MTA-STS destinations
         if lane is not None and lane.dane:
-            key = f"{key}/dane"  # DANE-verified connections only for DANE destinations
+            # verified against one destination's TLSA records: reused for it alone
+            key = f"{key}/dane:{next(iter(lane.dane.values())).domain}"
         return key
 
     async def _source(
