@@ -8,6 +8,7 @@ timeouts (5 minutes), 20 connections per destination (``default_destination_conc
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -43,6 +44,23 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{text!r}: expected HOST:PORT")
     return host, int(port)
+
+
+def _resolver_address(text: str) -> bool:
+    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address (as ``[checks]
+    nameservers``: a resolver is named by address, its name could only be found by DNS)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "53"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return port.isdigit() and 0 < int(port) < 65536
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,6 +247,10 @@ class RelayConfig:
     #: verified TLS only). Policy hosts and MX certificates are verified against the system
     #: store plus ``[checks] mta_sts_ca_file``.
     mta_sts: bool = True
+    #: DANE (RFC 7672) for outbound mail, with ``dane_resolver`` (``HOST:PORT`` of a
+    #: DNSSEC-validating resolver such as a local Unbound: only its AD bit is trusted).
+    dane: bool = False
+    dane_resolver: str = ""
 
     def __post_init__(self) -> None:
         for key, values in (("listen", self.listen), ("tls_listen", self.tls_listen)):
@@ -269,6 +291,13 @@ class RelayConfig:
             raise ValueError("timeouts, queue_lifetime_hours and retry times must be > 0")
         if not self.verp_local_part or set(self.verp_local_part) & set('+@ "\\'):
             raise ValueError("verp_local_part must be a plain local part without '+' or '@'")
+        self._check_dane()
+
+    def _check_dane(self) -> None:
+        if self.dane and not self.dane_resolver:
+            raise ValueError("dane = true needs dane_resolver (HOST:PORT of a validating resolver)")
+        if self.dane_resolver and not _resolver_address(self.dane_resolver):
+            raise ValueError("dane_resolver: an IP address with an optional port (IP:PORT)")
 
     @property
     def loopback_only(self) -> bool:

@@ -295,6 +295,7 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
         shaping=shaping_settings(r.shaping),
         lease_seconds=r.lease_seconds,
         mta_sts=r.mta_sts,
+        dane_resolver=r.dane_resolver if r.dane and r.dane_resolver else None,
         tls_ca_file=str(cfg.checks.mta_sts_ca_file) if cfg.checks.mta_sts_ca_file else None,
     )
 

@@ -575,8 +575,8 @@ class RelayWarmup(Base):
 
 
 class RelayTlsOutcome(Base):
-    """Outbound connections per day, destination domain, MTA-STS policy (``sts-enforce`` or
-    ``opportunistic``) and outcome (``tls``, ``plain``, ``tls-failed``, ``no-mx``): our own
+    """Outbound connections per day, destination domain, TLS policy (``dane``, ``sts-enforce``
+    or ``opportunistic``) and outcome (``tls``, ``plain``, ``tls-failed``, ``no-mx``): our own
     view of TLS to each destination, beside received TLS-RPT reports (revision 0006)."""
 
     __tablename__ = "relay_tls_outcomes"

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from monitor.relay.compose import Composer
+from monitor.relay.delivery.dane import DaneCache, DaneHost, now_utc, verify_chain
 from monitor.relay.delivery.mx import MxResolver, Route
 from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt
@@ -109,6 +110,9 @@ class _Lane:
     sources: tuple[str, ...] = ()
     #: The destination's MTA-STS policy is ``enforce``: verified TLS or nothing.
     secure: bool = False
+    #: MX hosts of the destination under DANE (``dane``), which takes precedence over
+    #: MTA-STS (RFC 8461 2).
+    dane: dict[str, DaneHost] = field(default_factory=dict)
 
 
 def needs_smtputf8(due: Due, body: bytes) -> bool:
@@ -141,6 +145,7 @@ class Courier:
         composer: Composer | None = None,
         shaper: Shaper | None = None,
         sts: StsCache | None = None,
+        dane: DaneCache | None = None,
     ) -> None:
         self.settings = settings
         self.composer = composer
@@ -150,6 +155,7 @@ class Courier:
         self.seconds = seconds
         self.shaper = shaper
         self.sts = sts
+        self.dane = dane
         #: A context that checks the MX certificate and name (MTA-STS ``enforce``).
         self.verified_tls = ssl.create_default_context()
         if settings.tls_ca_file:
@@ -288,8 +294,21 @@ class Courier:
         self, dest: Destination, job: Job, route: Route, lane: _Lane
     ) -> Route | None:
         """The route MTA-STS allows (``sts``): in ``enforce`` mode only the listed MX hosts,
-        over verified TLS (``lane.secure``); None when none is listed (the job is deferred)."""
+        over verified TLS (``lane.secure``); None when none is listed (the job is deferred).
+        DANE comes first: when it applies to an MX host of a secure MX RRset, MTA-STS is not
+        looked at (RFC 8461 2) and those hosts get DANE-verified TLS (``lane.dane``)."""
         lane.secure = False
+        lane.dane = {}
+        if self.dane is not None:
+            found = await self.dane.hosts(dest.domain, [h.name for h in route.hosts])
+            if isinstance(found, str):
+                self.tls_outcomes[(dest.domain, "dane", "dns-failed")] += 1
+                reply = Reply.deferred(f"4.7.5 DANE: {found}", command="DNS")
+                self._record(job, job.dues, [reply])
+                return None
+            lane.dane = found
+            if lane.dane:
+                return route
         if self.sts is None:
             return route
         sts = await self.sts.policy(dest.domain)
@@ -449,6 +468,7 @@ class Courier:
         failure = Reply.deferred(f"4.4.4 no usable address for any MX host of {route.domain}")
         key = self._key(group, lane)
         secure = lane is not None and lane.secure
+        dane = lane.dane if lane is not None else {}
         if reuse:
             pooled = await self._pooled(addresses, key, group)
             if pooled is not None:
@@ -462,17 +482,19 @@ class Courier:
             if isinstance(source, Reply):
                 return None, source
             try:
-                conn = await self._dial(host, address, source, group, secure=secure)
+                conn = await self._dial(host, address, source, group, secure=secure,
+                                        dane=dane.get(host))  # fmt: skip
             except ConnectFailure as exc:
                 failure = exc.reply
                 sessions += exc.greeted
                 if failure.command == "STARTTLS":
-                    self._note_tls(route.domain, secure, "tls-failed")
+                    self._note_tls(route.domain, secure, "tls-failed", dane=host in dane)
                 if sessions >= self.settings.max_mx_sessions:
                     break
                 continue
             conn.group = key
-            self._note_tls(route.domain, secure, "tls" if conn.tls else "plain")
+            self._note_tls(route.domain, secure, "tls" if conn.tls else "plain",
+                           dane=host in dane)  # fmt: skip
             return conn, failure
         return None, failure
 
@@ -495,8 +517,9 @@ class Courier:
             return pooled
         return None
 
-    def _note_tls(self, domain: str, secure: bool, outcome: str) -> None:
-        self.tls_outcomes[(domain, "sts-enforce" if secure else "opportunistic", outcome)] += 1
+    def _note_tls(self, domain: str, secure: bool, outcome: str, *, dane: bool = False) -> None:
+        policy = "dane" if dane else "sts-enforce" if secure else "opportunistic"
+        self.tls_outcomes[(domain, policy, outcome)] += 1
 
     def take_tls_outcomes(self) -> Counter[tuple[str, str, str]]:
         """The TLS outcomes since the last call (the engine stores them)."""
@@ -511,6 +534,9 @@ class Courier:
             key = f"{key}/{lane.pool}"  # a pool's connections serve only its mail
         if lane is not None and lane.secure:
             key = f"{key}/sts"  # verified connections only for MTA-STS destinations
+        if lane is not None and lane.dane:
+            # verified against one destination's TLSA records: reused for it alone
+            key = f"{key}/dane:{next(iter(lane.dane.values())).domain}"
         return key
 
     async def _source(
@@ -554,12 +580,13 @@ class Courier:
         group: Group | None = None,
         *,
         secure: bool = False,
+        dane: DaneHost | None = None,
     ) -> Connection:
         shaper = self.shaper if group is not None else None
         if group is not None and shaper is not None:
             shaper.opened(group, source)  # counted before the wait: the slot is taken
         try:
-            conn = await self._open(host, address, source, secure=secure)
+            conn = await self._open(host, address, source, secure=secure, dane=dane)
         except BaseException:
             if group is not None and shaper is not None:
                 shaper.closed(group, source)
@@ -569,9 +596,17 @@ class Courier:
         return conn
 
     async def _open(
-        self, host: str, address: str, source: str | None, *, secure: bool = False
+        self,
+        host: str,
+        address: str,
+        source: str | None,
+        *,
+        secure: bool = False,
+        dane: DaneHost | None = None,
     ) -> Connection:
         s = self.settings
+        if dane is not None:
+            return await self._open_dane(host, address, source, dane)
         dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
                     helo=s.helo_for(source), connect_timeout=s.connect_timeout,
                     command_timeout=s.command_timeout,
@@ -602,6 +637,51 @@ class Courier:
                 )
             )
 
+    async def _open_dane(
+        self, host: str, address: str, source: str | None, dane: DaneHost
+    ) -> Connection:
+        """TLS or nothing, and a certificate matching the host's TLSA records (RFC 7672
+        2.2, 3.1; ``monitor.relay.delivery.dane``); every refusal is a 4.7.5 deferral."""
+        where = f"{host}[{address}]"
+
+        def refuse(why: str, *, greeted: bool = True) -> ConnectFailure:
+            text = f"4.7.5 DANE: {why}"
+            return ConnectFailure(Reply.deferred(text, command="STARTTLS", mx=host),
+                                  greeted=greeted)  # fmt: skip
+
+        if dane.failure:
+            raise refuse(f"{dane.failure} for {host}", greeted=False)
+        s = self.settings
+        dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
+                    helo=s.helo_for(source), connect_timeout=s.connect_timeout,
+                    command_timeout=s.command_timeout, tls=self.tls)  # fmt: skip
+        conn = await open_connection(dial)  # a failed handshake is not retried in plain text
+        if not conn.tls:
+            conn.close()
+            raise refuse(f"{where} did not offer STARTTLS, which its TLSA records require")
+        if dane.records:
+            why = verify_chain(dane.records, _peer_chain(conn), [host, dane.domain], now_utc())
+            if why is not None:
+                conn.close()
+                raise refuse(f"certificate of {where} not accepted: {why}")
+        return conn
+
     def _usable(self, address: str) -> bool:
         """An address we can reach from a configured source (any, when none is)."""
         return not self._sources or _family(address) in self._sources
+
+
+def _peer_chain(conn: Connection) -> list[bytes]:
+    """The certificates the server sent, leaf first (DER). The standard library gives the
+    whole unverified chain only through its ``_ssl`` object before Python 3.13; without it
+    the leaf alone is used (enough for DANE-EE)."""
+    obj = conn.smtp.get_transport_info("ssl_object")
+    if not isinstance(obj, ssl.SSLObject):
+        return []
+    inner = getattr(obj, "_sslobj", None)
+    chain = getattr(inner, "get_unverified_chain", None)
+    if chain is not None:
+        found = chain() or []
+        return [c.public_bytes(ssl._ssl.ENCODING_DER) for c in found]  # type: ignore[attr-defined]
+    leaf = obj.getpeercert(binary_form=True)
+    return [leaf] if leaf else []

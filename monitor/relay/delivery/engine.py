@@ -48,6 +48,7 @@ from monitor.errors import MonitorError, StoreError
 from monitor.events import EventContext
 from monitor.relay.compose import Composer
 from monitor.relay.delivery.courier import Courier, Destination, Job
+from monitor.relay.delivery.dane import DaneCache
 from monitor.relay.delivery.mx import MxResolver
 from monitor.relay.delivery.pool import ConnectionPool
 from monitor.relay.delivery.record import Attempt, Batch
@@ -166,9 +167,12 @@ class DeliveryEngine:
                     context.load_verify_locations(cafile=s.tls_ca_file)
                 sts = StsCache(lookup, context=context, port=s.mta_sts_port,
                                timeout=s.dns_timeout * 2, clock=self._seconds)  # fmt: skip
+            dane = None
+            if s.dane_resolver:
+                dane = DaneCache(s.dane_resolver, timeout=s.dns_timeout, clock=self._seconds)
             self._courier = Courier(s, mx=mx, pool=self._pool, record=self._record,
                                     seconds=self._seconds, composer=self.composer,
-                                    shaper=self.shaper, sts=sts)  # fmt: skip
+                                    shaper=self.shaper, sts=sts, dane=dane)  # fmt: skip
             self._writer = Writer(in_db=self._in_db, factory=self.factory, ctx=self.ctx,
                                   settings=s, clock=self.clock, committed=self._committed,
                                   rng=self.rng)  # fmt: skip

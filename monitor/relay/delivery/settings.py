@@ -82,6 +82,9 @@ class DeliverySettings:
     mta_sts_port: int = 443
     #: Extra CA bundle trusted for policy fetches and MX certificates (besides the system's).
     tls_ca_file: str | None = None
+    #: DANE (RFC 7672): the DNSSEC-validating resolver (``HOST:PORT``) whose AD bit says
+    #: which MX and TLSA answers are secure; None: DANE is off.
+    dane_resolver: str | None = None
 
     def __post_init__(self) -> None:
         positive = {

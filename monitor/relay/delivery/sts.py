@@ -13,10 +13,8 @@ certificate valid for the MX host name (RFC 8461 4.2), never falling back to pla
 destination with no such MX is deferred with the reason. ``testing`` and ``none`` change
 nothing but are remembered (the TLS outcome per destination says which policy applied).
 
-DANE (RFC 7672) is not done: it needs the AD bit from a DNSSEC-validating resolver, and
-none (Unbound, BIND, Knot Resolver) can be run in this project's test environment, whose
-loopback DNS server does not sign zones; a DANE that could not be tested is not shipped.
-Destinations without an ``enforce`` policy get opportunistic TLS (RFC 7435).
+DANE (RFC 7672, ``monitor.relay.delivery.dane``) is looked at first and, where it applies,
+MTA-STS is not (RFC 8461 2). Destinations with neither get opportunistic TLS (RFC 7435).
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ BAD = [
         "host",
     ),
     ('[relay]\nhostname = "-mx.example.com"', "relay.hostname", "host"),
+    ("[relay]\ndane = true", "relay", "dane_resolver"),
+    ('[relay]\ndane = true\ndane_resolver = "resolver.example"', "relay", "dane_resolver"),
     ('[web]\nlisten = "127.0.0.1"', "web", "HOST:PORT"),
     ('[web]\nunsubscribe_domain = "a b"', "web.unsubscribe_domain", "host"),
     # addresses

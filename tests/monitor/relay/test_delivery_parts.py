@@ -4,6 +4,7 @@ attempt becomes (outcome, event, DSN block), the DSN message itself, the MX cach
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -199,3 +200,8 @@ def test_settings_come_from_relay_sending_suppression_and_checks(tmp_path) -> No
     assert s.verp and s.verp_key == b"s3cret" and s.envelope_domain == "bounces.sender.example"
     assert s.verp_local_part == "b" and s.nameservers == ("127.0.0.1:5353",)
     assert s.dns_timeout == 2
+    assert s.dane_resolver is None  # DANE is off unless configured
+    on = dataclasses.replace(
+        cfg, relay=dataclasses.replace(cfg.relay, dane=True, dane_resolver="127.0.0.1:5300")
+    )
+    assert delivery_settings(on).dane_resolver == "127.0.0.1:5300"

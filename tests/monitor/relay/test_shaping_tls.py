@@ -1,8 +1,7 @@
 """MTA-STS for outbound delivery (RFC 8461, issue 16 point 5): the policy is fetched over HTTPS
 from a loopback server through the loopback DNS server; in ``enforce`` mode an MX with a
 certificate that does not verify, or without STARTTLS, gets nothing, one with a right
-certificate gets the mail over TLS. DANE (RFC 7672) is not done (see the module docstring of
-``monitor.relay.delivery.sts``)."""
+certificate gets the mail over TLS. DANE (RFC 7672) is tested in ``test_dane``."""
 
 from __future__ import annotations
 
