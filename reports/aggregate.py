@@ -48,6 +48,7 @@ from reports.model import (
 from reports.providers import load_providers
 from reports.sides import reason_side
 from reports.status import blocklist_section, check_section, history_section
+from reports.tlscompare import compare_tls
 from reports.verdicts import build_verdicts
 
 __all__ = ["METRICS", "build_daily", "normalize_diagnostic", "rate", "reason_side"]
@@ -370,5 +371,6 @@ def build_daily(inp: ReportInput, thresholds: Thresholds) -> DailyReport:
             RelayTlsRow(domain=d, policy=p, outcome=o, connections=n)
             for d, p, o, n in inp.relay_tls
         ],
+        tls_comparison=compare_tls(inp.relay_tls, inp.tlsrpt, inp.own_ips),
     )
     return replace(report, verdicts=build_verdicts(report, inp))

@@ -136,6 +136,11 @@ class ReportInput:
     )
     #: The relay's outbound connections that day: (domain, MTA-STS policy, outcome, count).
     relay_tls: list[tuple[str, str, str, int]] = field(default_factory=list)
+    #: Received TLS-RPT policies whose period starts that day: (reporting organisation, policy
+    #: domain, successful, failed, ((result type, sending MTA IP or "", failed), ...)).
+    tlsrpt: list[tuple[str, str, int, int, tuple[tuple[str, str, int], ...]]] = field(
+        default_factory=list
+    )
     top_n: int = 10
     #: The Gmail/Yahoo bulk-sender requirements as judged when the report was made; None:
     #: not judged (nothing in ``[sending]``).
@@ -341,6 +346,22 @@ class RelayTlsRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TlsComparisonRow:
+    """One policy domain on one day: the relay's own connections (per MTA-STS policy: TLS,
+    plain, failed) beside the sessions the receivers' TLS-RPT reports counted, and a verdict
+    when the two views disagree (None: they agree, or only one side is known)."""
+
+    domain: str
+    ours: tuple[tuple[str, int, int, int], ...]  # (policy, tls, plain, failed)
+    reporters: tuple[str, ...]  # organisations whose reports name the domain; () = none
+    reported_successful: int
+    reported_failed: int
+    failure_types: tuple[tuple[str, int], ...]  # (result type, failed sessions), most first
+    reported_failed_from_us: int  # failed sessions whose sending MTA IP is one of ours
+    verdict: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FeedRow:
     """A provider's own figures for one day and subject (a domain, an IP), beside ours."""
 
@@ -383,5 +404,7 @@ class DailyReport:
     relay_backoffs: list[RelayBackoffRow] = field(default_factory=list)
     #: TLS of the relay's connections per destination: our own view beside TLS-RPT.
     relay_tls: list[RelayTlsRow] = field(default_factory=list)
+    #: Per policy domain, the relay's connections beside what TLS-RPT reports said that day.
+    tls_comparison: list[TlsComparisonRow] = field(default_factory=list)
     #: The providers' own reputation feeds for the day (SNDS, Postmaster Tools), if any.
     feeds: list[FeedRow] = field(default_factory=list)

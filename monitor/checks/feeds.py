@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import MonitorError
+from monitor.jobresult import JobResult
 from monitor.store.db import session_scope
 from monitor.store.feeds_repo import FeedDay, store_feed_days
 from parsers.errors import ParseError
@@ -161,7 +162,7 @@ def _json(record: dict[str, Any]) -> dict[str, Any]:
 
 def feeds_job(
     *, factory: sessionmaker[Session], now: Callable[[], datetime], plan: FeedsPlan
-) -> str:
+) -> JobResult:
     """Fetch the last ``days_back`` days of each configured feed and store them; a feed
     that fails is logged at ERROR and the other goes on; raises when every one failed."""
     today = now().date()
@@ -193,4 +194,5 @@ def feeds_job(
     feeds = int(plan.snds is not None) + int(plan.postmaster is not None)
     if failures and len(failures) >= feeds:
         raise FeedError("; ".join(failures))
-    return f"{stored} feed day(s) stored" + (f", {len(failures)} failed" if failures else "")
+    line = f"{stored} feed day(s) stored" + (f", {len(failures)} failed" if failures else "")
+    return JobResult(line, {"stored": stored, "failed_feeds": len(failures)})

@@ -40,6 +40,7 @@ from monitor.checks.probe import ResolverError, confirm_resolver
 from monitor.checks.resolver import DnsClient
 from monitor.checks.result import AuthResult
 from monitor.checks.zones import load_catalogue
+from monitor.jobresult import JobResult
 from monitor.store.webhooks import WebhookRoute
 
 __all__ = [
@@ -139,22 +140,30 @@ def blocklist_job(
     channels: AlertChannels,
     max_attempts: int,
     webhooks: Sequence[WebhookRoute] = (),
-) -> str:
+) -> JobResult:
     """The daemon's blocklist run (hourly by default); newly-listed and delisted alerts also
     go to the ``webhooks`` outbox."""
     if not plan.targets:
-        return "nothing to check: no [sending] ips, domains or link_domains configured"
+        return JobResult(
+            "nothing to check: no [sending] ips, domains or link_domains configured", {"checks": 0}
+        )
     try:
         report = asyncio.run(run_blocklists(dns, plan))
     except ResolverError as exc:  # nothing learnt: store nothing, alert nothing
         log.warning("%s", exc)
-        return str(exc)
+        return JobResult(str(exc), {"checks": 0, "resolver_failed": 1})
     alerts = save_blocklists(factory, report, now=now(), webhooks=webhooks)
     delivery = deliver_pending(factory, channels, now=now, max_attempts=max_attempts)
-    return (
-        f"{len(report.results)} blocklist checks, {len(report.listed)} listed, "
-        f"{sum(r.incomplete for r in report.results)} incomplete; "
-        f"{len(alerts)} new alert(s); {delivery}"
+    counts = {
+        "checks": len(report.results),
+        "listed": len(report.listed),
+        "incomplete": sum(r.incomplete for r in report.results),
+        "alerts": len(alerts),
+    }
+    return JobResult(
+        f"{counts['checks']} blocklist checks, {counts['listed']} listed, "
+        f"{counts['incomplete']} incomplete; {counts['alerts']} new alert(s); {delivery}",
+        counts,
     )
 
 
@@ -167,21 +176,23 @@ def auth_job(
     channels: AlertChannels,
     max_attempts: int,
     sts_ca_file: Path | None = None,
-) -> str:
+) -> JobResult:
     """The daemon's DNS-authentication run (daily by default)."""
     if plan.empty:
-        return (
-            "nothing to check: no [sending] ips, envelope_domain, from_domains or dkim configured"
+        return JobResult(
+            "nothing to check: no [sending] ips, envelope_domain, from_domains or dkim configured",
+            {"checks": 0},
         )
     try:
         results = asyncio.run(run_auth(dns, plan, sts_ca_file=sts_ca_file))
     except ResolverError as exc:  # nothing learnt: store nothing, alert nothing
         log.warning("%s", exc)
-        return str(exc)
+        return JobResult(str(exc), {"checks": 0, "resolver_failed": 1})
     alerts = save_auth(factory, results, now=now())
     delivery = deliver_pending(factory, channels, now=now, max_attempts=max_attempts)
     counts = {s: sum(r.status.value == s for r in results) for s in ("fail", "warn", "unknown")}
-    return (
+    return JobResult(
         f"{len(results)} authentication checks ({counts['fail']} fail, {counts['warn']} warn, "
-        f"{counts['unknown']} unknown); {len(alerts)} new alert(s); {delivery}"
+        f"{counts['unknown']} unknown); {len(alerts)} new alert(s); {delivery}",
+        {"checks": len(results), **counts, "alerts": len(alerts)},
     )

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor.app import App
 from monitor.daemon import metrics
 from monitor.errors import ConfigError, JobFailed, JobSkipped, MonitorError
+from monitor.jobresult import JobResult
 from monitor.store import ops
 from monitor.store.db import session_scope
 
@@ -105,7 +106,10 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _summary(result: Any) -> tuple[str, dict[str, Any] | None]:
-    """A job's return value as (summary line, counts): a mapping is counts."""
+    """A job's return value as (summary line, counts): a mapping is counts; a
+    :class:`~monitor.jobresult.JobResult` is both."""
+    if isinstance(result, JobResult):
+        return str(result), dict(result.counts)
     if isinstance(result, Mapping):
         counts = {str(k): v for k, v in result.items()}
         return ", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing to do", counts

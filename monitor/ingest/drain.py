@@ -102,6 +102,19 @@ class PollSummary:
     effects: Effects = field(default_factory=Effects)
     failures: list[tuple[int, str]] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """The figures of :meth:`line`, for the job recorder (``deliverwatch status``)."""
+        e = self.effects
+        return {
+            "fetched": self.fetched,
+            "bounces": e.bounces,
+            "complaints": e.complaints,
+            "reports": e.reports,
+            "failed": self.failed,
+            "suppressed": e.suppressed,
+            "duplicates": self.duplicates + e.duplicate_reports,
+        }
+
     def line(self) -> str:
         e = self.effects
         head = "dry run, nothing stored: " if self.dry_run else ""

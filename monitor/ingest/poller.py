@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ from monitor.errors import JobFailed, JobSkipped, MonitorError
 from monitor.events import EventContext
 from monitor.ingest.drain import IngestOptions, PollSummary, drain_mailbox
 from monitor.ingest.mailbox import ConnectionLost, Mailbox
+from monitor.jobresult import JobResult
 from monitor.store.db import session_scope
 from monitor.store.ingest_repo import touch_cursor
 
@@ -70,11 +72,13 @@ class MailboxPoller:
         self.failures = 0
         self.retry_at: datetime | None = None
         self.last: PollSummary | None = None
+        self._tally: Counter[str] = Counter()
 
-    def __call__(self, stopping: Callable[[], bool] = lambda: False) -> str:
+    def __call__(self, stopping: Callable[[], bool] = lambda: False) -> JobResult:
         started = self.now()
         if self.retry_at is not None and started < self.retry_at:
             raise JobSkipped(f"{self.name}: backing off until {self.retry_at:%H:%M:%S}Z")
+        self._tally = Counter()
         try:
             self.last = self._drain()
             line = self.last.line()
@@ -85,10 +89,11 @@ class MailboxPoller:
         if self.failures:
             log.info("mailbox %s: polling works again after %d failures", self.name, self.failures)
         self.failures, self.retry_at = 0, None
-        return line
+        return JobResult(line, self._tally)
 
     def _drain(self) -> PollSummary:
-        return drain_mailbox(
+        """One drain; its counts add to the run's (an IDLE run drains several times)."""
+        summary = drain_mailbox(
             self.name,
             self.cfg,
             factory=self.factory,
@@ -96,6 +101,9 @@ class MailboxPoller:
             now=self.now,
             options=self.options,
         )
+        self._tally.update(summary.counts())
+        self._tally["drains"] += 1
+        return summary
 
     def _failed(self, exc: MonitorError) -> JobFailed:
         self.failures += 1

@@ -26,6 +26,7 @@ from monitor.checks.compliance import ComplianceSetup
 from monitor.checks.zones import load_catalogue
 from monitor.config import ReportConfig
 from monitor.errors import MonitorError
+from monitor.jobresult import JobResult
 from monitor.output import open_output
 from monitor.store.compliance import auth_states, compliance_facts
 from monitor.store.content import held_campaigns, scan_counts
@@ -215,7 +216,7 @@ def daily_report_job(
     mail: SmtpTarget | None = None,
     compliance: ComplianceSetup | None = None,
     content: bool = False,
-) -> str:
+) -> JobResult:
     """The daemon's job: yesterday's report into ``cfg.output_dir``, mailed to ``mail``'s
     recipients when configured."""
     at = now()
@@ -225,6 +226,7 @@ def daily_report_job(
     html = render_daily(report)
     path = write_report(report, html, cfg.output_dir, keep=cfg.keep)
     if mail is None or not mail.recipients:
-        return f"wrote {path}"
+        return JobResult(f"wrote {path}", {"reports": 1, "mailed_to": 0})
     email_report(report, html, mail)
-    return f"wrote {path}, mailed to {len(mail.recipients)}"
+    n = len(mail.recipients)
+    return JobResult(f"wrote {path}, mailed to {n}", {"reports": 1, "mailed_to": n})

@@ -38,7 +38,7 @@ from monitor.store.models import (
     SentMessage,
     Suppression,
 )
-from monitor.store.shaping_repo import backoffs_between, tls_outcomes
+from monitor.store.shaping_repo import backoffs_between, tls_outcomes, tlsrpt_by_domain
 from reports.model import ReportInput
 from reports.providers import OTHER, ProviderMap
 
@@ -396,6 +396,7 @@ def load_report_input(
         sent_trend = _read(factory, _sent_trend, w, dialect, groups.result())
         backoffs = _read(factory, _relay_backoffs, w)
         relay_tls = _read(factory, tls_outcomes, day)
+        tlsrpt = _read(factory, tlsrpt_by_domain, day)
         event_trend = heavy.result()
     own_ips = sorted({v for d, v, *_ in day_sent if d == "ip" and v} | _event_ips(day_events))
     return ReportInput(
@@ -424,6 +425,7 @@ def load_report_input(
         top_n=top_n,
         relay_backoffs=backoffs,
         relay_tls=relay_tls,
+        tlsrpt=tlsrpt,
     )
 
 

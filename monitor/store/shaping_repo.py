@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor.enums import MessageState
-from monitor.store.models import RelayBackoff, RelayTlsOutcome, RelayWarmup, SentMessage
+from monitor.store.models import (
+    RelayBackoff,
+    RelayTlsOutcome,
+    RelayWarmup,
+    SentMessage,
+    TlsReportRow,
+)
 
 __all__ = [
     "WAITING_PREFIX",
@@ -28,6 +35,7 @@ __all__ = [
     "backoffs_in_force",
     "record_backoff",
     "tls_outcomes",
+    "tlsrpt_by_domain",
     "waiting_by_cause",
     "warmup_counts",
 ]
@@ -135,3 +143,42 @@ def tls_outcomes(session: Session, day: date) -> list[tuple[str, str, str, int]]
     t = RelayTlsOutcome
     q = select(t.domain, t.policy, t.outcome, t.count).where(t.day == day)
     return [(d, p, o, int(n)) for d, p, o, n in session.execute(q.order_by(t.domain, t.policy))]
+
+
+#: (reporting organisation, policy domain, successful sessions, failed sessions,
+#: ((result type, sending MTA IP or "", failed sessions), ...)) of one received TLS-RPT policy.
+TlsRptPolicy = tuple[str, str, int, int, tuple[tuple[str, str, int], ...]]
+
+
+def tlsrpt_by_domain(session: Session, day: date) -> list[TlsRptPolicy]:
+    """The policies of the TLS-RPT reports whose period starts on ``day`` (UTC), one per
+    (report, policy domain): RFC 8460 reports cover UTC days, as the relay's own counts do,
+    so the two can be set side by side per domain."""
+    start = datetime.combine(day, time(), UTC)
+    q = select(TlsReportRow.organization_name, TlsReportRow.policies).where(
+        TlsReportRow.start_datetime >= start,
+        TlsReportRow.start_datetime < start + timedelta(days=1),
+    )
+    out: list[TlsRptPolicy] = []
+    for org, policies in session.execute(q.order_by(TlsReportRow.id)):
+        for p in policies or ():
+            if not isinstance(p, dict) or not p.get("policy_domain"):
+                continue
+            failures = tuple(
+                (
+                    str(f.get("result_type") or "unknown"),
+                    str(f.get("sending_mta_ip") or ""),
+                    _int(f.get("failed_session_count")),
+                )
+                for f in p.get("failure_details") or ()
+                if isinstance(f, dict)
+            )
+            out.append((str(org), str(p["policy_domain"]).lower().rstrip("."),
+                        _int(p.get("total_successful_sessions")),
+                        _int(p.get("total_failure_sessions")), failures))  # fmt: skip
+    return out
+
+
+def _int(value: Any) -> int:
+    """A count from a report's JSON; anything else (a hostile report) counts as nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0

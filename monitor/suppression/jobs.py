@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.jobresult import JobResult
 from monitor.output import open_output
 from monitor.store.db import session_scope
 from monitor.store.suppressions import delete_expired
@@ -24,11 +25,13 @@ _EXTENSIONS = {
 }
 
 
-def expire_suppressions(*, factory: sessionmaker[Session], now: Callable[[], datetime]) -> str:
+def expire_suppressions(
+    *, factory: sessionmaker[Session], now: Callable[[], datetime]
+) -> JobResult:
     """Delete timed suppressions whose expiry has passed."""
     with session_scope(factory, "expiring suppressions") as session:
         n = delete_expired(session, now=now())
-    return f"{n} expired suppressions removed"
+    return JobResult(f"{n} expired suppressions removed", {"removed": n})
 
 
 def export_suppression_files(
@@ -38,18 +41,22 @@ def export_suppression_files(
     export_dir: Path,
     formats: tuple[str, ...],
     keep: int,
-) -> str:
+) -> JobResult:
     """Write today's export in each format (atomically) and prune exports beyond ``keep``."""
     stamp = now().strftime("%Y%m%d")
     written = []
+    rows = pruned = 0
     for fmt in formats:
         ext = _EXTENSIONS[fmt]
         target = export_dir / f"suppressions-{stamp}.{ext}"
         with open_output(target) as out:
             n = export_suppressions(factory, out, fmt=fmt, now=now())
         written.append(f"{target.name} ({n} rows)")
+        rows += n
         if keep > 0:
             old = sorted(export_dir.glob(f"suppressions-*[0-9].{ext}"))
             for stale in old[:-keep]:
                 stale.unlink(missing_ok=True)
-    return "wrote " + ", ".join(written)
+                pruned += 1
+    counts = {"files": len(written), "rows": rows, "pruned": pruned}
+    return JobResult("wrote " + ", ".join(written), counts)

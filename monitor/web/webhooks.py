@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.jobresult import JobResult
 from monitor.store.db import session_scope
 from monitor.store.webhooks import DueItem, due, mark_delivered, mark_failed
 from parsers.webhooksig import HEADER, signature_header
@@ -150,7 +151,7 @@ def deliver_webhooks(
     retry: RetryPolicy,
     batch: int = 500,
     budget_seconds: float = 30.0,
-) -> str:
+) -> JobResult:
     """Deliver every due outbox row of the configured ``endpoints`` (the daemon's job).
 
     Runs until nothing is due, every endpoint with rows is unreachable, or
@@ -159,7 +160,7 @@ def deliver_webhooks(
     in order over one connection.
     """
     if not endpoints:
-        return "no webhooks configured"
+        return JobResult("no webhooks configured", {"delivered": 0})
     deadline = time.monotonic() + budget_seconds
     down: set[str] = set()
     sent = failed = given_up = 0
@@ -193,4 +194,5 @@ def deliver_webhooks(
         parts.append(f"{failed} failed attempt(s), {given_up} given up")
     if down:
         parts.append(f"unreachable: {', '.join(sorted(down))}")
-    return "; ".join(parts)
+    counts = {"delivered": sent, "failed": failed, "given_up": given_up, "unreachable": len(down)}
+    return JobResult("; ".join(parts), counts)

@@ -80,7 +80,10 @@ class Received:
 
 
 #: Decides a reply: (stage "RCPT" or "DATA", the address or None, attempt number) -> the
-#: reply ("250 OK", "550 5.1.1 ...") or None for the default.
+#: reply ("250 OK", "550 5.1.1 ...") or None for the default. The sink's ``hello`` is one for
+#: the stages before a transaction: "CONNECT" (the client's address; the reply replaces the
+#: 220 greeting and the sink hangs up, as a provider refusing a sender at the banner) and
+#: "EHLO".
 Reply = Callable[[str, str | None, int], str | None]
 
 
@@ -94,9 +97,19 @@ class _Handler:
     ) -> list[str]:
         session.host_name = hostname
         self._connection(session)
+        answer = self._stage("EHLO", None)
+        if answer is not None:
+            return [answer]
         if self.sink.dsn:
             responses.insert(-1, "250-DSN")
         return responses
+
+    def _stage(self, stage: str, address: str | None) -> str | None:
+        if self.sink.hello is None:
+            return None
+        with self.sink.lock:
+            n = self.attempts[stage] = self.attempts.get(stage, 0) + 1
+        return self.sink.hello(stage, address, n)
 
     def _connection(self, session: Any) -> int:
         if not hasattr(session, "sink_connection"):
@@ -162,6 +175,15 @@ class _Server(SMTP):
         peer = transport.get_extra_info("peername")
         self._peer_ip = str(peer[0]) if peer else ""
         self.event_handler.sink.opened(self._peer_ip)
+
+    async def _handle_client(self) -> None:
+        answer = self.event_handler._stage("CONNECT", self._peer_ip)
+        if answer is None:
+            await super()._handle_client()
+            return
+        await self.push(answer)
+        assert self.transport is not None
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.event_handler.sink.closed(self._peer_ip)
@@ -234,6 +256,7 @@ class SmtpSink:
         port: int | None = None,
         *,
         reply: Reply | None = None,
+        hello: Reply | None = None,
         tls_context: Any = None,
         require_starttls: bool = False,
         dsn: bool = False,
@@ -242,6 +265,7 @@ class SmtpSink:
     ) -> None:
         self.host, self.port = host, port or free_port(host)
         self.reply = reply
+        self.hello = hello
         self.dsn = dsn
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -279,6 +303,8 @@ class SmtpSink:
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
+        with self.lock:  # the controller's own probe of the greeting is no client's
+            self.controller.handler.attempts.pop("CONNECT", None)
         return self
 
     def __exit__(self, *exc: object) -> None:

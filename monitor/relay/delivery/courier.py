@@ -113,6 +113,9 @@ class _Lane:
     #: MX hosts of the destination under DANE (``dane``), which takes precedence over
     #: MTA-STS (RFC 8461 2).
     dane: dict[str, DaneHost] = field(default_factory=dict)
+    #: The last connection was refused at the greeting or EHLO with a reply that made its
+    #: group back off: the job is deferred, the destination is not suspended (its group is).
+    backed_off: bool = False
 
 
 def needs_smtputf8(due: Due, body: bytes) -> bool:
@@ -278,7 +281,9 @@ class Courier:
                 return
             if conn is None:  # no MX could be reached
                 self._record(job, rest, replies)
-                self._suspend(dest, replies[0])
+                if not lane.backed_off:  # else its group waits (shaping), not the domain
+                    self._suspend(dest, replies[0])
+                lane.backed_off = False
                 return
             self._record(job, dues, replies, conn)
             limit = self.settings.messages_per_connection
@@ -489,6 +494,15 @@ class Courier:
                 sessions += exc.greeted
                 if failure.command == "STARTTLS":
                     self._note_tls(route.domain, secure, "tls-failed", dane=host in dane)
+                if (
+                    exc.server is not None
+                    and group is not None
+                    and self.shaper is not None
+                    and self.shaper.observe(group, source, [exc.server])
+                ):  # refused at the banner or EHLO for our pace or reputation
+                    if lane is not None:
+                        lane.backed_off = True
+                    return None, failure
                 if sessions >= self.settings.max_mx_sessions:
                     break
                 continue

@@ -102,12 +102,15 @@ class Envelope:
 
 class ConnectFailure(RelayError):
     """No usable session with this address; ``greeted``: the server answered (counts
-    towards ``max_mx_sessions``)."""
+    towards ``max_mx_sessions``); ``server``: the server's own refusal of the greeting or
+    EHLO, code and text as sent, so traffic shaping can read a "too many connections" or
+    "blocked" given before any transaction (``reply`` is the deferral recorded)."""
 
-    def __init__(self, reply: Reply, *, greeted: bool) -> None:
+    def __init__(self, reply: Reply, *, greeted: bool, server: Reply | None = None) -> None:
         super().__init__(str(reply))
         self.reply = reply
         self.greeted = greeted
+        self.server = server
 
 
 class TlsFailure(ConnectFailure):
@@ -120,7 +123,15 @@ def _abort(transport: asyncio.BaseTransport | None) -> None:
 
 
 def _text(response: SMTPResponse) -> str:
-    return " ".join(response.message.split("\n")).strip()
+    return _one_line(response.message)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split("\n")).strip()
+
+
+#: Replies to EHLO that mean "I do not know EHLO" (RFC 5321 4.2.4, 3.2): try HELO instead.
+_EHLO_UNKNOWN = frozenset({500, 501, 502, 504})
 
 
 class Connection:
@@ -358,7 +369,8 @@ async def _connect(dial: Dial, where: str) -> aiosmtplib.SMTP:
     except aiosmtplib.SMTPConnectResponseError as exc:
         text = f"4.4.2 host {where} refused to talk to me: {exc.code} {exc.message}"
         reply = Reply.deferred(text, command="CONNECT", mx=dial.mx)
-        raise ConnectFailure(reply, greeted=True) from None
+        server = Reply(exc.code, _one_line(exc.message), "CONNECT", dial.mx)
+        raise ConnectFailure(reply, greeted=True, server=server) from None
     except _TROUBLE as exc:
         smtp.close()
         text = f"4.4.2 lost connection with {where} while receiving the initial server greeting"
@@ -373,12 +385,15 @@ async def _hello(smtp: aiosmtplib.SMTP, dial: Dial, where: str) -> None:
     try:
         try:
             await smtp.ehlo()
-        except aiosmtplib.SMTPHeloError:
+        except aiosmtplib.SMTPHeloError as exc:
+            if exc.code not in _EHLO_UNKNOWN:
+                raise  # a refusal of us (421 too many connections, 554 blocked), not of EHLO
             await smtp.helo()  # RFC 5321 3.2: a server that does not know EHLO
     except aiosmtplib.SMTPResponseException as exc:
         text = f"4.4.2 host {where} refused to talk to me: {exc.code} {exc.message}"
         reply = Reply.deferred(text, command="EHLO", mx=dial.mx)
-        raise ConnectFailure(reply, greeted=True) from None
+        server = Reply(exc.code, _one_line(exc.message), "EHLO", dial.mx)
+        raise ConnectFailure(reply, greeted=True, server=server) from None
     except _TROUBLE as exc:
         text = f"4.4.2 lost connection with {where} while sending EHLO ({exc})"
         reply = Reply.deferred(text, command="EHLO", mx=dial.mx)

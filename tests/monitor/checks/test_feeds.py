@@ -111,6 +111,7 @@ def test_feeds_are_fetched_and_stored_per_day(
             assert plan.postmaster.domains == ("sender.example",)  # from [sending]
             result = feeds_job(factory=store.factory, now=lambda: NOW, plan=plan)
             assert result == "4 feed day(s) stored"
+            assert result.counts == {"stored": 4, "failed_feeds": 0}  # for `status`
             # run again: the same days are replaced, not added
             assert feeds_job(factory=store.factory, now=lambda: NOW, plan=plan) == result
         finally:

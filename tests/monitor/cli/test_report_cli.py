@@ -111,6 +111,7 @@ def test_daemon_schedules_the_daily_report_for_yesterday(store, tmp_path: Path) 
     at = datetime(2026, 4, 1, 4, 15, tzinfo=UTC)  # 06:15 in Berlin on 1 April
     summary = daily_report_job(**{**spec.kwargs, "now": lambda: at})
     assert summary.startswith("wrote ") and (tmp_path / "r" / "report-2026-03-31.html").exists()
+    assert summary.counts == {"reports": 1, "mailed_to": 0}
     disabled = write_config(tmp_path / "d.toml", store.url, "[report]\nenabled = false\n")
     ids = [s.id for s in job_specs(App.from_config(load_config(disabled)))]
     assert "daily-report" not in ids

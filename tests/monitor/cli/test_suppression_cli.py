@@ -130,9 +130,8 @@ def test_expired_entries_do_not_suppress_and_are_swept(store) -> None:
     with store.session() as s:
         assert not verdict_for(s, "old@example.com", now=now).suppressed
         assert verdict_for(s, "new@example.com", now=now).suppressed
-    assert expire_suppressions(factory=store.factory, now=lambda: now) == (
-        "1 expired suppressions removed"
-    )
+    expired = expire_suppressions(factory=store.factory, now=lambda: now)
+    assert expired == "1 expired suppressions removed" and expired.counts == {"removed": 1}
     assert set(rows(store)) == {"new@example.com"}
 
 

@@ -418,3 +418,85 @@ def test_warm_up_defers_over_the_cap_on_day_1_and_releases_more_on_day_2(store, 
         assert warmup_counts(session, T0.date()) == [(T0.date(), "google", "127.0.0.10", 5)]
         day2 = (T0 + dt.timedelta(days=1)).date()
         assert warmup_counts(session, day2) == [(day2, "google", "127.0.0.10", 10)]
+
+
+# -- refusals before any transaction (issue 16 point 2) ------------------------------------
+
+YAHOO_TSS04 = (
+    "421 4.7.0 [TSS04] Messages from 127.0.0.1 temporarily deferred due to unexpected volume "
+    "or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"
+)
+
+
+@pytest.mark.parametrize(
+    ("stage", "answer", "said"),
+    [
+        ("CONNECT", "421 4.7.0 Too many connections", "Too many connections"),
+        ("EHLO", YAHOO_TSS04, "TSS04"),
+    ],
+)
+def test_a_refusal_at_the_greeting_or_ehlo_backs_off_only_its_group(
+    store, dns, port, stage, answer, said
+) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    publish(dns, "b.example", (10, "mx.b.example", "127.0.0.3"))
+    enqueue(store, *batch("A", "a.example", 6), *batch("B", "b.example", 6))
+    paced, other = everyone("A", "a.example", 6), everyone("B", "b.example", 6)
+
+    def refuse_first(at: str, peer: str | None, n: int) -> str | None:
+        return answer if at == stage and n == 1 else None
+
+    rule = google(max_connections=1, messages_per_minute=6000)
+    config = settings(dns, port, shaping=shaping(rule, backoff_seconds=120, ramp_seconds=600),
+                      retry_initial=60.0)  # fmt: skip
+    clock = Clock()
+    seen: dict[str, Any] = {}
+
+    async def go() -> None:
+        async with running(store, config, clock) as engine:
+            await until(final(store, *paced, *other), 15)
+            seen["first"] = {r: rows(store)[r].state for r in paced}
+            await until(lambda: bool(in_force(store, T0)))  # stored by the engine
+            with store.session() as session:
+                seen["waiting"] = waiting_by_cause(session)
+            seen["backoffs"] = engine.counts["backoffs"]
+            seen["episodes"] = list(engine.backoffs)
+            clock.advance(seconds=130)  # the suspension is over
+            engine.wake()
+            await until(lambda: all(rows(store)[r].state is MessageState.DELIVERED
+                                    for r in paced), 15)  # fmt: skip
+
+    refusing = SmtpSink("127.0.0.2", port, hello=refuse_first)
+    with refusing as a, SmtpSink("127.0.0.3", port) as b:
+        asyncio.run(go())
+    assert len(b.messages) == 6 and len(a.messages) == 6  # the other group never noticed
+    assert seen["backoffs"] == 1
+    [episode] = seen["episodes"]
+    assert episode.group == "google" and episode.factor == 0.5 and said in episode.reply
+    assert Counter(seen["first"].values()) == {MessageState.DEFERRED: 6}  # refused or waiting
+    assert seen["waiting"] == {"back-off for google": 5}  # the refused one is a real deferral
+    found = rows(store)
+    assert sum(found[r].attempts for r in paced) == 7  # one refused, then all delivered
+    assert all(found[r].attempts == 1 for r in other)
+    assert suppressed(store) == set()  # sender-side: nobody suppressed
+
+
+def test_ehlo_not_understood_still_falls_back_to_helo_without_back_off(store, dns, port) -> None:
+    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
+    enqueue(store, *batch("A", "a.example", 2))
+    paced = everyone("A", "a.example", 2)
+
+    def old_server(at: str, peer: str | None, n: int) -> str | None:
+        return "502 5.5.2 Error: command not recognized" if at == "EHLO" else None
+
+    config = settings(dns, port, shaping=shaping(google(max_connections=1)))
+
+    async def go() -> None:
+        async with running(store, config, Clock()) as engine:
+            await until(final(store, *paced), 15)
+            assert engine.counts["backoffs"] == 0
+
+    with SmtpSink("127.0.0.2", port, hello=old_server) as a:
+        asyncio.run(go())
+    assert len(a.messages) == 2 and all(m.helo for m in a.messages)
+    assert all(rows(store)[r].state is MessageState.DELIVERED for r in paced)

@@ -21,6 +21,7 @@ from monitor.config import config_from_dict
 from monitor.daemon.jobs import job_specs
 from monitor.enums import EventKind, Trust
 from monitor.events import EventContext, Observation, event_key, record
+from monitor.jobresult import JobResult
 from monitor.store.models import Event, WebhookOutbox
 from monitor.store.webhooks import WebhookRoute
 from monitor.web.webhooks import Endpoint, RetryPolicy, deliver_webhooks
@@ -155,7 +156,7 @@ def test_blocklist_alerts_enter_the_outbox(store: Store) -> None:
     assert row.payload["data"]["target"] == "192.0.2.10"
 
 
-def _deliver(store: Store, receiver: Receiver, clock: Clock, **kw: Any) -> str:
+def _deliver(store: Store, receiver: Receiver, clock: Clock, **kw: Any) -> JobResult:
     endpoint = Endpoint(
         name="hooks", url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET, timeout=2.0
     )
@@ -178,6 +179,7 @@ def test_signed_deliveries_resume_after_the_receiver_comes_back(
     # the receiver is down: one failed attempt, the other rows left for later
     summary = _deliver(store, receiver, clock)
     assert "unreachable: hooks" in summary
+    assert summary.counts == {"delivered": 0, "failed": 1, "given_up": 0, "unreachable": 1}
     rows = _outbox(store)
     assert [r.state for r in rows] == ["pending"] * 5 and sum(r.attempts for r in rows) == 1
     failed = next(r for r in rows if r.attempts)
