@@ -43,6 +43,9 @@ def test_library_info_is_kept_below_debug(
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored after the test
     monkeypatch.setattr(root, "level", root.level)
+    # `deliverwatch parse` run in-process by an earlier test silences flufl.bounce for good
+    flufl = logging.getLogger("flufl.bounce")
+    monkeypatch.setattr(flufl, "level", logging.NOTSET)
     configure(level)
     logging.getLogger("flufl.bounce._scan").info("Running detector: %s", "Caiwireless")
     logging.getLogger("imapclient.imapclient").warning("server said something odd")
