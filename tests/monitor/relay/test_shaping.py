@@ -172,8 +172,8 @@ def test_without_shaping_the_same_load_opens_more_connections(store, dns, port) 
 
 def test_messages_per_minute_is_the_rate_the_sink_sees(store, dns, port) -> None:
     """600 a minute = 10 a second, measured between the first and the last message the sink
-    accepted (never over it by more than 10 %), while a domain in no group is delivered at full speed (it is done
-    before the paced group, which needs 3 s by design)."""
+    accepted (never over it by more than 10 %), while a domain in no group is delivered at
+    full speed (it is done before the paced group, which needs 3 s by design)."""
     publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
     publish(dns, "free.example", (10, "mx.free.example", "127.0.0.3"))
     enqueue(store, *batch("A", "a.example", 31), *batch("F", "free.example", 31))
