@@ -8,7 +8,7 @@ from typing import Literal
 from monitor.config.ops import AlertRulesConfig
 from monitor.config.secret import Secret, mask_url
 from monitor.config.smtp import SmtpSettings
-from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile
+from monitor.config.values import ClockTimeOrOff, MailAddress, ReadableFile, nameserver_address
 
 __all__ = [
     "AlertsConfig",
@@ -18,29 +18,6 @@ __all__ = [
     "catalogue_zones",
     "nameserver_address",
 ]
-
-
-def nameserver_address(text: str) -> tuple[str, int]:
-    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address -> (ip, port); ValueError
-    otherwise. A resolver must be given by address: its own name could only be found
-    through DNS."""
-    import ipaddress
-
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, "53"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]")
-    return host, int(port)
 
 
 def catalogue_zones() -> frozenset[str]:

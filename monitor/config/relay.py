@@ -8,7 +8,6 @@ timeouts (5 minutes), 20 connections per destination (``default_destination_conc
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +16,7 @@ from typing import Literal
 
 from monitor.config.content import ContentConfig
 from monitor.config.mailbox import is_loopback_host
-from monitor.config.values import HostOrUnset, ReadableFile, WritableDir
+from monitor.config.values import HostOrUnset, ReadableFile, WritableDir, nameserver_address
 
 __all__ = [
     "PoolConfig",
@@ -44,23 +43,6 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"{text!r}: expected HOST:PORT")
     return host, int(port)
-
-
-def _resolver_address(text: str) -> bool:
-    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address (as ``[checks]
-    nameservers``: a resolver is named by address, its name could only be found by DNS)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, "53"
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return port.isdigit() and 0 < int(port) < 65536
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -296,8 +278,13 @@ class RelayConfig:
     def _check_dane(self) -> None:
         if self.dane and not self.dane_resolver:
             raise ValueError("dane = true needs dane_resolver (HOST:PORT of a validating resolver)")
-        if self.dane_resolver and not _resolver_address(self.dane_resolver):
-            raise ValueError("dane_resolver: an IP address with an optional port (IP:PORT)")
+        if self.dane_resolver:
+            try:
+                nameserver_address(self.dane_resolver)
+            except ValueError:
+                raise ValueError(
+                    "dane_resolver: an IP address with an optional port (IP:PORT)"
+                ) from None
 
     @property
     def loopback_only(self) -> bool:

@@ -41,6 +41,7 @@ __all__ = [
     "check_host",
     "check_mail_address",
     "check_time_zone",
+    "nameserver_address",
 ]
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -194,3 +195,24 @@ WritableDir = Annotated[Path, Writable()]
 #: A file whose folder must be writable.
 WritableFile = Annotated[Path, Writable(file=True)]
 DatabaseUrl = Annotated[Secret, Check(check_database_secret)]
+
+
+def nameserver_address(text: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT``, ``[V6]:PORT`` or a bare IPv6 address -> (ip, port); ValueError
+    otherwise. A resolver must be given by address: its own name could only be found
+    through DNS."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "53"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"bad nameserver {text!r}: expected IP[:PORT]")
+    return host, int(port)

@@ -42,6 +42,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
+from monitor.config.values import nameserver_address
+
 __all__ = ["DaneCache", "DaneHost", "Tlsa", "usable", "verify_chain"]
 
 #: Longest a DNSSEC answer is believed here (its TTL otherwise), and a failed lookup.
@@ -169,15 +171,7 @@ class DaneCache:
     """DNSSEC-validated MX and TLSA answers from one resolver, cached (module docstring)."""
 
     def __init__(self, resolver: str, *, timeout: float, clock: Callable[[], float]) -> None:
-        text = resolver.strip()  # IP, IP:PORT, [V6]:PORT or a bare IPv6 address
-        if text.startswith("["):
-            host, _, rest = text[1:].partition("]")
-            port = rest.removeprefix(":") or "53"
-        elif text.count(":") == 1:
-            host, port = text.split(":")
-        else:
-            host, port = text, "53"
-        self.host, self.port = host, int(port)
+        self.host, self.port = nameserver_address(resolver)  # checked at config load
         self.timeout = timeout
         self.clock = clock
         self._cache: dict[tuple[str, str], tuple[float, _Answer]] = {}
