@@ -54,7 +54,25 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(5)
 
 
-class Clamd:
+class _Scanner:
+    """Stop by PID and clean up: what both scanner daemons share."""
+
+    dir: Path
+    proc: subprocess.Popen[bytes] | None
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        self.close()
+
+
+class Clamd(_Scanner):
     """``clamd`` on a UNIX socket in a private directory (``socket_path``)."""
 
     def __init__(self) -> None:
@@ -112,22 +130,11 @@ class Clamd:
         except OSError:
             return False
 
-    def stop(self) -> None:
-        _stop(self.proc)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     def __enter__(self) -> Clamd:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
-        self.close()
 
-
-class Spamd:
+class Spamd(_Scanner):
     """``spamd`` on a free 127.0.0.1 port with local rules only (``port``)."""
 
     def __init__(self) -> None:
@@ -182,16 +189,5 @@ class Spamd:
         except OSError:
             return False
 
-    def stop(self) -> None:
-        _stop(self.proc)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
     def __enter__(self) -> Spamd:
         return self.start()
-
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
-        self.close()
