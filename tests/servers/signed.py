@@ -3,16 +3,18 @@
 :class:`SignedZone` builds a zone from records (dnspython's ``dns.zone``), signs it with a
 fresh ECDSA P-256 key (``dns.dnssec.sign_zone``: DNSKEY, RRSIG on every RRset, an NSEC chain
 for denial of existence) and gives the DS record a resolver takes as its trust anchor.
-``unsigned`` records are added after signing (no RRSIG: "bogus" to a validator, which then
-answers SERVFAIL). ``signed=False`` keeps a zone unsigned (no DNSKEY, no DS): outside every
-trust anchor, so a validating resolver answers for it without the AD bit ("insecure",
-RFC 4035 4.3).
+``unsigned`` records are signed with the rest (their names are in the NSEC chain) and then
+lose their RRSIGs: "bogus" to a validator, which answers SERVFAIL. ``signed=False`` keeps a
+zone unsigned (no DNSKEY, no DS): outside every trust anchor, so a validating resolver
+answers for it without the AD bit ("insecure", RFC 4035 4.3).
 
 :class:`SignedDNSServer` is :class:`tests.servers.dns.DNSServer` answering from such zones
 the way an authoritative server does for a DNSSEC-aware client (RFC 4035 3.1): the RRSIGs of
 every RRset when the query has the DO bit, and for NODATA the SOA with the NSEC of the name,
-for NXDOMAIN the SOA with the NSEC covering the name and the one covering the wildcard. It is
-all a resolver such as Unbound needs to validate answers below a trust anchor.
+for NXDOMAIN the SOA with the NSEC covering the name and the one covering the wildcard; at
+an alias, its CNAME and the chain onward through the zones it serves, each RRset with its
+RRSIGs when its zone is signed. It is all a resolver such as Unbound needs to validate
+answers below a trust anchor.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
@@ -46,6 +47,8 @@ if not dns.dnssec._have_pyca:
     importlib.reload(dns.dnssec)
 
 _DAY = 86_400
+#: CNAMEs followed in one answer (a loop in a test zone ends there).
+MAX_CHAIN = 8
 
 
 class SignedZone:
@@ -66,7 +69,7 @@ class SignedZone:
             f"@ 300 IN NS ns.{origin}.",
             "ns 300 IN A 127.0.0.1",
         ]
-        lines += [f"{name} 300 IN {rdtype} {text}" for name, rdtype, text in records]
+        lines += [f"{name} 300 IN {rdtype} {text}" for name, rdtype, text in [*records, *unsigned]]
         self.zone = dns.zone.from_text("\n".join(lines), origin=self.origin, relativize=False)
         self.ds = ""
         if signed:
@@ -78,15 +81,12 @@ class SignedZone:
                                  expiration=now + 30 * _DAY)  # fmt: skip
             ds = dns.dnssec.make_ds(self.origin, dnskey, "SHA256")
             self.ds = f"{self.origin.to_text()} IN DS {ds.to_text()}"
-        # added after signing: served without RRSIG, so a validator finds them bogus
-        with self.zone.writer() as txn:
-            for name, rdtype, text in unsigned:
-                owner = dns.name.from_text(name, self.origin)
-                txn.add(
-                    owner,
-                    300,
-                    dns.rdata.from_text("IN", rdtype, text, origin=self.origin, relativize=False),
-                )
+            # in the NSEC chain but served without their RRSIG: bogus to a validator (an
+            # NSEC chain without them would prove them absent to a resolver that caches it)
+            for name, rdtype, _ in unsigned:
+                node = self.zone.find_node(dns.name.from_text(name, self.origin))
+                node.delete_rdataset(dns.rdataclass.IN, dns.rdatatype.RRSIG,
+                                     covers=dns.rdatatype.from_text(rdtype))  # fmt: skip
 
     def rrsets(self, name: dns.name.Name, rdtype: int, dnssec: bool) -> list[dns.rrset.RRset]:
         """The RRset of ``name``/``rdtype`` with, when ``dnssec``, its RRSIGs."""
@@ -135,8 +135,9 @@ class SignedDNSServer(DNSServer):
         if zone is None:
             response.set_rcode(dns.rcode.REFUSED)
             return response
-        dnssec = zone.signed and bool(request.ednsflags & dns.flags.DO)
-        answer = zone.rrsets(qname, qtype, dnssec)
+        do = bool(request.ednsflags & dns.flags.DO)
+        dnssec = zone.signed and do
+        answer = self._chase(zone, qname, qtype, do)
         if answer:
             response.answer.extend(answer)
             return response
@@ -152,3 +153,28 @@ class SignedDNSServer(DNSServer):
             for owner in sorted(owners):
                 response.authority.extend(zone.rrsets(owner, dns.rdatatype.NSEC, True))
         return response
+
+    def _chase(
+        self, zone: SignedZone, qname: dns.name.Name, qtype: int, do: bool
+    ) -> list[dns.rrset.RRset]:
+        """The RRset asked for or, at an alias, its CNAME (with its RRSIG when the zone is
+        signed and ``do``) and the chain onward through the zones served here, as an
+        authoritative server does (RFC 1034 4.3.2 step 3a, RFC 4035 3.1.1). A chain that
+        leaves these zones or ends without data stops there: the resolver goes on alone."""
+        found: list[dns.rrset.RRset] = []
+        name = qname
+        current: SignedZone | None = zone
+        for _ in range(MAX_CHAIN):
+            if current is None:
+                break
+            signed = current.signed and do
+            answer = current.rrsets(name, qtype, signed)
+            if answer or qtype == dns.rdatatype.CNAME:
+                return found + answer
+            alias = current.rrsets(name, dns.rdatatype.CNAME, signed)
+            if not alias:
+                break
+            found += alias
+            name = alias[0][0].target
+            current = next((z for z in self.zones if name.is_subdomain(z.origin)), None)
+        return found

@@ -668,13 +668,14 @@ class Courier:
         s = self.settings
         dial = Dial(mx=host, address=address, port=s.port, source_ip=source,
                     helo=s.helo_for(source), connect_timeout=s.connect_timeout,
-                    command_timeout=s.command_timeout, tls=self.tls)  # fmt: skip
+                    command_timeout=s.command_timeout, tls=self.tls,
+                    server_name=dane.server_name)  # fmt: skip
         conn = await open_connection(dial)  # a failed handshake is not retried in plain text
         if not conn.tls:
             conn.close()
             raise refuse(f"{where} did not offer STARTTLS, which its TLSA records require")
         if dane.records:
-            why = verify_chain(dane.records, _peer_chain(conn), [host, dane.domain], now_utc())
+            why = verify_chain(dane.records, _peer_chain(conn), dane.names, now_utc())
             if why is not None:
                 conn.close()
                 raise refuse(f"certificate of {where} not accepted: {why}")

@@ -8,18 +8,28 @@ and believes an answer only when it carries the AD bit. Per destination (RFC 767
   DANE does not apply and the destination is served as without it (2.2.1); an MX lookup
   that fails at the validating resolver (SERVFAIL: bogus, or no answer) defers the
   destination (2.1: a lookup failure is temporary, never a reason to go without DANE);
-* per MX host, ``_25._tcp.<host>`` TLSA: secure with usable records -> TLS is mandatory and
-  the certificate must match one of them (``dane``); secure but none usable -> TLS is
-  mandatory, unauthenticated (RFC 7672 2.2, Postfix's "encrypt"); absent or insecure ->
-  DANE does not apply; a lookup that fails (SERVFAIL: bogus or unreachable) -> that host is
-  not used now (deferred, 4.7.5) rather than downgraded (2.2).
+* per MX host, its address records first (2.2.2): DANE applies only to a host whose A and
+  AAAA answers are secure, since an attacker who can forge the addresses can send us to
+  his own server whatever TLSA records sit at the name. Insecure (an unsigned zone, or a
+  CNAME from a signed zone into one) -> no TLSA lookup, the host gets opportunistic TLS;
+  failed (SERVFAIL: bogus or unreachable) or secure with no address at all -> that host
+  is not used now, like a failed TLSA lookup below;
+* then the TLSA base domains (2.2.2): when the secure address answer came through CNAMEs,
+  the fully expanded name first, then the MX host name; else the MX host name alone. At
+  each ``_25._tcp.<base>``: secure with usable records -> TLS is mandatory and the
+  certificate must match one of them (``dane``); secure but none usable -> TLS is
+  mandatory, unauthenticated (RFC 7672 2.2, Postfix's "encrypt"); absent or insecure -> the
+  next base, and after the last DANE does not apply; a lookup that fails (SERVFAIL: bogus
+  or unreachable) -> that host is not used now (deferred, 4.7.5) rather than downgraded
+  (2.2). The base that answered is the TLS SNI name (8.1) and a name a DANE-TA certificate
+  may carry, beside the MX host name and the destination domain (3.2.2).
 
 Usable records (RFC 7672 3.1): DANE-TA(2) and DANE-EE(3), selector Cert(0) or SPKI(1),
 matching Full(0), SHA2-256(1), SHA2-512(2). PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP
 (3.1.3). DANE-EE matches the server's own certificate and ignores its names and dates
 (3.1.1); DANE-TA matches a certificate of the chain the server sent, and the leaf must be
-issued (through that chain) by it and carry the MX host or the destination domain as a DNS
-name (3.1.2, 3.2.2), within its validity dates.
+issued (through that chain) by it and carry the TLSA base domain, the MX host or the
+destination domain as a DNS name (3.1.2, 3.2.2), within its validity dates.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdatatype
 from cryptography import x509
@@ -111,7 +122,8 @@ def verify_chain(
     records: Sequence[Tlsa], chain: Sequence[bytes], names: Sequence[str], now: datetime
 ) -> str | None:
     """None when the server's ``chain`` (DER, leaf first) matches a usable record, else
-    why not (module docstring). ``names``: the MX host and the destination domain."""
+    why not (module docstring). ``names``: the TLSA base domain, the MX host and the
+    destination domain (``DaneHost.names``)."""
     if not chain:
         return "no certificate"
     try:
@@ -152,12 +164,23 @@ def _issued(path: list[x509.Certificate], now: datetime) -> bool:
 @dataclass(frozen=True, slots=True)
 class DaneHost:
     """What DANE asks of one MX host: ``records`` to match (empty: encrypt only), or
-    ``failure`` (the lookup failed; do not use the host now)."""
+    ``failure`` (a lookup failed; do not use the host now)."""
 
     host: str
     records: tuple[Tlsa, ...] = ()
     failure: str = ""
     domain: str = ""  # the destination (a name DANE-TA certificates may carry)
+    base: str = ""  # the TLSA base domain: the host or its CNAME-expanded name (2.2.2)
+
+    @property
+    def server_name(self) -> str:
+        """The name sent as SNI (RFC 7672 8.1: the TLSA base domain)."""
+        return self.base or self.host
+
+    @property
+    def names(self) -> list[str]:
+        """The names a DANE-TA certificate may carry (RFC 7672 3.2.2)."""
+        return list(dict.fromkeys(n for n in (self.base, self.host, self.domain) if n))
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +188,7 @@ class _Answer:
     status: str  # "secure", "insecure", "failed"
     records: tuple[str, ...]
     ttl: float
+    canonical: str = ""  # the end of the answer's CNAME chain (the name asked when none)
 
 
 class DaneCache:
@@ -188,19 +212,28 @@ class DaneCache:
         return {h.host: h for h in found if h is not None}
 
     async def _host(self, host: str, domain: str) -> DaneHost | None:
-        answer = await self._query(f"_25._tcp.{host.lower().rstrip('.')}", "TLSA")
-        if answer.status == "failed":
-            return DaneHost(host, failure="TLSA lookup failed (DNSSEC bogus or no answer)",
+        """What DANE asks of ``host`` (module docstring; RFC 7672 2.2.2): None when it does
+        not apply, because the host's addresses are insecure or no TLSA base has secure
+        records."""
+        name = host.lower().rstrip(".")
+        a, aaaa = await asyncio.gather(self._query(name, "A"), self._query(name, "AAAA"))
+        if "failed" in (a.status, aaaa.status):
+            return DaneHost(host, failure="address lookup failed (DNSSEC bogus or no answer)",
                             domain=domain)  # fmt: skip
-        if answer.status != "secure" or not answer.records:
-            return None
-        records: list[Tlsa] = []
-        for text in answer.records:
-            try:
-                records.append(Tlsa.parse(text))
-            except ValueError:
-                continue
-        return DaneHost(host, usable(records), domain=domain)
+        if a.status != "secure" or aaaa.status != "secure":
+            return None  # forgeable addresses: TLSA records are not even looked up
+        if not a.records and not aaaa.records:
+            return DaneHost(host, failure="no address at the validating resolver",
+                            domain=domain)  # fmt: skip
+        expanded = (a if a.records else aaaa).canonical or name
+        for base in dict.fromkeys((expanded, name)):
+            answer = await self._query(f"_25._tcp.{base}", "TLSA")
+            if answer.status == "failed":
+                return DaneHost(host, failure="TLSA lookup failed (DNSSEC bogus or no answer)",
+                                domain=domain, base=base)  # fmt: skip
+            if answer.status == "secure" and answer.records:
+                return DaneHost(host, _records(answer.records), domain=domain, base=base)
+        return None
 
     async def _query(self, name: str, rdtype: str) -> _Answer:
         key = (name, rdtype)
@@ -234,7 +267,35 @@ class DaneCache:
             rd.to_text() for rrset in response.answer if rrset.rdtype == wanted for rd in rrset
         )
         ttls = [rrset.ttl for rrset in response.answer] or [60]
-        return _Answer("secure" if secure else "insecure", records, float(min(ttls)))
+        return _Answer("secure" if secure else "insecure", records, float(min(ttls)),
+                       _canonical(response))  # fmt: skip
+
+
+def _records(texts: Sequence[str]) -> tuple[Tlsa, ...]:
+    """The usable records among ``texts`` (one that does not parse is left out)."""
+    records: list[Tlsa] = []
+    for text in texts:
+        try:
+            records.append(Tlsa.parse(text))
+        except ValueError:
+            continue
+    return usable(records)
+
+
+def _canonical(response: dns.message.Message) -> str:
+    """Where the CNAMEs of the answer section lead from the name asked (RFC 1034 3.6.2),
+    lower case without the final dot; a loop or an over-long chain stops where it is."""
+    aliases = {
+        rrset.name: rrset[0].target
+        for rrset in response.answer
+        if rrset.rdtype == dns.rdatatype.CNAME and len(rrset)
+    }
+    name = response.question[0].name if response.question else dns.name.root
+    for _ in range(len(aliases)):
+        if name not in aliases:
+            break
+        name = aliases[name]
+    return name.to_text(omit_final_dot=True).lower()
 
 
 def now_utc() -> datetime:

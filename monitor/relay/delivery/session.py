@@ -325,6 +325,7 @@ class Dial:
     connect_timeout: float
     command_timeout: float
     tls: ssl.SSLContext | None  # None: plain text only
+    server_name: str = ""  # sent as SNI; empty: ``mx`` (DANE: the TLSA base domain)
 
 
 async def open_connection(dial: Dial) -> Connection:
@@ -402,7 +403,7 @@ async def _hello(smtp: aiosmtplib.SMTP, dial: Dial, where: str) -> None:
 
 async def _starttls(smtp: aiosmtplib.SMTP, dial: Dial, where: str) -> None:
     try:
-        await smtp.starttls(server_hostname=dial.mx)
+        await smtp.starttls(server_hostname=dial.server_name or dial.mx)
     except aiosmtplib.SMTPResponseException:
         return  # refused (454): RFC 3207 4 lets the client go on in plain text
     except _TROUBLE as exc:

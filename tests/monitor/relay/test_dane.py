@@ -2,7 +2,9 @@
 a private Unbound (``tests.servers.unbound``) whose trust anchor is the DS of a zone signed on
 the loopback DNS server (``tests.servers.signed``). A matching DANE-EE TLSA record gets the
 mail over TLS; a wrong digest or a sink without STARTTLS gets nothing (4.7.5); the same TLSA
-record in an unsigned zone is ignored (opportunistic TLS as before)."""
+record in an unsigned zone is ignored (opportunistic TLS as before). RFC 7672 2.2.2: an MX
+host whose address is insecure (a CNAME into the unsigned zone) gets no DANE, one whose
+address is bogus is not used; a secure CNAME's target is the first TLSA base domain."""
 
 from __future__ import annotations
 
@@ -99,11 +101,32 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
         ("_mta-sts.sts", "TXT", '"v=STSv1; id=1"'), ("mta-sts.sts", "A", "127.0.0.1"),
         ("bogustlsa", "MX", "10 mx.bogustlsa"), ("mx.bogustlsa", "A", "127.0.0.2"),
         ("mx.bogusmx", "A", "127.0.0.2"),
+        # RFC 7672 2.2.2: hosts whose addresses are not secure, or that are CNAMEs
+        ("alias", "MX", "10 mx.alias"), ("mx.alias", "CNAME", "mx.alias.insecure.example."),
+        ("_25._tcp.mx.alias", "TLSA", f"3 1 1 {'00' * 32}"),
+        ("bogusaddr", "MX", "10 mx.bogusaddr"),
+        ("_25._tcp.mx.bogusaddr", "TLSA", f"3 1 1 {digest}"),
+        ("second", "MX", "10 mx1.second"), ("second", "MX", "20 mx2.second"),
+        ("_25._tcp.mx1.second", "TLSA", f"3 1 1 {digest}"),
+        ("mx2.second", "A", "127.0.0.2"), ("_25._tcp.mx2.second", "TLSA", f"3 1 1 {digest}"),
+        ("cname", "MX", "10 mx.cname"), ("mx.cname", "CNAME", "mx.target.cname"),
+        ("mx.target.cname", "A", "127.0.0.2"),
+        ("_25._tcp.mx.target.cname", "TLSA", f"3 1 1 {digest}"),
+        ("_25._tcp.mx.cname", "TLSA", f"3 1 1 {'00' * 32}"),
+        ("fallback", "MX", "10 mx.fallback"), ("mx.fallback", "CNAME", "mx.target.fallback"),
+        ("mx.target.fallback", "A", "127.0.0.2"),
+        ("_25._tcp.mx.fallback", "TLSA", f"3 1 1 {'00' * 32}"),
+        ("tacname", "MX", "10 mx.tacname"), ("mx.tacname", "CNAME", "mx.ta"),
     ], unsigned=[
         ("_25._tcp.mx.bogustlsa", "TLSA", f"3 1 1 {digest}"),
         ("bogusmx", "MX", "10 mx.bogusmx"),
+        ("mx.bogusaddr", "A", "127.0.0.2"),
+        ("mx1.second", "A", "127.0.0.3"),
     ])  # fmt: skip
-    unsigned = SignedZone("insecure.example", _domain("any", f"3 1 1 {'00' * 32}"), signed=False)
+    unsigned = SignedZone("insecure.example", [
+        *_domain("any", f"3 1 1 {'00' * 32}"),
+        ("mx.alias", "A", "127.0.0.2"),
+    ], signed=False)  # fmt: skip
     with SignedDNSServer([signed, unsigned]) as dns:
         where = f"127.0.0.1@{dns.port}"
         stubs = {"dest.example": where, "insecure.example": where}
@@ -112,8 +135,9 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
 
 def deliver(store: Any, rig: Rig, domain: str, *, tls: bool, pair: Path | None = None,
+            port: int | None = None, sni: list[str | None] | None = None,
             **more: Any) -> tuple[Any, SmtpSink]:  # fmt: skip
-    port = free_port("127.0.0.1")
+    port = port or free_port("127.0.0.1")
     recipient = f"ann@{domain}"
     enqueue(store, message("AAA", recipient))
     config = settings(rig.dns, port, dane_resolver=rig.resolver.address, **more)
@@ -121,6 +145,8 @@ def deliver(store: Any, rig: Rig, domain: str, *, tls: bool, pair: Path | None =
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(pair or rig.pair)
+        if sni is not None:  # the names the relay asks for (RFC 6066 3)
+            context.sni_callback = lambda _obj, name, _ctx: sni.append(name)
 
     async def go() -> None:
         async with running(store, config, Clock()):
@@ -202,3 +228,62 @@ def test_a_bogus_answer_defers_rather_than_downgrades(store, rig, domain, why) -
     row, mx = deliver(store, rig, f"{domain}.dest.example", tls=True)
     assert mx.messages == [] and row.state is MessageState.DEFERRED
     assert "4.7.5 DANE" in (row.last_reply or "") and why in (row.last_reply or "")
+
+
+def test_a_cname_into_an_unsigned_zone_is_not_dane(store, rig) -> None:
+    """RFC 7672 2.2.2: the MX RRset is secure and a (wrong) TLSA record sits, signed, at the
+    MX host's own name, but the host is a CNAME into an unsigned zone: its address is
+    forgeable, so DANE does not apply and the TLSA records are not even asked for. The mail
+    goes with opportunistic TLS, recorded as such."""
+    row, mx = deliver(store, rig, "alias.dest.example", tls=True)
+    assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
+    assert outcomes(store) == {("alias.dest.example", "opportunistic", "tls")}
+
+
+def test_a_bogus_address_defers_rather_than_downgrades(store, rig) -> None:
+    """RFC 7672 2.2.2: the MX host's A record has no valid signature (SERVFAIL from the
+    validating resolver). Its matching TLSA record is not used: the only host is not
+    tried, the mail waits (4.7.5), as after a failed TLSA lookup."""
+    row, mx = deliver(store, rig, "bogusaddr.dest.example", tls=True)
+    assert mx.messages == [] and row.state is MessageState.DEFERRED
+    assert "4.7.5 DANE: address lookup failed" in (row.last_reply or "")
+
+
+def test_a_host_with_a_bogus_address_is_skipped_for_the_next(store, rig) -> None:
+    """The first MX host (127.0.0.3) has a bogus address and a matching TLSA record: it is
+    never connected to; the second, secure, gets the mail under DANE."""
+    port = free_port("127.0.0.1")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(rig.pair)
+    with SmtpSink("127.0.0.3", port, tls_context=context) as first:
+        row, second = deliver(store, rig, "second.dest.example", tls=True, port=port)
+    assert first.messages == []
+    assert row.state is MessageState.DELIVERED and [m.tls for m in second.messages] == [True]
+    assert ("second.dest.example", "dane", "tls") in outcomes(store)
+
+
+def test_a_secure_cname_is_looked_up_at_its_target_first(store, rig) -> None:
+    """RFC 7672 2.2.2: the MX host is a secure CNAME; the TLSA records of the expanded name
+    (matching) come before those of the alias (a wrong digest, never looked at), and the
+    expanded name is the one asked for in SNI."""
+    sni: list[str | None] = []
+    row, mx = deliver(store, rig, "cname.dest.example", tls=True, sni=sni)
+    assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
+    assert outcomes(store) == {("cname.dest.example", "dane", "tls")}
+    assert sni == ["mx.target.cname.dest.example"]  # RFC 7672 8.1: the TLSA base domain
+
+
+def test_a_secure_cname_without_tlsa_at_its_target_uses_the_alias(store, rig) -> None:
+    """RFC 7672 2.2.2: no TLSA record at the expanded name, so the MX host name is the next
+    TLSA base domain; its record (a wrong digest) applies."""
+    row, mx = deliver(store, rig, "fallback.dest.example", tls=True)
+    assert mx.messages == [] and row.state is MessageState.DEFERRED
+    assert "4.7.5 DANE: certificate of mx.fallback.dest.example" in (row.last_reply or "")
+
+
+def test_a_dane_ta_certificate_may_name_the_expanded_host(store, rig) -> None:
+    """RFC 7672 3.2.2: through the CNAME mx.tacname -> mx.ta, the TLSA base domain is
+    mx.ta.dest.example, the only name in the server's certificate: it is accepted."""
+    row, mx = deliver(store, rig, "tacname.dest.example", tls=True, pair=rig.ta_pair)
+    assert row.state is MessageState.DELIVERED and [m.tls for m in mx.messages] == [True]
+    assert outcomes(store) == {("tacname.dest.example", "dane", "tls")}
