@@ -6,7 +6,8 @@
 #   DELIVERWATCH_BASE=local/python:3.11-bookworm POSTGRES_IMAGE=local/postgres:15-bookworm \
 #   DELIVERWATCH_BUILD_NETWORK=host contrib/docker-smoke.sh   (no registry: contrib/docker/local-base.sh)
 #
-# Checks, on PostgreSQL: the schema migrated to this version's head; `deliverwatch status`
+# Checks, on PostgreSQL: the schema migrated to this version's head (`docker compose run --rm
+# deliverwatch db current`, which must not start a second service); `deliverwatch status`
 # exits 0 with the start-up jobs (check-blocklists, check-auth, alert-rules) run ok; the relay
 # answers EHLO with STARTTLS and completes the TLS handshake; GET /healthz says the database
 # answers; `stop` ends every part with exit status 0 within the grace period; a second start
@@ -74,7 +75,9 @@ compose up -d >/dev/null 2>&1 || fail "up"
 wait_healthy
 step "healthy"
 
-current=$(compose exec -T deliverwatch deliverwatch db current) || fail "db current: $current"
+# a one-off command in a container of its own, beside the running service (not a second serve)
+current=$(timeout 120 compose run --rm -T deliverwatch db current 2>/dev/null) ||
+    fail "run --rm deliverwatch db current: $current"
 echo "$current" | sed 's/^/    /'
 compose exec -T postgres psql -U deliverwatch -d deliverwatch -tAc \
     "select 'postgresql: ' || current_setting('server_version') || ', schema ' || version_num from alembic_version" |
@@ -100,6 +103,7 @@ bad = [j for j in ("check-blocklists", "check-auth", "alert-rules") if runs.get(
 sys.exit(f"start-up jobs not run ok: {bad}" if bad or s["state"] != "ok" else 0)
 ' || fail "status"
 [ "$code" = 0 ] || fail "deliverwatch status exited $code"
+compose logs deliverwatch | grep -q "error:" && fail "the service logged an error"
 
 python3 - "$DELIVERWATCH_SUBMISSION_PORT" "$DELIVERWATCH_WEB_PORT" <<'EOF' || fail "SMTP/HTTP"
 import json, smtplib, ssl, sys, urllib.request

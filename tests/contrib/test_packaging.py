@@ -82,7 +82,7 @@ def _compose() -> dict:  # type: ignore[type-arg]
     """The compose file as compose reads it with none of its variables set: each
     ``${NAME:-default}`` is its default."""
     text = (REPO / "contrib" / "docker-compose.yml").read_text(encoding="utf-8")
-    bare = re.findall(r"\$\{[A-Z_]+\}|\$[A-Z_]", text)
+    bare = re.findall(r"(?<!\$)\$(?:\{[A-Z_]+\}|[A-Z_])", text)  # `$$` is a literal `$`
     assert not bare, f"variables without a default: {bare}"
     return yaml.safe_load(re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text))
 
@@ -107,9 +107,8 @@ def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
     assert f"ARG BASE={dw['build']['args']['BASE']}" in _dockerfile()
     assert dw["build"]["network"] == "default" and dw["image"] == "deliverwatch:latest"
     assert dw["hostname"]  # not the container id, which changes on every re-create
-    script = dw["entrypoint"][-1]
-    assert script == "deliverwatch db upgrade && exec deliverwatch serve"  # = `make run`
-    assert "db upgrade" in (REPO / "Makefile").read_text() and "serve" in script
+    assert dw["command"] == ["serve"]  # = `make run`, after the entrypoint's `db upgrade`
+    assert "db upgrade" in (REPO / "Makefile").read_text()
     url = dw["environment"]["DELIVERWATCH_DB_URL"]
     assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
     # the container's config: PostgreSQL from that variable, listeners on the published ports
@@ -127,6 +126,35 @@ def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
         f"http://127.0.0.1:{cfg.web.listen.rsplit(':', 1)[1]}/healthz"
         in dw["healthcheck"]["test"][-1]
     )
+
+
+def _entrypoint(*command: str, db: Path) -> subprocess.CompletedProcess[str]:
+    """The compose service's entrypoint run by /bin/sh as the container runs it, with this
+    checkout's ``deliverwatch`` on the PATH, the image's config and a SQLite database."""
+    entrypoint = _compose()["services"]["deliverwatch"]["entrypoint"]
+    argv = [part.replace("$$", "$") for part in entrypoint]  # compose's escape of `$`
+    assert argv[:2] == ["/bin/sh", "-c"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "DELIVERWATCH_CONFIG": str(REPO / "contrib" / "docker" / "config.toml"),
+        "DELIVERWATCH_DB_URL": f"sqlite:///{db}",
+    }
+    return subprocess.run(
+        [*argv, *command], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_compose_entrypoint_migrates_before_the_services_only(tmp_path: Path) -> None:
+    """``docker compose run --rm deliverwatch status`` runs ``status``: the entrypoint used
+    to end in ``serve`` whatever the command, so ``run`` started a second serve that took the
+    service's pid files. The services (``serve``, ``daemon``...) start after ``db upgrade``."""
+    db = tmp_path / "dw.db"
+    done = _entrypoint("db", "current", db=db)
+    assert done.returncode == 1 and "current: (empty)" in done.stdout, done  # not migrated
+    done = _entrypoint("daemon", "--help", db=db)
+    assert done.returncode == 0 and "database upgraded: (empty) ->" in done.stdout, done
+    done = _entrypoint("db", "current", db=db)
+    assert done.returncode == 0 and "up to date" in done.stdout, done
 
 
 def test_compose_file_reads_with_compose_v1_and_v2() -> None:
