@@ -30,13 +30,15 @@ DELIVERWATCH_WEB_PORT=$(free_port)
 export DELIVERWATCH_SUBMISSION_PORT DELIVERWATCH_WEB_PORT
 
 if docker compose version >/dev/null 2>&1; then
-    compose() { docker compose -p "$project" -f "$repo/contrib/docker-compose.yml" "$@"; }
+    dc="docker compose"
 elif command -v docker-compose >/dev/null 2>&1; then
-    compose() { docker-compose -p "$project" -f "$repo/contrib/docker-compose.yml" "$@"; }
+    dc=docker-compose
 else
     echo "docker-smoke: neither 'docker compose' nor 'docker-compose' is installed" >&2
     exit 2
 fi
+# $dc unquoted on purpose: "docker compose" is two words
+compose() { $dc -p "$project" -f "$repo/contrib/docker-compose.yml" "$@"; }
 docker version --format 'docker-smoke: engine {{.Server.Version}}' || exit 2
 
 t0=$(date +%s)
@@ -76,7 +78,8 @@ wait_healthy
 step "healthy"
 
 # a one-off command in a container of its own, beside the running service (not a second serve)
-current=$(timeout 120 compose run --rm -T deliverwatch db current 2>/dev/null) ||
+current=$(timeout 120 $dc -p "$project" -f "$repo/contrib/docker-compose.yml" \
+    run --rm -T deliverwatch db current 2>/dev/null) ||
     fail "run --rm deliverwatch db current: $current"
 echo "$current" | sed 's/^/    /'
 compose exec -T postgres psql -U deliverwatch -d deliverwatch -tAc \
