@@ -1,13 +1,15 @@
 """The packaging files (issue 17, point 7): systemd units, Dockerfile, compose file.
 
-No image can be built here (no Docker daemon, no registry), so the files are checked for
-what ``docker compose up`` and systemd rely on: they parse, they name files that exist, the
-ports they publish are the ones the container's config listens on, the units carry the
-hardening, and ``systemd-analyze verify`` accepts the units when it is installed.
+The files are checked for what ``docker compose up`` and systemd rely on: they parse, they
+name files that exist, the ports they publish are the ones the container's config listens
+on, the units carry the hardening, and ``systemd-analyze verify`` accepts the units when it
+is installed. Building and running the image takes a Docker engine and minutes:
+``contrib/docker-smoke.sh`` does that (README, "Operations"), outside the suite.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import subprocess
@@ -77,7 +79,19 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 
 
 def _compose() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load((REPO / "contrib" / "docker-compose.yml").read_text(encoding="utf-8"))
+    """The compose file as compose reads it with none of its variables set: each
+    ``${NAME:-default}`` is its default."""
+    text = (REPO / "contrib" / "docker-compose.yml").read_text(encoding="utf-8")
+    bare = re.findall(r"(?<!\$)\$(?:\{[A-Z_]+\}|[A-Z_])", text)  # `$$` is a literal `$`
+    assert not bare, f"variables without a default: {bare}"
+    return yaml.safe_load(re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text))
+
+
+def _dockerfile() -> list[str]:
+    return [
+        ln.strip() for ln in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]  # fmt: skip
 
 
 def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
@@ -89,9 +103,12 @@ def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
     assert dw["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     context = (REPO / "contrib" / dw["build"]["context"]).resolve()
     assert context == REPO and (context / dw["build"]["dockerfile"]).is_file()
-    script = dw["entrypoint"][-1]
-    assert script == "deliverwatch db upgrade && exec deliverwatch serve"  # = `make run`
-    assert "db upgrade" in (REPO / "Makefile").read_text() and "serve" in script
+    # the build's base defaults to the Dockerfile's own default
+    assert f"ARG BASE={dw['build']['args']['BASE']}" in _dockerfile()
+    assert dw["build"]["network"] == "default" and dw["image"] == "deliverwatch:latest"
+    assert dw["hostname"]  # not the container id, which changes on every re-create
+    assert dw["command"] == ["serve"]  # = `make run`, after the entrypoint's `db upgrade`
+    assert "db upgrade" in (REPO / "Makefile").read_text()
     url = dw["environment"]["DELIVERWATCH_DB_URL"]
     assert url.startswith("postgresql+psycopg://") and "@postgres:5432/" in url
     # the container's config: PostgreSQL from that variable, listeners on the published ports
@@ -104,15 +121,73 @@ def test_compose_runs_migrations_then_the_three_parts_on_postgresql(
     assert all(p.startswith("127.0.0.1:") for p in dw["ports"])  # not on every interface
     assert str(cfg.relay.data_dir).startswith("/var/lib/deliverwatch")
     assert {"/var/lib/deliverwatch" in v for v in dw["volumes"]} == {True}
+    # the health check asks the web service's /healthz on the port it listens on
+    assert (
+        f"http://127.0.0.1:{cfg.web.listen.rsplit(':', 1)[1]}/healthz"
+        in dw["healthcheck"]["test"][-1]
+    )
+
+
+def _entrypoint(*command: str, db: Path) -> subprocess.CompletedProcess[str]:
+    """The compose service's entrypoint run by /bin/sh as the container runs it, with this
+    checkout's ``deliverwatch`` on the PATH, the image's config and a SQLite database."""
+    entrypoint = _compose()["services"]["deliverwatch"]["entrypoint"]
+    argv = [part.replace("$$", "$") for part in entrypoint]  # compose's escape of `$`
+    assert argv[:2] == ["/bin/sh", "-c"]
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "DELIVERWATCH_CONFIG": str(REPO / "contrib" / "docker" / "config.toml"),
+        "DELIVERWATCH_DB_URL": f"sqlite:///{db}",
+    }
+    return subprocess.run(
+        [*argv, *command], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_compose_entrypoint_migrates_before_the_services_only(tmp_path: Path) -> None:
+    """``docker compose run --rm deliverwatch status`` runs ``status``: the entrypoint used
+    to end in ``serve`` whatever the command, so ``run`` started a second serve that took the
+    service's pid files. The services (``serve``, ``daemon``...) start after ``db upgrade``."""
+    db = tmp_path / "dw.db"
+    done = _entrypoint("db", "current", db=db)
+    assert done.returncode == 1 and "current: (empty)" in done.stdout, done  # not migrated
+    done = _entrypoint("daemon", "--help", db=db)
+    assert done.returncode == 0 and "database upgraded: (empty) ->" in done.stdout, done
+    done = _entrypoint("db", "current", db=db)
+    assert done.returncode == 0 and "up to date" in done.stdout, done
+
+
+def test_compose_file_reads_with_compose_v1_and_v2() -> None:
+    """docker-compose 1.29 (Debian 12's) refuses a top-level ``name``; the project name
+    comes from ``contrib/.env``, which both read from the compose file's folder."""
+    assert set(_compose()) == {"services", "volumes"}
+    env = (REPO / "contrib" / ".env").read_text(encoding="utf-8").splitlines()
+    assert "COMPOSE_PROJECT_NAME=deliverwatch" in env
+
+
+@pytest.mark.parametrize(
+    "script",
+    ["contrib/docker-smoke.sh", "contrib/docker/local-base.sh",
+     "contrib/docker/local-postgres/entrypoint.sh"],
+)  # fmt: skip
+def test_container_scripts_are_posix_shell(script: str) -> None:
+    """They run under Debian's /bin/sh (dash) and in the stand-in PostgreSQL image."""
+    path = REPO / script
+    assert path.stat().st_mode & 0o111, f"{script} is not executable"
+    assert path.read_text(encoding="utf-8").startswith("#!/bin/sh\n")
+    shell = shutil.which("dash") or "/bin/sh"
+    done = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def test_dockerfile_installs_the_package_and_runs_unprivileged() -> None:
-    lines = [
-        ln.strip() for ln in (REPO / "Dockerfile").read_text(encoding="utf-8").splitlines()
-        if ln.strip() and not ln.startswith("#")
-    ]  # fmt: skip
+    lines = _dockerfile()
     instructions = [ln.split(None, 1)[0] for ln in lines if not ln.startswith(("&&", "-"))]
-    assert lines[0].startswith("FROM python:3.11")
+    # the base is a build argument whose default is the official image
+    assert lines[0].startswith("ARG BASE=python:3.11-") and lines[1] == "FROM ${BASE}"
+    # into a venv: Debian's own python3 refuses `pip install` into the system (PEP 668)
+    assert any(ln.startswith("RUN python3 -m venv /opt/deliverwatch") for ln in lines)
+    assert "PATH=/opt/deliverwatch/bin:$PATH \\" in lines  # of the ENV instruction
     for line in lines:
         if line.startswith("COPY "):
             *sources, _dest = shlex.split(line)[1:]
