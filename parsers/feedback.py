@@ -57,11 +57,15 @@ def detect_feedback(
         report = parse_arf(msg, received_at=received_at)
         if report is not None:
             return report
-    if not _is_dsn(msg):
+    dsn = _is_dsn(msg)
+    if not dsn:
         report = _attached_document(msg, received_at=received_at, with_records=with_records)
         if report is not None:
             return report
-    detectors: list[Callable[..., Report | None]] = [parse_text_feedback, parse_unsubscribe]
+    # both answer None for a DSN (a multipart/report of report-type delivery-status)
+    detectors: list[Callable[..., Report | None]] = (
+        [] if dsn else [parse_text_feedback, parse_unsubscribe]
+    )
     if lowered is None or _may_be_jmrp(lowered, deep=getattr(msg, "dw_deep", False)):
         detectors.insert(0, parse_jmrp)
     for detector in detectors:

@@ -34,6 +34,7 @@ __all__ = [
     "header",
     "iter_parts",
     "message_from_bytes",
+    "names_param",
     "normalize_newlines",
     "part_bytes",
     "part_text",
@@ -143,6 +144,19 @@ def _decoded(raw: object) -> str | None:
     return decode_header_value(raw) or None
 
 
+def names_param(msg: Message, name: str, header: str = "content-type") -> bool:
+    """False when ``msg.get_param(name, header=header)`` can only be absent: the header is
+    missing or its text never spells ``name`` (lower case, as given) in any case.
+
+    ``get_param`` parses every parameter of the header (RFC 2231 continuations included)
+    on each call, and most parts are asked for parameters they do not have (a charset, a
+    report type): this test spares that parsing. A parameter name, even split into
+    RFC 2231 sections (``name*0``), is always spelled in the header's text.
+    """
+    value = msg.get(header)
+    return value is not None and name in str(value).lower()
+
+
 def part_bytes(part: Message) -> bytes:
     """The transfer-decoded body of a non-multipart part (base64/QP undone), never raising."""
     try:
@@ -160,7 +174,7 @@ def part_bytes(part: Message) -> bytes:
 
 
 def _charset(part: Message) -> str:
-    charset = part.get_content_charset() or "utf-8"
+    charset = (names_param(part, "charset") and part.get_content_charset()) or "utf-8"
     charset = charset.strip().strip('"').lower()
     aliases = {
         "utf8": "utf-8",
@@ -327,7 +341,8 @@ def _status_text(part: Message) -> str:
         text = _blocks_text([p for p in payload if isinstance(p, Message)])
         return _transfer_decoded(part, text)[:MAX_TEXT]
     data = part_bytes(part)[:MAX_TEXT]
-    charset = part.get_content_charset() or "utf-8"  # RFC 6533: global status is UTF-8
+    # RFC 6533: global status is UTF-8
+    charset = (names_param(part, "charset") and part.get_content_charset()) or "utf-8"
     return decode_bytes(data, charset)
 
 
@@ -401,6 +416,5 @@ def iter_parts(msg: Message, *, max_parts: int = MAX_PARTS) -> Iterator[Message]
         part = stack.pop()
         seen += 1
         yield part
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+        if part.is_multipart():  # a leaf's get_payload() would scan its text for nothing
+            stack.extend(reversed([p for p in part.get_payload() if isinstance(p, Message)]))
