@@ -24,7 +24,7 @@ from email.message import Message
 from parsers.arf import PROVIDER_RECIPIENT_HEADERS, address_of, parse_arf, report_type, top_parts
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
-from parsers.mime import header, message_from_bytes, part_bytes
+from parsers.mime import header, message_from_bytes, names_param, part_bytes
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
@@ -208,6 +208,9 @@ def _may_hold_document(part: Message) -> bool:
         return False
     if ctype not in _SKIP_TYPES:
         return True
+    # a file name is a "filename" or "name" parameter: most text parts have neither
+    if not (names_param(part, "name", "content-disposition") or names_param(part, "name")):
+        return False
     return (part.get_filename() or "").lower().endswith(_DOC_SUFFIXES)
 
 

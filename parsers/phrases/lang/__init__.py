@@ -217,7 +217,7 @@ class WordTable:
             # (filing the phrase whole under a word all its alternatives share reads it
             # more often and costs more than the alternatives' regexes)
             for one in dict.fromkeys(one for phrase in phrases for one in expand(phrase)):
-                if _CJK.search(one):  # looked for by its plain run
+                if not one.isascii() and _CJK.search(one):  # looked for by its plain run
                     run = one if _PLAIN.fullmatch(one) else _literal_run(one)
                     cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                     continue
@@ -226,9 +226,7 @@ class WordTable:
                     keyed.append((reason, one, words))
                 else:
                     self._loose.append((reason, _Word(one)))
-        counts: Counter[str] = Counter()
-        for _reason, _source, words in keyed:
-            counts.update(set(words))
+        counts = Counter(word for _reason, _source, words in keyed for word in set(words))
         # the key is a word diagnostics rarely hold: not a common English one ("unbekannt",
         # not "user"), not one the English tables use ("envelope", not "expired"), the
         # longest, then the one fewest phrases share (each word ranked once)
