@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
+from parsers import mime
 from parsers.message import IndexedMessage
-from parsers.mime import header, message_from_bytes, names_param, part_text
+from parsers.mime import (
+    decode_bytes,
+    header,
+    message_from_bytes,
+    names_param,
+    part_bytes,
+    part_text,
+)
 from parsers.mimeparse import parse_text
 
 RAW = (
@@ -169,3 +177,28 @@ def test_names_param_spares_the_parameter_parsing_of_most_parts() -> None:
     assert not names_param(msg, "report-type")
     assert not names_param(msg, "name", "content-disposition")  # no such header
     assert names_param(msg, "format")
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "text/plain",
+        "text/plain; charset=us-ascii",
+        'text/plain; charset="UTF-16LE"',
+        "text/plain; charset*=utf-8''utf-16",  # RFC 2231 encoded
+        "text/plain; charset*0=utf-; charset*1=16",  # RFC 2231 sections
+        "text/plain; charset=cp500; format=flowed",
+        "text/plain; format=flowed; charset=iso-8859-1",
+    ],
+)
+@pytest.mark.parametrize(
+    "body", [b"plain ascii text\n", b"a\x00b\x00", b"caf\xc3\xa9\n", b"\x1b$B$3\x1b(B\n"]
+)
+def test_part_text_reads_the_charset_wherever_it_changes_the_text(ctype: str, body: bytes) -> None:
+    part = message_from_bytes(f"Content-Type: {ctype}\n\n".encode() + body)
+    assert part_text(part) == decode_bytes(part_bytes(part), mime._charset(part))
+
+
+def test_an_ascii_body_in_a_wide_charset_is_not_read_as_ascii() -> None:
+    part = message_from_bytes(b"Content-Type: text/plain; charset*0=utf-; charset*1=16le\n\nab")
+    assert part_text(part) == "\u6261"
