@@ -152,6 +152,12 @@ def names_param(msg: Message, name: str, header: str = "content-type") -> bool:
     on each call, and most parts are asked for parameters they do not have (a charset, a
     report type): this test spares that parsing. A parameter name, even split into
     RFC 2231 sections (``name*0``), is always spelled in the header's text.
+
+    Measured 2026-12-03 with callgrind (``bench/instructions.py``), together with the report
+    type read once per message (``parsers.feedback``) and the MIME walks asking
+    ``is_multipart()`` before ``get_payload()``: 29.65 -> 28.66 billion instructions for
+    bench_parse's 10,000 messages, 3.3 % (one ``get_param`` costs some 74,000). Output
+    unchanged.
     """
     value = msg.get(header)
     return value is not None and name in str(value).lower()
