@@ -35,7 +35,7 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 from typing import Any
 
-from parsers.mime import HeaderIndex, decode_header_value, header, part_text
+from parsers.mime import HeaderIndex, decode_header_value, header, names_param, part_text
 from parsers.mimeparse import header_message
 from parsers.original import list_fields
 from parsers.records import Feedback, FeedbackType, Kind, Original, Reason, Recipient, Report
@@ -96,15 +96,17 @@ def top_parts(msg: Message, *, limit: int = 200) -> Iterator[Message]:
     while stack and seen < limit:
         part = stack.pop()
         seen += 1
-        payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
-            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+        # is_multipart() first: a leaf's get_payload() would scan its text for nothing
+        if part.get_content_maintype() == "multipart" and part.is_multipart():
+            stack.extend(reversed([p for p in part.get_payload() if isinstance(p, Message)]))
         else:
             yield part
 
 
 def report_type(msg: Message) -> str:
     """The ``report-type`` parameter of a multipart/report (RFC 6522 3), lower-cased."""
+    if not names_param(msg, "report-type"):  # most mail: no parameter parsing
+        return ""
     value = msg.get_param("report-type")
     return collapse_rfc2231_value(value).strip().lower() if value else ""
 

@@ -24,7 +24,7 @@ from email.message import Message
 from parsers.arf import PROVIDER_RECIPIENT_HEADERS, address_of, parse_arf, report_type, top_parts
 from parsers.errors import NotAReport, ParseError
 from parsers.jmrp import parse_jmrp, parse_text_feedback, parse_unsubscribe
-from parsers.mime import header, message_from_bytes, part_bytes
+from parsers.mime import header, message_from_bytes, names_param, part_bytes
 from parsers.records import Kind, Report
 from parsers.sniff import is_report_document
 from parsers.unpack import DEFAULT_LIMIT, is_compressed, unpack
@@ -57,11 +57,15 @@ def detect_feedback(
         report = parse_arf(msg, received_at=received_at)
         if report is not None:
             return report
-    if not _is_dsn(msg):
+    dsn = _is_dsn(msg)
+    if not dsn:
         report = _attached_document(msg, received_at=received_at, with_records=with_records)
         if report is not None:
             return report
-    detectors: list[Callable[..., Report | None]] = [parse_text_feedback, parse_unsubscribe]
+    # both answer None for a DSN (a multipart/report of report-type delivery-status)
+    detectors: list[Callable[..., Report | None]] = (
+        [] if dsn else [parse_text_feedback, parse_unsubscribe]
+    )
     if lowered is None or _may_be_jmrp(lowered, deep=getattr(msg, "dw_deep", False)):
         detectors.insert(0, parse_jmrp)
     for detector in detectors:
@@ -204,6 +208,9 @@ def _may_hold_document(part: Message) -> bool:
         return False
     if ctype not in _SKIP_TYPES:
         return True
+    # a file name is a "filename" or "name" parameter: most text parts have neither
+    if not (names_param(part, "name", "content-disposition") or names_param(part, "name")):
+        return False
     return (part.get_filename() or "").lower().endswith(_DOC_SUFFIXES)
 
 

@@ -71,14 +71,17 @@ class Context:
 
     def header(self, name: str) -> str:
         """Decoded value of the first ``name`` header, or ""."""
-        values = self.headers(name)
+        values = self._headers.get(name)  # asked again and again: the kept list first
+        if values is None:
+            values = self.headers(name)
         return values[0] if values else ""
 
     def has(self, name: str) -> bool:
         """True if the bounce has a non-empty ``name`` header (a family's cheapest signal)."""
         values = self._headers.get(name)
         if values is None:
-            if name not in self._fields():  # most names asked about are absent: no decoding
+            index = self._index if self._index is not None else self._fields()
+            if name not in index:  # most names asked about are absent: no decoding
                 self._headers[name] = values = []  # and several families ask again
             else:
                 values = self.headers(name)

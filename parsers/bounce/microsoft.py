@@ -180,21 +180,21 @@ def _exchange2007(ctx: Context) -> list[Failure]:
     return [f for f in failures if f.address]
 
 
+_O365_HEADERS = (
+    "X-MS-Exchange-Message-Is-Ndr",
+    "X-Microsoft-Antispam-PRVS",
+    "X-Exchange-Antispam-Report-Test",
+    "X-Exchange-Antispam-Report-CFA-Test",
+    "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
+    "X-MS-Exchange-CrossTenant-FromEntityHeader",
+    "X-MS-Exchange-Transport-CrossTenantHeadersStamped",
+)
+
+
 def _office365_votes(ctx: Context) -> int:
     hosts = (".outbound.protection.outlook.com", ".prod.outlook.com")
     votes = sum(s in ctx.title for s in ("undeliverable:", "onbestelbaar:", "não_entregue:"))
-    votes += sum(
-        ctx.has(h)
-        for h in (
-            "X-MS-Exchange-Message-Is-Ndr",
-            "X-Microsoft-Antispam-PRVS",
-            "X-Exchange-Antispam-Report-Test",
-            "X-Exchange-Antispam-Report-CFA-Test",
-            "X-MS-Exchange-CrossTenant-OriginalArrivalTime",
-            "X-MS-Exchange-CrossTenant-FromEntityHeader",
-            "X-MS-Exchange-Transport-CrossTenantHeadersStamped",
-        )
-    )
+    votes += sum(map(ctx.has, _O365_HEADERS))
     votes += any(received_mentions(ctx, h) for h in hosts)
     votes += any(h in ctx.header("Message-ID") for h in hosts)
     return votes

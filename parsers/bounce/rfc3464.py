@@ -35,12 +35,11 @@ def parse_status_text(text: str) -> tuple[str, str, list[Failure]]:
     if marker >= 0:
         human, machine = notice[:marker], notice[marker + len(STATUS_MARK) :]
     else:
-        start = min(
-            (i for i in (notice.lower().find(h) for h in _FIELD_HINTS) if i >= 0), default=-1
-        )
+        lowered = notice.lower()
+        start = min((i for i in (lowered.find(h) for h in _FIELD_HINTS) if i >= 0), default=-1)
         if start < 0:
             return notice, original, []
-        head = notice.lower().rfind("\n\n", 0, start)
+        head = lowered.rfind("\n\n", 0, start)
         human, machine = notice[: head if head >= 0 else start], notice[start:]
     _per_message, failures = parse_fields(machine)
     enrich(human, failures)
@@ -55,13 +54,13 @@ def enrich(human: str, failures: list[Failure]) -> None:
     """Fill command and, when missing, the diagnostic from the notice text."""
     if not human.strip():
         return
-    paragraphs = _paragraphs(human)
+    paragraphs = [(p, p.lower()) for p in _paragraphs(human)]
     for failure in failures:
         local = failure.address.split("@", 1)[0].lower()
         mentions = [
             p
-            for p in paragraphs
-            if failure.address in p.lower() or (local and f"{local}@" in p.lower())
+            for p, lowered in paragraphs
+            if failure.address in lowered or (local and f"{local}@" in lowered)
         ]
         for paragraph in mentions:
             command = find_command(paragraph)

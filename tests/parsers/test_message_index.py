@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
+from parsers import mime
 from parsers.message import IndexedMessage
-from parsers.mime import header, message_from_bytes, part_text
+from parsers.mime import (
+    decode_bytes,
+    header,
+    message_from_bytes,
+    names_param,
+    part_bytes,
+    part_text,
+)
 from parsers.mimeparse import parse_text
 
 RAW = (
@@ -133,3 +141,64 @@ def test_payloads_as_the_stdlib_gives_them(raw: bytes) -> None:
     else:
         assert mine == stdlib
     assert ours.get_payload(decode=True) == theirs.get_payload(decode=True)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("Content-Type", "multipart/report; report-type=delivery-status; boundary=b"),
+        ("Content-Type", 'multipart/report; REPORT-TYPE="Feedback-Report"'),
+        ("Content-Type", "multipart/report; report-type*0=delivery; report-type*1=-status"),
+        ("Content-Type", "text/plain; charset*=utf-8''%E2%82%AC"),
+        ("Content-Type", "text/plain; CharSet=iso-8859-1; name=r.txt"),
+        ("Content-Type", "text/plain"),
+        ("Content-Type", "text/plain; format=flowed"),
+        ("Content-Type", "text/plain; charset=\udce9"),  # an undecodable byte
+        ("Content-Disposition", "attachment; FILENAME=r.xml.gz"),
+        ("Content-Disposition", "inline"),
+        ("X-Other", "charset=utf-8"),
+    ],
+)
+@pytest.mark.parametrize("name", ["report-type", "charset", "filename", "name", "boundary"])
+def test_names_param_is_false_only_where_get_param_finds_nothing(
+    field: str, value: str, name: str
+) -> None:
+    msg = parse_text(f"{field}: {value}\n\nbody\n")
+    for header_name in ("content-type", "content-disposition"):
+        found = msg.get_param(name, header=header_name)
+        if not names_param(msg, name, header_name):
+            assert found is None
+    assert names_param(msg, name, field.lower()) == (name in value.lower())
+
+
+def test_names_param_spares_the_parameter_parsing_of_most_parts() -> None:
+    msg = parse_text("Content-Type: text/plain; format=flowed\n\nbody\n")
+    assert not names_param(msg, "charset")
+    assert not names_param(msg, "report-type")
+    assert not names_param(msg, "name", "content-disposition")  # no such header
+    assert names_param(msg, "format")
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "text/plain",
+        "text/plain; charset=us-ascii",
+        'text/plain; charset="UTF-16LE"',
+        "text/plain; charset*=utf-8''utf-16",  # RFC 2231 encoded
+        "text/plain; charset*0=utf-; charset*1=16",  # RFC 2231 sections
+        "text/plain; charset=cp500; format=flowed",
+        "text/plain; format=flowed; charset=iso-8859-1",
+    ],
+)
+@pytest.mark.parametrize(
+    "body", [b"plain ascii text\n", b"a\x00b\x00", b"caf\xc3\xa9\n", b"\x1b$B$3\x1b(B\n"]
+)
+def test_part_text_reads_the_charset_wherever_it_changes_the_text(ctype: str, body: bytes) -> None:
+    part = message_from_bytes(f"Content-Type: {ctype}\n\n".encode() + body)
+    assert part_text(part) == decode_bytes(part_bytes(part), mime._charset(part))
+
+
+def test_an_ascii_body_in_a_wide_charset_is_not_read_as_ascii() -> None:
+    part = message_from_bytes(b"Content-Type: text/plain; charset*0=utf-; charset*1=16le\n\nab")
+    assert part_text(part) == "\u6261"

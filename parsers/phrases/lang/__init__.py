@@ -50,13 +50,15 @@ _GROUP = re.compile(r"\(\?:([^()\\]*)\)(\?)?(?![*+{])|\[([^\W\d_]+)\](?![?*+{])|
 MAX_EXPANSION = 256
 
 
-def _options(match: re.Match[str]) -> list[str]:
-    group, optional, letters, letter = match.groups()
+def _options(
+    group: str | None, optional: str | None, letters: str | None, letter: str | None
+) -> list[str]:
+    """What one ``_GROUP`` match (its four groups, as ``_GROUP.split`` gives them) may be."""
     if letters is not None:
         return list(letters)
     if letter is not None:
         return [letter, ""]
-    options = group.split("|")
+    options = group.split("|") if group is not None else [""]
     return ["", *options] if optional else options
 
 
@@ -71,29 +73,27 @@ def expand(pattern: str) -> list[str]:
     if "(" not in pattern and "[" not in pattern and "?" not in pattern:
         return [pattern]  # nothing to multiply out (most alternatives of a phrase set)
     # the innermost groups first ("(?:adresse (?:de l'|d')?expediteur|...)"), then the
-    # groups they were inside; each level is one product over the pattern's pieces
+    # groups they were inside; each level is one product over the pattern's pieces, which
+    # one split gives: the text before each match, its four groups, ..., the text after
     current = [pattern]
-    while True:
-        pieces = _GROUP.split(current[0])
-        if len(pieces) == 1:
-            return current
+    pieces = _GROUP.split(pattern)
+    while len(pieces) > 1:
         expanded: list[str] = []
-        for text in current:
-            matches = list(_GROUP.finditer(text))
-            choices: list[list[str]] = []
-            start = 0
-            for match in matches:
-                choices.append([text[start : match.start()]])
-                choices.append(_options(match))
-                start = match.end()
-            choices.append([text[start:]])
+        for n, text in enumerate(current):
+            if n:
+                pieces = _GROUP.split(text)
+            choices: list[list[str]] = [[pieces[0]]]
             total = 1
-            for options in choices:
+            for at in range(1, len(pieces), 5):
+                options = _options(*pieces[at : at + 4])
                 total *= len(options)
+                choices += (options, [pieces[at + 4]])
             if len(expanded) + total > MAX_EXPANSION:
                 return [pattern]
             expanded.extend("".join(parts) for parts in product(*choices))
         current = expanded
+        pieces = _GROUP.split(current[0])
+    return current
 
 
 def _merge() -> dict[Reason, list[str]]:
@@ -217,7 +217,7 @@ class WordTable:
             # (filing the phrase whole under a word all its alternatives share reads it
             # more often and costs more than the alternatives' regexes)
             for one in dict.fromkeys(one for phrase in phrases for one in expand(phrase)):
-                if _CJK.search(one):  # looked for by its plain run
+                if not one.isascii() and _CJK.search(one):  # looked for by its plain run
                     run = one if _PLAIN.fullmatch(one) else _literal_run(one)
                     cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                     continue
@@ -226,9 +226,7 @@ class WordTable:
                     keyed.append((reason, one, words))
                 else:
                     self._loose.append((reason, _Word(one)))
-        counts: Counter[str] = Counter()
-        for _reason, _source, words in keyed:
-            counts.update(set(words))
+        counts = Counter(word for _reason, _source, words in keyed for word in set(words))
         # the key is a word diagnostics rarely hold: not a common English one ("unbekannt",
         # not "user"), not one the English tables use ("envelope", not "expired"), the
         # longest, then the one fewest phrases share (each word ranked once)
