@@ -5,6 +5,7 @@ gives, on SQLite and PostgreSQL, for any spelling of an address."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -142,3 +143,17 @@ def test_any_list_gets_the_verdicts_of_one_at_a_time(store, lines, lowercase_loc
     if empty:  # the store outlives hypothesis' examples
         _fill(store)
     assert _checked(store, lines, lowercase_local) == _reference(store, lines, lowercase_local)
+
+
+def test_a_byte_that_is_not_utf8_is_one_invalid_line(cli, config_file: Path, tmp_path) -> None:
+    """It used to end the whole check with a UnicodeEncodeError."""
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(
+        b'a@example.com\nbad\xffbyte@example.com\n"q\x00"@example.com\nb@example.com\n'
+    )
+    r = cli("--config", config_file, "suppression", "check", "--file", listing)
+    lines = r.out.splitlines()
+    assert r.code == 1 and len(lines) == 4, r.err
+    assert lines[1].startswith("bad[U+DCFF]byte@example.com: INVALID - NUL or a byte")
+    assert lines[2].startswith('"q[U+0000]"@example.com: INVALID')
+    assert lines[3] == "b@example.com: ok to send - not suppressed"
