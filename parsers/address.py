@@ -36,6 +36,11 @@ _COMMON = re.compile(
 )
 
 
+# NUL is not text in any mail path (RFC 5321 4.1.2 qtextSMTP) and a lone surrogate is a byte
+# that was not UTF-8 (read with ``surrogateescape``): neither can be stored or printed.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 class AddressError(ParseError):
     """Not a usable email address or domain."""
 
@@ -81,6 +86,8 @@ def normalize_address(address: str, *, lowercase_local: bool = True) -> str:
         fast = address.strip().lower()
         if len(fast) <= 254 and _COMMON.fullmatch(fast) and fast.find("@") <= 64:
             return fast
+    if _UNSTORABLE.search(address):
+        raise AddressError(f"NUL or a byte that is not UTF-8 in {address!r}")
     local, domain = split_address(address)
     quoted = len(local) >= 2 and local.startswith('"') and local.endswith('"')
     if not quoted and (

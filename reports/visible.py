@@ -9,7 +9,9 @@ text log. A hostile diagnostic, subject or address can carry
   U+009B is CSI on its own for terminals that honour C1 controls;
 * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069, and the LRM/RLM/ALM
   marks), which make ``exe.pdf`` read as ``fdp.exe`` (Trojan Source, CVE-2021-42574);
-* line and paragraph separators (U+2028, U+2029), which some viewers break lines at.
+* line and paragraph separators (U+2028, U+2029), which some viewers break lines at;
+* lone surrogates (U+D800-U+DFFF): bytes that were not UTF-8, kept by ``surrogateescape``,
+  which no output stream can encode.
 
 Each such character becomes a visible ``[U+XXXX]`` mark. Machine formats (JSON Lines, CSV,
 Parquet) keep the exact data; only what a person reads is marked.
@@ -23,8 +25,8 @@ __all__ = ["terminal_text", "visible_text"]
 
 _FORMAT = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # In HTML, tab and newline are white space like any other; on a terminal they move the cursor
-_HTML_UNSAFE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}]")
-_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}\u2028\u2029]")
+_HTML_UNSAFE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}\ud800-\udfff]")
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT}\u2028\u2029\ud800-\udfff]")
 
 
 def _mark(match: re.Match[str]) -> str:

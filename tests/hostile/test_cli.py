@@ -57,6 +57,8 @@ def test_every_control_is_marked_and_nothing_else_changes() -> None:
     assert terminal_text(plain) == plain
     assert visible_text("a\tb\nc\x1bd\x9be") == "a\tb\nc[U+001B]d[U+009B]e"  # HTML keeps space
     assert terminal_text(None) == ""
+    # a byte that was not UTF-8 (surrogateescape) cannot be printed: it is marked too
+    assert terminal_text("a\udcffb") == visible_text("a\udcffb") == "a[U+DCFF]b"
 
 
 def test_rich_cells_are_not_markup_and_are_cut_before_marking() -> None:

@@ -50,6 +50,10 @@ def test_local_part_case_kept_when_asked() -> None:
         "x" * 65 + "@example.com",
         "a@" + "b" * 64 + ".example",
         "a@" + ("abcdefghi." * 26) + "example",
+        "nul\x00@example.com",
+        '"nul\x00"@example.com',  # not even quoted (RFC 5321 4.1.2 qtextSMTP)
+        "bad\udcffbyte@example.com",  # a byte that was not UTF-8, read with surrogateescape
+        '"\udcff"@example.com',
     ],
 )
 def test_invalid(raw: str) -> None:
