@@ -57,9 +57,14 @@ class App:
     def sessions(self, *, require_schema: bool = True) -> sessionmaker[Session]:
         """The session factory; by default refuses a database that is not migrated to head."""
         if self._factory is None:
-            from monitor.store.db import current_revision, head_revision, make_session_factory
+            from monitor.store.db import (
+                current_revision,
+                head_revision,
+                make_session_factory,
+                schema_is_current,
+            )
 
-            if require_schema:
+            if require_schema and not schema_is_current(self.engine):
                 current, head = current_revision(self.engine), head_revision()
                 if current is None:
                     raise StoreError(

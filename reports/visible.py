@@ -44,4 +44,6 @@ def terminal_text(value: object) -> str:
     """``value`` as text for a terminal: every control (tab, CR and LF included), bidi mark
     and line separator shown as ``[U+XXXX]``."""
     text = "" if value is None else str(value)
+    if text.isascii() and text.isprintable():  # the common case: nothing to mark
+        return text
     return _TERMINAL_UNSAFE.sub(_mark, text)

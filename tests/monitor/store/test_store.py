@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
 from monitor.errors import StoreError
-from monitor.store.db import current_revision, head_revision, make_engine, upgrade
+from monitor.store.db import (
+    SCHEMA_HEAD,
+    current_revision,
+    head_revision,
+    make_engine,
+    schema_is_current,
+    upgrade,
+)
 from monitor.store.models import Base, Event, Suppression
 
 
@@ -43,6 +50,48 @@ def test_upgrade_from_empty_reaches_head_and_is_idempotent(db_url: str) -> None:
         } <= tables
     finally:
         engine.dispose()
+
+
+def test_schema_head_is_alembics_head() -> None:
+    """``SCHEMA_HEAD`` (the fast start-up check's idea of the newest migration) is the head
+    of the migrations shipped: a new migration without it would let commands run on an
+    un-migrated database."""
+    assert head_revision() == SCHEMA_HEAD
+
+
+def test_schema_is_current_only_at_head(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert not schema_is_current(engine)  # no alembic_version table at all
+        upgrade(engine, "0008")
+        assert not schema_is_current(engine)
+        upgrade(engine)
+        assert schema_is_current(engine)
+        with engine.begin() as conn:  # two heads recorded (a branched history) is not current
+            conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('x1')"))
+        assert not schema_is_current(engine)
+    finally:
+        engine.dispose()
+
+
+def test_commands_do_not_import_alembic(tmp_path) -> None:
+    """A command on a migrated database checks the schema without alembic (its import is a
+    tenth of a short command's run); ``db`` commands still use it."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "db.sqlite"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
+    probe = (
+        "import sys\n"
+        "from monitor.cli.root import main\n"
+        f"rc = main(['--config', {str(config)!r}, 'suppression', 'check', 'a@example.org'])\n"
+        "print(rc, 'alembic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stdout + out.stderr
 
 
 def test_migrations_match_models(store) -> None:
