@@ -186,18 +186,24 @@ Reason given by the remote server: 552 5.2.2 mailbox full, quota exceeded
     assert recipient.reason is _R.MAILBOX_FULL
 
 
-def test_flufl_shortcut_answers_as_flufl_does() -> None:
-    from flufl.bounce import all_failures
-
-    from parsers.bounce.fluflbounce import _all_failures, _detectors
+def test_flufl_warnings_are_temporary_failures() -> None:
+    """flufl.bounce answers (temporary, permanent); a delay warning it recognises is a
+    temporary failure, not a permanent one (the two were read the wrong way round)."""
+    from parsers.bounce.fluflbounce import flufl_addresses
     from parsers.mime import message_from_bytes
-    from tests.shared_paths import eml_samples
 
-    detectors = _detectors()
-    assert detectors, "flufl.bounce internals changed: the shortcut is off"
-    for sample in eml_samples():
-        msg = message_from_bytes(sample.read_bytes())
-        assert _all_failures(msg, detectors) == all_failures(msg), sample.name
+    raw = (
+        b"From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\r\n"
+        b"To: sender@example.com\r\n"
+        b"Subject: Delivery Status Notification (Delay)\r\n"
+        b"\r\n"
+        b"Delivery to the following recipient has been delayed:\r\n"
+        b"\r\n"
+        b"     ann@example.org\r\n"
+        b"\r\n"
+        b"Message will be retried for 2 more day(s)\r\n"
+    )
+    assert flufl_addresses(message_from_bytes(raw), raw) == ([], ["ann@example.org"])
 
 
 def test_names_a_step_is_never_wrong_about_find_command() -> None:
