@@ -206,12 +206,15 @@ def test_queue_summary_shows_shaping_back_offs_and_what_waits(
     from monitor.store.shaping_repo import WAITING_PREFIX, BackoffRow, record_backoff
 
     seed(store)
+    # the clock read now, not at import: under xdist this test can run many minutes after
+    # the module's NOW, when a 10-minute suspension from NOW is already over
+    now = dt.datetime.now(dt.UTC)
     with store.session() as s, s.begin():
-        record_backoff(s, BackoffRow("gmail", "192.0.2.7", NOW, NOW + dt.timedelta(minutes=10),
-                                     NOW + dt.timedelta(minutes=40), 0.5,
+        record_backoff(s, BackoffRow("gmail", "192.0.2.7", now, now + dt.timedelta(minutes=10),
+                                     now + dt.timedelta(minutes=40), 0.5,
                                      "421 4.7.28 rate limited"))  # fmt: skip
-        record_backoff(s, BackoffRow("yahoo", "", NOW - dt.timedelta(days=1),
-                                     NOW - dt.timedelta(hours=23), NOW - dt.timedelta(hours=22),
+        record_backoff(s, BackoffRow("yahoo", "", now - dt.timedelta(days=1),
+                                     now - dt.timedelta(hours=23), now - dt.timedelta(hours=22),
                                      0.5, "421 4.7.0 [TSS04]"))  # over: not shown  # fmt: skip
         for row in s.scalars(select(SentMessage).where(SentMessage.recipient != "c@x.example")):
             row.state = MessageState.DEFERRED
