@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from reports.thresholds import Thresholds
+
 __all__ = [
     "BlocklistRow",
     "CampaignComplaints",
@@ -59,22 +61,6 @@ StateRow = tuple[str, str, str, datetime, datetime, str | None]
 HistoryInRow = tuple[str, str, str, str, int]
 #: (source ip, header_from, dkim evaluated, spf evaluated, count)
 DmarcInRow = tuple[str | None, str | None, str | None, str | None, int]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Thresholds:
-    """Published limits (percentages). Gmail and Yahoo: complaints under 0.1 %, never 0.3 %."""
-
-    complaint_warn: float = 0.1
-    complaint_critical: float = 0.3
-    hard_bounce_warn: float = 2.0
-    hard_bounce_critical: float = 5.0
-    #: Bounces for sender-side reasons (blocked, spam, reputation, auth) over sent.
-    sender_block_warn: float = 1.0
-    dmarc_pass_warn: float = 98.0
-    dmarc_pass_critical: float = 90.0
-    #: Messages a scope needs before its rates are judged (fewer: "too little volume").
-    min_volume: int = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

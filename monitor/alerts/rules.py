@@ -30,8 +30,8 @@ from monitor.store import ops
 from monitor.store.db import session_scope
 from monitor.store.models import AlertRecord
 from monitor.store.queue import queue_summary
-from reports.model import Thresholds
 from reports.providers import ProviderMap, load_providers
+from reports.thresholds import Thresholds
 
 __all__ = ["Finding", "RuleLimits", "evaluate_rules", "findings", "rate_findings", "rules_job"]
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from monitor.config.smtp import SmtpSettings
 from monitor.config.values import ClockTime, Count, MailAddress, WritableDir
-from reports.model import Thresholds
+from reports.thresholds import Thresholds
 
 __all__ = ["ReportConfig", "ReportEmail", "ReportThresholds"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportThresholds(Thresholds):
-    """``[report.thresholds]``: the verdict limits of ``reports.model.Thresholds`` (one list
+    """``[report.thresholds]``: the verdict limits of ``reports.thresholds.Thresholds`` (one list
     of fields, defaults there: the Gmail/Yahoo bulk-sender limits), validated as config."""
 
     def __post_init__(self) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from monitor.errors import MonitorError
-from parsers import parse_message
+from parsers.dispatch import parse_message
 from parsers.records import Kind, Report
 from parsers.serialize import report_to_dict
 

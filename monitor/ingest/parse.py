@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from parsers import parse_message
+from parsers.dispatch import parse_message
 from parsers.feedback import extract_report_document
 from parsers.records import Kind, Report
 from parsers.webtoken import unsubscribe_token_in_headers
