@@ -5,7 +5,8 @@ every command a postmaster types pays its imports: the whole parser (``parsers.d
 and the bounce families, phrase tables and classifier behind it, ~160 ms) came in through
 ``parsers/__init__.py`` whenever ``parsers.listfile`` or ``parsers.address`` was imported,
 ``reports.model`` (~40 ms) through the config's thresholds, and pyarrow (~150 ms) through
-the event export's column list. Each command runs in a fresh interpreter, as typed.
+the event export's column list, and alembic (0.2-0.25 s; only ``db`` commands and a schema
+mismatch need it) through the schema check. Each command runs in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import pytest
 from monitor.store.db import make_engine, upgrade
 
 #: Modules none of these commands needs; any one of them back at start-up fails the test.
-HEAVY = ("parsers.dispatch", "parsers.bounce", "parsers.phrases", "reports.model", "pyarrow")
+HEAVY = (
+    "alembic",
+    "parsers.dispatch",
+    "parsers.bounce",
+    "parsers.phrases",
+    "reports.model",
+    "pyarrow",
+)
 
 
 @pytest.mark.parametrize(

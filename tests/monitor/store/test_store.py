@@ -74,26 +74,6 @@ def test_schema_is_current_only_at_head(db_url: str) -> None:
         engine.dispose()
 
 
-def test_commands_do_not_import_alembic(tmp_path) -> None:
-    """A command on a migrated database checks the schema without alembic (its import is a
-    tenth of a short command's run); ``db`` commands still use it."""
-    import subprocess
-    import sys
-
-    db = tmp_path / "db.sqlite"
-    upgrade(make_engine(f"sqlite:///{db}"))
-    config = tmp_path / "c.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
-    probe = (
-        "import sys\n"
-        "from monitor.cli.root import main\n"
-        f"rc = main(['--config', {str(config)!r}, 'suppression', 'check', 'a@example.org'])\n"
-        "print(rc, 'alembic' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stdout + out.stderr
-
-
 def test_migrations_match_models(store) -> None:
     """Alembic's autogenerate finds nothing to do: migrations and models agree."""
     with store.engine.connect() as conn:
