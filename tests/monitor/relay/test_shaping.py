@@ -264,29 +264,43 @@ GMAIL_RATE = (
 )
 
 
-def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns, port) -> None:
+def google_and_other(store: Any, dns: DNSServer, port: int, n: int) -> tuple[Any, ...]:
+    """``n`` messages to a domain on Gmail's MX (the ``google`` group: one connection, a
+    120 s back-off, a 600 s ramp) and ``n`` to one of no group, queued; the two recipient
+    lists and the relay settings. The back-off tests refuse the first Gmail session and
+    watch the other destination not notice."""
     publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
     publish(dns, "b.example", (10, "mx.b.example", "127.0.0.3"))
-    enqueue(store, *batch("A", "a.example", 10), *batch("B", "b.example", 10))
-    paced, other = everyone("A", "a.example", 10), everyone("B", "b.example", 10)
+    enqueue(store, *batch("A", "a.example", n), *batch("B", "b.example", n))
+    rule = google(max_connections=1, messages_per_minute=6000)
+    config = settings(dns, port, shaping=shaping(rule, backoff_seconds=120, ramp_seconds=600),
+                      retry_initial=60.0)  # fmt: skip
+    return everyone("A", "a.example", n), everyone("B", "b.example", n), config
+
+
+async def first_round(store: Any, paced: list[str], other: list[str], seen: dict[str, Any]) -> None:
+    """Wait until every message has had its first answer and the engine has stored the
+    back-off; note the Gmail messages' states and what ``deliverwatch queue`` says waits."""
+    await until(final(store, *paced, *other), 15)
+    seen["first"] = {r: rows(store)[r].state for r in paced}
+    await until(lambda: bool(in_force(store, T0)))  # stored by the engine
+    with store.session() as session:
+        seen["waiting"] = waiting_by_cause(session)
+
+
+def test_a_rate_limit_reply_backs_off_only_its_group_then_it_recovers(store, dns, port) -> None:
+    paced, other, config = google_and_other(store, dns, port, 10)
     calls = itertools.count(1)
 
     def refuse_first(stage: str, rcpt: str | None, n: int) -> str | None:
         return GMAIL_RATE if stage == "RCPT" and next(calls) == 1 else None
 
-    rule = google(max_connections=1, messages_per_minute=6000)
-    config = settings(dns, port, shaping=shaping(rule, backoff_seconds=120, ramp_seconds=600),
-                      retry_initial=60.0)  # fmt: skip
     clock = Clock()
     seen: dict[str, Any] = {}
 
     async def go() -> None:
         async with running(store, config, clock) as engine:
-            await until(final(store, *paced, *other), 15)
-            seen["first"] = {r: rows(store)[r].state for r in paced}
-            await until(lambda: bool(in_force(store, T0)))  # stored by the engine
-            with store.session() as session:
-                seen["waiting"] = waiting_by_cause(session)
+            await first_round(store, paced, other, seen)
             assert engine.shaper is not None and engine.counts["backoffs"] == 1
             episode = engine.backoffs[0]
             assert (episode.group, episode.source_ip) == ("google", "")
@@ -439,27 +453,17 @@ YAHOO_TSS04 = (
 def test_a_refusal_at_the_greeting_or_ehlo_backs_off_only_its_group(
     store, dns, port, stage, answer, said
 ) -> None:
-    publish(dns, "a.example", (10, GOOGLE_MX, "127.0.0.2"))
-    publish(dns, "b.example", (10, "mx.b.example", "127.0.0.3"))
-    enqueue(store, *batch("A", "a.example", 6), *batch("B", "b.example", 6))
-    paced, other = everyone("A", "a.example", 6), everyone("B", "b.example", 6)
+    paced, other, config = google_and_other(store, dns, port, 6)
 
     def refuse_first(at: str, peer: str | None, n: int) -> str | None:
         return answer if at == stage and n == 1 else None
 
-    rule = google(max_connections=1, messages_per_minute=6000)
-    config = settings(dns, port, shaping=shaping(rule, backoff_seconds=120, ramp_seconds=600),
-                      retry_initial=60.0)  # fmt: skip
     clock = Clock()
     seen: dict[str, Any] = {}
 
     async def go() -> None:
         async with running(store, config, clock) as engine:
-            await until(final(store, *paced, *other), 15)
-            seen["first"] = {r: rows(store)[r].state for r in paced}
-            await until(lambda: bool(in_force(store, T0)))  # stored by the engine
-            with store.session() as session:
-                seen["waiting"] = waiting_by_cause(session)
+            await first_round(store, paced, other, seen)
             seen["backoffs"] = engine.counts["backoffs"]
             seen["episodes"] = list(engine.backoffs)
             clock.advance(seconds=130)  # the suspension is over
