@@ -54,7 +54,7 @@ def _start(
         f'hostname = "relay{n}.bench"\ndata_dir = "{work / f"relay{n}"}"\n'
         f"outbound_port = {sinks.port}\nmax_connections_per_domain = 20\n\n"
         f'[relay.users.bench]\npassword_hash = "{hash_password(PASSWORD)}"\n'
-        'domains = ["sender.example"]\n',
+        'domains = ["sender.example"]\nallow_unsigned = true\n',  # as bench_relay's unsigned run
         encoding="utf-8",
     )
     log = work / f"relay{n}.log"
