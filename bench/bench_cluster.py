@@ -21,13 +21,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from bench_relay import (
-    DOMAINS,
-    HOSTS,
     PASSWORD,
     REPO,
     Sinks,
@@ -35,6 +32,7 @@ from bench_relay import (
     _client,
     _cpu_seconds,
     _rss_mib,
+    sink_hosts,
 )
 from pgschema import PG_URL, pg_schema
 
@@ -56,7 +54,7 @@ def _start(
         f'hostname = "relay{n}.bench"\ndata_dir = "{work / f"relay{n}"}"\n'
         f"outbound_port = {sinks.port}\nmax_connections_per_domain = 20\n\n"
         f'[relay.users.bench]\npassword_hash = "{hash_password(PASSWORD)}"\n'
-        'domains = ["sender.example"]\n',
+        'domains = ["sender.example"]\nallow_unsigned = true\n',  # as bench_relay's unsigned run
         encoding="utf-8",
     )
     log = work / f"relay{n}.log"
@@ -101,10 +99,7 @@ def run(args: argparse.Namespace, relays: int, work: Path, sinks: Sinks, dns: DN
 
             accepted = asyncio.run(load())
             accept_s = time.perf_counter() - t0
-            while sinks.count() - base < accepted and time.perf_counter() - t0 < 900:
-                time.sleep(0.02)
-            deliver_s = time.perf_counter() - t0
-            delivered = sinks.count() - base
+            deliver_s, delivered = sinks.delivered(base, accepted, t0)
             cpu = sum(_cpu_seconds(_children(pid)) for pid in pids) - cpu0
             rss = sum(_rss_mib(_children(pid)) for pid in pids)
         finally:
@@ -134,18 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         f"to 3 sink MX hosts; load average {os.getloadavg()[0]:.1f} ({PG_URL})",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="dw-bench-cluster-") as tmp:
-        work = Path(tmp)
-        sinks = Sinks(free_port(), work / "sinks.json")
-        try:
-            with DNSServer() as dns:
-                for domain, host in zip(DOMAINS, HOSTS, strict=True):
-                    dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
-                    dns.zone.add(f"mx.{domain}", "A", host)
-                for relays in (1, 2):
-                    run(args, relays, work, sinks, dns)
-        finally:
-            sinks.stop()
+    with sink_hosts("dw-bench-cluster-") as (work, sinks, dns):
+        for relays in (1, 2):
+            run(args, relays, work, sinks, dns)
     return 0
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiosmtplib
@@ -92,9 +94,35 @@ class Sinks:
         except (OSError, ValueError):
             return 0
 
+    def delivered(self, base: int, accepted: int, t0: float) -> tuple[float, int]:
+        """Wait until the sinks have counted ``accepted`` messages more than ``base`` (15
+        minutes at most): seconds from ``t0`` (the first connection) to then, and how many
+        they counted."""
+        while self.count() - base < accepted and time.perf_counter() - t0 < 900:
+            time.sleep(0.02)
+        return time.perf_counter() - t0, self.count() - base
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(10)
+
+
+@contextlib.contextmanager
+def sink_hosts(prefix: str) -> Iterator[tuple[Path, Sinks, DNSServer]]:
+    """A scratch folder, the counting sinks and a loopback DNS server giving each of
+    ``DOMAINS`` one MX on its host: where every relay benchmark here (and ``bench_cluster``)
+    delivers to. The sinks are stopped, the server closed and the folder removed on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        sinks = Sinks(free_port(), work / "sinks.json")
+        try:
+            with DNSServer() as dns:
+                for domain, host in zip(DOMAINS, HOSTS, strict=True):
+                    dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
+                    dns.zone.add(f"mx.{domain}", "A", host)
+                yield work, sinks, dns
+        finally:
+            sinks.stop()
 
 
 def _body(n: int, size: int) -> bytes:
@@ -137,10 +165,7 @@ def _load(port: int, messages: int, size: int, connections: int, auth: bool,
 
     accepted = asyncio.run(run())
     accept_s = time.perf_counter() - t0
-    while sinks.count() - base < accepted and time.perf_counter() - t0 < 900:
-        time.sleep(0.02)
-    deliver_s = time.perf_counter() - t0
-    delivered = sinks.count() - base
+    deliver_s, delivered = sinks.delivered(base, accepted, t0)
     latencies.sort()
     return {
         "accepted": accepted,
@@ -455,24 +480,15 @@ def main(argv: list[str] | None = None) -> int:
         f"to 3 sink MX hosts; load average {os.getloadavg()[0]:.1f} ({where})",
         flush=True,
     )
-    with tempfile.TemporaryDirectory(prefix="dw-bench-relay-") as tmp:
-        work = Path(tmp)
-        sinks = Sinks(free_port(), work / "sinks.json")
-        try:
-            with DNSServer() as dns:
-                for domain, host in zip(DOMAINS, HOSTS, strict=True):
-                    dns.zone.add(domain, "MX", [10, f"mx.{domain}"])
-                    dns.zone.add(f"mx.{domain}", "A", host)
-                if args.only in (None, "ours"):
-                    _compose_cost(args.size, work)
-                    runs = {"off": [False], "on": [True], "both": [False, True]}[args.dkim]
-                    got = {sign: run_ours(args, work, sinks, dns, sign) for sign in runs}
-                    if len(got) == 2:
-                        _compare(got[False], got[True])
-                if args.only in (None, "postfix"):
-                    run_postfix(args, work, sinks)
-        finally:
-            sinks.stop()
+    with sink_hosts("dw-bench-relay-") as (work, sinks, dns):
+        if args.only in (None, "ours"):
+            _compose_cost(args.size, work)
+            runs = {"off": [False], "on": [True], "both": [False, True]}[args.dkim]
+            got = {sign: run_ours(args, work, sinks, dns, sign) for sign in runs}
+            if len(got) == 2:
+                _compare(got[False], got[True])
+        if args.only in (None, "postfix"):
+            run_postfix(args, work, sinks)
     return 0
 
 

@@ -6,7 +6,7 @@ import click
 
 from monitor.cli.common import loaded_app
 from monitor.cli.listout import emit_rows, format_option
-from monitor.cli.suppression_cmd import target
+from monitor.cli.suppression_cmd import remove_targets, target
 from monitor.cli.term import text
 
 __all__ = ["allowlist_group"]
@@ -43,19 +43,16 @@ def allowlist_add(
 @click.pass_context
 def allowlist_remove(ctx: click.Context, addresses: tuple[str, ...], domain: bool) -> int:
     """Remove ADDRESSES (or @domains) from the allowlist; exit 1 if any was not there."""
-    from monitor.store.db import session_scope
     from monitor.store.suppressions import remove_allow
 
-    app = loaded_app(ctx)
-    missing = 0
-    with session_scope(app.sessions(), "removing from the allowlist") as session:
-        for scope, value in (target(app, a, domain) for a in addresses):
-            if remove_allow(session, scope=scope, value=value):
-                click.echo(f"removed: {text(value)}")
-            else:
-                missing += 1
-                click.echo(f"not on the allowlist: {text(value)}", err=True)
-    return 1 if missing else 0
+    return remove_targets(
+        ctx,
+        addresses,
+        domain,
+        remove=remove_allow,
+        doing="removing from the allowlist",
+        absent="not on the allowlist",
+    )
 
 
 @allowlist_group.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
@@ -23,6 +23,8 @@ from parsers.address import AddressError, normalize_address, normalize_domain
 from parsers.listfile import FORMATS as IMPORT_FORMATS
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from monitor.app import App
     from monitor.suppression.files import ImportReport
 
@@ -39,6 +41,39 @@ def target(app: App, text: str, domain: bool) -> tuple[ListScope, str]:
         return ListScope.ADDRESS, normalize_address(text, lowercase_local=lower)
     except AddressError as exc:
         raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+
+
+class Remover(Protocol):
+    """``remove_suppression`` or ``remove_allow``: False when the entry was not there."""
+
+    def __call__(self, session: Session, *, scope: ListScope, value: str) -> bool: ...
+
+
+def remove_targets(
+    ctx: click.Context,
+    addresses: tuple[str, ...],
+    domain: bool,
+    *,
+    remove: Remover,
+    doing: str,
+    absent: str,
+) -> int:
+    """The body of ``suppression remove`` and ``allowlist remove``: ``remove`` each target in
+    one transaction (``doing`` names it in a database error), say ``removed: VALUE`` or, on
+    stderr, ``ABSENT: VALUE``; exit status 1 if any was not there, so that a script notices a
+    mistyped address."""
+    from monitor.store.db import session_scope
+
+    app = loaded_app(ctx)
+    missing = 0
+    with session_scope(app.sessions(), doing) as session:
+        for scope, value in (target(app, a, domain) for a in addresses):
+            if remove(session, scope=scope, value=value):
+                click.echo(f"removed: {text(value)}")
+            else:
+                missing += 1
+                click.echo(f"{absent}: {text(value)}", err=True)
+    return 1 if missing else 0
 
 
 @click.group("suppression")
@@ -92,19 +127,16 @@ def suppression_add(
 @click.pass_context
 def suppression_remove(ctx: click.Context, addresses: tuple[str, ...], domain: bool) -> int:
     """Remove ADDRESSES (or @domains) from the list; exit 1 if any was not there."""
-    from monitor.store.db import session_scope
     from monitor.store.suppressions import remove_suppression
 
-    app = loaded_app(ctx)
-    missing = 0
-    with session_scope(app.sessions(), "removing suppressions") as session:
-        for scope, value in (target(app, a, domain) for a in addresses):
-            if remove_suppression(session, scope=scope, value=value):
-                click.echo(f"removed: {text(value)}")
-            else:
-                missing += 1
-                click.echo(f"not on the list: {text(value)}", err=True)
-    return 1 if missing else 0
+    return remove_targets(
+        ctx,
+        addresses,
+        domain,
+        remove=remove_suppression,
+        doing="removing suppressions",
+        absent="not on the list",
+    )
 
 
 @suppression_group.command("check")

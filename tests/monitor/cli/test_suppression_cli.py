@@ -35,7 +35,7 @@ def test_add_check_remove_roundtrip(cli, config_file: Path, store) -> None:
     assert rows(store)["bob@example.com"][1] == "complaint"
 
     r = cli("--config", config_file, "suppression", "remove", "bob@example.com")
-    assert r.code == 0
+    assert r.code == 0 and r.out == "removed: bob@example.com\n"
     r = cli("--config", config_file, "suppression", "check", "bob@example.com")
     assert r.code == 0 and "ok to send" in r.out
     r = cli("--config", config_file, "suppression", "remove", "bob@example.com")
@@ -84,9 +84,12 @@ def test_domain_entries_and_allowlist_precedence(cli, config_file: Path) -> None
     r = cli(*c, "allowlist", "list", "--format", "csv")
     listed = {(row["value"], row["scope"]) for row in csv.DictReader(io.StringIO(r.out))}
     assert listed == {("ceo@spam.example", "address"), ("partner.example", "domain")}
-    assert cli(*c, "allowlist", "remove", "--domain", "partner.example").code == 0
+    r = cli(*c, "allowlist", "remove", "--domain", "partner.example")
+    assert r.code == 0 and r.out == "removed: partner.example\n"
     assert cli(*c, "suppression", "check", "bob@partner.example").code == 1
-    assert cli(*c, "allowlist", "remove", "nobody@x.example").code == 1
+    r = cli(*c, "allowlist", "remove", "nobody@x.example", "ceo@spam.example")
+    assert r.code == 1 and r.out == "removed: ceo@spam.example\n"
+    assert r.err == "not on the allowlist: nobody@x.example\n"
 
 
 def test_expiry(cli, config_file: Path, store) -> None:

@@ -1,4 +1,5 @@
-"""A real relay service in a background thread, and the accounts the tests log in with."""
+"""A real relay service in a background thread, the accounts the tests log in with, and the
+loopback DNS server and SMTP port the delivery tests point the engine at."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from monitor.relay.server import SubmissionSettings
 from monitor.relay.service import Deliverer, Listener, RelayService
 from monitor.relay.tlsconf import ensure_self_signed, server_context
 from monitor.store.db import make_engine, make_session_factory
+from tests.servers.dns import DNSServer
 from tests.servers.smtp import free_port
 
 PASSWORD = "s3cret-pa55"
@@ -94,3 +96,17 @@ class RunningRelay:
 def relay(store: Any, tmp_path: Path) -> Iterator[RunningRelay]:
     with RunningRelay(store, tmp_path) as running:
         yield running
+
+
+@pytest.fixture
+def dns() -> Iterator[DNSServer]:
+    """An empty zone per test: each publishes the MX records it needs (``publish``)."""
+    with DNSServer() as server:
+        yield server
+
+
+@pytest.fixture
+def port() -> int:
+    """A free loopback port: a test's MX sinks listen on it, each on its own 127.0.0.x address,
+    and the engine's ``port`` setting dials it in place of 25."""
+    return free_port("127.0.0.1")

@@ -5,9 +5,6 @@ source address and EHLO name, VERP return paths, connection reuse."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
-import pytest
 
 from monitor.enums import EventKind, MessageState, Trust
 from monitor.events import EventContext
@@ -29,19 +26,7 @@ from tests.monitor.relay.delivery_kit import (
     suppressed,
     until,
 )
-from tests.servers.dns import DNSServer
-from tests.servers.smtp import SmtpSink, free_port
-
-
-@pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
+from tests.servers.smtp import SmtpSink
 
 
 def test_delivers_from_the_configured_source_and_helo_and_records_events(store, dns, port) -> None:

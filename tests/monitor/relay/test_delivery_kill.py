@@ -25,8 +25,7 @@ from tests.monitor.relay.delivery_kit import (
     settings,
     until,
 )
-from tests.servers.dns import DNSServer
-from tests.servers.smtp import SmtpSink, free_port
+from tests.servers.smtp import SmtpSink
 
 REPO = Path(__file__).resolve().parents[3]
 CHILD = """
@@ -46,8 +45,8 @@ asyncio.run(engine.run(asyncio.Event()))
 N = 60
 
 
-def test_a_killed_relays_mail_is_delivered_after_restart(store, tmp_path) -> None:
-    port = free_port("127.0.0.1")
+def test_a_killed_relays_mail_is_delivered_after_restart(store, dns, port) -> None:
+    publish(dns, "dest.example", (10, "mx1.dest.example", "127.0.0.2"))
     recipients = [f"r{i}@dest.example" for i in range(N)]
     now = Clock(dt.datetime.now(dt.UTC))
     enqueue(store, *(message(f"K{i:03d}", r, received=now.now) for i, r in enumerate(recipients)))
@@ -57,8 +56,7 @@ def test_a_killed_relays_mail_is_delivered_after_restart(store, tmp_path) -> Non
             time.sleep(0.03)  # the sink is slow: the kill finds deliveries in flight
         return None
 
-    with DNSServer() as dns, SmtpSink("127.0.0.2", port, reply=slow) as sink:
-        publish(dns, "dest.example", (10, "mx1.dest.example", "127.0.0.2"))
+    with SmtpSink("127.0.0.2", port, reply=slow) as sink:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         child = subprocess.Popen([sys.executable, "-c", CHILD, store.url, dns.address, str(port)],
                                  env=env, stderr=subprocess.DEVNULL)  # fmt: skip

@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -34,20 +33,16 @@ from tests.monitor.relay.delivery_kit import (
     until,
 )
 from tests.servers.dns import DNSServer
-from tests.servers.smtp import HANG, SmtpSink, free_port
+from tests.servers.smtp import HANG, SmtpSink
 
 
 @pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        publish(server, "dest.example", (10, "mx1.dest.example", "127.0.0.2"))
-        publish(server, "sender.example", (10, "mx.sender.example", "127.0.0.6"))
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
+def dns(dns: DNSServer) -> DNSServer:
+    """The conftest's server with the MXs every test here sends to: the recipients' and, for
+    the DSNs back to the submitter, the sender's."""
+    publish(dns, "dest.example", (10, "mx1.dest.example", "127.0.0.2"))
+    publish(dns, "sender.example", (10, "mx.sender.example", "127.0.0.6"))
+    return dns
 
 
 def always(answer: str, stage: str = "RCPT"):  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 
 import pytest
 
@@ -25,19 +24,7 @@ from tests.monitor.relay.delivery_kit import (
     state,
     until,
 )
-from tests.servers.dns import DNSServer
-from tests.servers.smtp import DROP, HANG, ScriptedServer, SmtpSink, free_port, self_signed_context
-
-
-@pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
+from tests.servers.smtp import DROP, HANG, ScriptedServer, SmtpSink, self_signed_context
 
 
 def deliver(store, config, *recipients: str, timeout: float = 10.0) -> None:

@@ -10,7 +10,6 @@ import datetime as dt
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,20 +41,9 @@ from tests.monitor.relay.delivery_kit import (
     until,
 )
 from tests.servers.dns import DNSServer
-from tests.servers.smtp import HANG, SmtpSink, free_port
+from tests.servers.smtp import HANG, SmtpSink
 
 GOOGLE_MX = "aspmx.l.google.com"
-
-
-@pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
 
 
 def shaping(*rules: GroupRule, **extra: Any) -> ShapingSettings:

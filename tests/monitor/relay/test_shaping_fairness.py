@@ -8,10 +8,8 @@ import dataclasses
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any, cast
 
-import pytest
 from sqlalchemy import Table, func, select, text
 
 from monitor.relay.delivery.shaping import ShapingSettings
@@ -29,19 +27,7 @@ from tests.monitor.relay.delivery_kit import (
     settings,
     until,
 )
-from tests.servers.dns import DNSServer
-from tests.servers.smtp import SmtpSink, free_port
-
-
-@pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
+from tests.servers.smtp import SmtpSink
 
 
 def campaign(name: str, n: int, domain: str, *, start: int = 0) -> list[q.QueuedMessage]:

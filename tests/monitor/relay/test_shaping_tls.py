@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,21 +34,10 @@ from tests.monitor.relay.delivery_kit import (
 )
 from tests.servers.dns import DNSServer
 from tests.servers.https import HTTPSServer, Response, _cert
-from tests.servers.smtp import SmtpSink, free_port, self_signed_context
+from tests.servers.smtp import SmtpSink, self_signed_context
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MX = "mx.dest.example"
-
-
-@pytest.fixture
-def dns() -> Iterator[DNSServer]:
-    with DNSServer() as server:
-        yield server
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port("127.0.0.1")
 
 
 class MxAuthority:
