@@ -37,6 +37,7 @@ from aiosmtpd.smtp import SMTP
 __all__ = [
     "DROP",
     "HANG",
+    "SLOW",
     "CountingSink",
     "Received",
     "ScriptedServer",
@@ -45,10 +46,13 @@ __all__ = [
     "self_signed_context",
 ]
 
-#: ``reply`` answers with special meaning: never answer (until the sink stops), or close the
-#: connection instead of answering.
+#: ``reply`` answers with special meaning: never answer (until the sink stops), close the
+#: connection instead of answering, or accept after ``SLOW_SECONDS`` (a busy MX: one
+#: connection cannot empty a queue before the relay opens the others it may).
 HANG = "HANG"
 DROP = "DROP"
+SLOW = "SLOW"
+SLOW_SECONDS = 0.05
 _DSN_PARAMS = ("RET", "ENVID", "NOTIFY", "ORCPT")
 
 
@@ -123,6 +127,9 @@ class _Handler:
         if answer == DROP:
             server.transport.abort()
             return "421 4.4.2 dropped"  # never arrives
+        if answer == SLOW:
+            await asyncio.sleep(SLOW_SECONDS)
+            return None
         return answer
 
     async def handle_RCPT(

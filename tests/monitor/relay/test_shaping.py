@@ -41,7 +41,7 @@ from tests.monitor.relay.delivery_kit import (
     until,
 )
 from tests.servers.dns import DNSServer
-from tests.servers.smtp import HANG, SmtpSink
+from tests.servers.smtp import HANG, SLOW, SmtpSink
 
 GOOGLE_MX = "aspmx.l.google.com"
 
@@ -215,7 +215,12 @@ def test_caps_are_per_source_address(store, dns, port) -> None:
         async with running(store, config, Clock()):
             await until(final(store, *wanted), 30)
 
-    with SmtpSink("127.0.0.2", port) as sink:
+    # each message takes the sink a moment, so one connection cannot deliver all 40 before
+    # the relay opens the second address's (it did once on a loaded machine)
+    busy = SmtpSink(
+        "127.0.0.2", port, reply=lambda stage, rcpt, n: SLOW if stage == "DATA" else None
+    )
+    with busy as sink:
         asyncio.run(go())
     assert len(sink.messages) == 40
     assert sink.peak["127.0.0.10"] == sink.peak["127.0.0.11"] == 1
