@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
 from monitor.store.suppressions import ListEntry
@@ -41,9 +42,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Verdict:
-    """May we send to ``address``, and why (the entry that decided)."""
+class Verdict(NamedTuple):
+    """May we send to ``address``, and why (the entry that decided).
+
+    A tuple, not a frozen dataclass, like ``ListEntry``: one per listed address of a
+    checked list, where the dataclass's ``__init__`` cost twice a tuple's.
+    """
 
     address: str
     suppressed: bool
