@@ -115,18 +115,23 @@ _Pending = tuple[list[str], list[str | AddressError], bool, Future[_Found]]
 
 
 def _normalised(batch: list[str], lowercase_local: bool) -> list[str | AddressError]:
+    """Each item's address, or why it is none (one loop, no helper called per item)."""
     out: list[str | AddressError] = []
     for item in batch:
         try:
             out.append(normalize_address(item, lowercase_local=lowercase_local))
         except AddressError as exc:
-            out.append(exc)
+            # without its traceback: that holds this frame, so ``out`` would hold itself
+            # and the batch until the next full collection (+14 MB peak RSS on 500,000)
+            out.append(exc.with_traceback(None))
     return out
 
 
 def _plain(addresses: list[str]) -> bool:
     """Whether every address of a batch is printable ASCII, which ``terminal_text`` returns
-    as it is: then the verdicts skip that call (a tenth of them) for each address."""
+    as it is: then the verdicts skip that call for each address (as printable ASCII is what
+    a whole string is made of exactly when each of its parts is, one test of the joined
+    batch answers for all of them)."""
     joined = "".join(addresses)
     return joined.isascii() and joined.isprintable()
 

@@ -46,7 +46,8 @@ class Verdict(NamedTuple):
     """May we send to ``address``, and why (the entry that decided).
 
     A tuple, not a frozen dataclass, like ``ListEntry``: one per listed address of a
-    checked list, where the dataclass's ``__init__`` cost twice a tuple's.
+    checked list (162,000 of 500,000 in ``bench/bench_check.py``), where the dataclass's
+    ``__init__`` cost twice a tuple's.
     """
 
     address: str
