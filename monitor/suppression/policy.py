@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
 
 from monitor.enums import EventKind, ListScope, SuppressionReason, Trust
 from monitor.store.suppressions import ListEntry
@@ -42,13 +41,9 @@ __all__ = [
 ]
 
 
-class Verdict(NamedTuple):
-    """May we send to ``address``, and why (the entry that decided).
-
-    A tuple, not a frozen dataclass, like ``ListEntry``: one per listed address of a
-    checked list (162,000 of 500,000 in ``bench/bench_check.py``), where the dataclass's
-    ``__init__`` cost twice a tuple's.
-    """
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """May we send to ``address``, and why (the entry that decided)."""
 
     address: str
     suppressed: bool
