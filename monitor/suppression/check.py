@@ -66,14 +66,13 @@ def check_lines(
     45.2-56.9k (mean 51.5k) with it. Each batch is looked up in its own transaction.
 
     Cost per address (``bench/bench_check.py --instructions 50000``, callgrind, the
-    PostgreSQL server's work not counted): SQLite 48,100 CPU instructions, PostgreSQL
-    38,500, plus 2.3-2.8 billion for start-up; 68,700 and 54,500 before the rows'
-    values were converted once per distinct value, ``ListEntry``/``Verdict`` became
-    tuples and the address regex stopped matching a domain's last label twice.
-    ``bench/bench_check.py``, three runs each, interleaved, load average 2.6-6.2
-    (2026-12-03): SQLite 99.7-111.5k addresses/s (4.5-4.8 s CPU; before 52.0-83.3k,
-    5.8-6.3 s), PostgreSQL 81.2-104.4k (client 4.1-4.3 s CPU; before 64.1-73.9k,
-    5.3-6.5 s).
+    PostgreSQL server's work not counted): SQLite 50,900 CPU instructions, PostgreSQL
+    41,000, plus 2.3-2.8 billion for start-up; 68,700 and 54,500 before the rows'
+    values were converted once per distinct value and the address regex stopped matching
+    a domain's last label twice. ``bench/bench_check.py --backend both``, three runs, load
+    average 1.7-2.5 (2026-12-03): SQLite 100.2-108.7k addresses/s (4.6-5.0 s CPU),
+    PostgreSQL 89.3-106.1k (client 4.3-5.1 s CPU); main before this, interleaved runs at
+    load 2.6-6.2: SQLite 52.0-83.3k, PostgreSQL 64.1-73.9k.
     """
     counts = CheckCounts()
     items = _inputs(lines)
