@@ -29,10 +29,12 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _DOT_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\u0080-\U0010ffff-]+$")
 _ASCII_DOMAIN = re.compile(r"^[A-Za-z0-9.-]+$")
 # The shape of nearly every real address, already lower-cased: checked in one regex so that a
-# million-row import does not pay for the general path (which gives the same answer).
+# million-row import does not pay for the general path (which gives the same answer). The
+# domain is a label then dot-labels: written as (label dot)+ label, the last label was matched
+# twice (once as a would-be "label." and again after backtracking), 40 % of the regex's time.
 _LDH = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _COMMON = re.compile(
-    rf"[a-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*@(?:{_LDH}\.)+{_LDH}"
+    rf"[a-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*@{_LDH}(?:\.{_LDH})+"
 )
 
 

@@ -64,20 +64,30 @@ def check_lines(
     wait releases the GIL). ``bench/bench_check.py``, four runs each on a quiet but noisy
     machine (2026-12-03): 41.8-47.0k addresses/s (mean 44.7k) without the thread,
     45.2-56.9k (mean 51.5k) with it. Each batch is looked up in its own transaction.
+
+    Cost per address (``bench/bench_check.py --instructions 50000``, callgrind, the
+    PostgreSQL server's work not counted): SQLite 50,900 CPU instructions, PostgreSQL
+    41,000, plus 2.3-2.8 billion for start-up; 68,700 and 54,500 before the rows'
+    values were converted once per distinct value and the address regex stopped matching
+    a domain's last label twice. ``bench/bench_check.py --backend both``, three runs, load
+    average 1.7-2.5 (2026-12-03): SQLite 100.2-108.7k addresses/s (4.6-5.0 s CPU),
+    PostgreSQL 89.3-106.1k (client 4.3-5.1 s CPU); main before this, interleaved runs at
+    load 2.6-6.2: SQLite 52.0-83.3k, PostgreSQL 64.1-73.9k.
     """
     counts = CheckCounts()
     items = _inputs(lines)
-    pending: tuple[list[str], list[str | AddressError], Future[_Found]] | None = None
+    pending: _Pending | None = None
     # SQLite answers inside this process: a second thread would only contend for the GIL
     # (8.7 -> 11.1 s on the same check)
     threads = 1 if _waits_on_server(factory) else 0
     with _Lookups(threads) as lookups:
         while batch := list(islice(items, BATCH)):
-            normalised = [_normalise(item, lowercase_local) for item in batch]
-            found = lookups.submit(_lookup, factory, normalised)
+            normalised = _normalised(batch, lowercase_local)
+            valid = [n for n in normalised if isinstance(n, str)]
+            found = lookups.submit(_lookup, factory, valid)
             if pending is not None:
                 _write_verdicts(write, pending, now, only, counts)
-            pending = (batch, normalised, found)
+            pending = (batch, normalised, _plain(valid), found)
         if pending is not None:
             _write_verdicts(write, pending, now, only, counts)
     return counts
@@ -108,29 +118,47 @@ class _Lookups(ThreadPoolExecutor):
 
 
 _Found = tuple[dict[tuple[ListScope, str], ListEntry], dict[tuple[ListScope, str], ListEntry]]
+#: A batch waiting for its verdicts: its items, their addresses (or why not), whether every
+#: address is plain printable ASCII (``_plain``), and the entries looked up for it.
+_Pending = tuple[list[str], list[str | AddressError], bool, Future[_Found]]
 
 
-def _normalise(item: str, lowercase_local: bool) -> str | AddressError:
-    try:
-        return normalize_address(item, lowercase_local=lowercase_local)
-    except AddressError as exc:
-        return exc
+def _normalised(batch: list[str], lowercase_local: bool) -> list[str | AddressError]:
+    """Each item's address, or why it is none (one loop, no helper called per item)."""
+    out: list[str | AddressError] = []
+    for item in batch:
+        try:
+            out.append(normalize_address(item, lowercase_local=lowercase_local))
+        except AddressError as exc:
+            # without its traceback: that holds this frame, so ``out`` would hold itself
+            # and the batch until the next full collection (+14 MB peak RSS on 500,000)
+            out.append(exc.with_traceback(None))
+    return out
 
 
-def _lookup(factory: sessionmaker[Session], normalised: list[str | AddressError]) -> _Found:
+def _plain(addresses: list[str]) -> bool:
+    """Whether every address of a batch is printable ASCII, which ``terminal_text`` returns
+    as it is: then the verdicts skip that call for each address (as printable ASCII is what
+    a whole string is made of exactly when each of its parts is, one test of the joined
+    batch answers for all of them)."""
+    joined = "".join(addresses)
+    return joined.isascii() and joined.isprintable()
+
+
+def _lookup(factory: sessionmaker[Session], addresses: list[str]) -> _Found:
     with session_scope(factory, "checking addresses") as session:
-        return entries_for(session, [n for n in normalised if isinstance(n, str)])
+        return entries_for(session, addresses)
 
 
 def _write_verdicts(
     write: Callable[[str], object],
-    pending: tuple[list[str], list[str | AddressError], Future[_Found]],
+    pending: _Pending,
     now: datetime,
     only: str | None,
     counts: CheckCounts,
 ) -> None:
-    batch, normalised, found = pending
-    out = _verdicts(batch, normalised, *found.result(), now, only, counts)
+    batch, normalised, plain, found = pending
+    out = _verdicts(batch, normalised, plain, *found.result(), now, only, counts)
     if out:
         write("\n".join(out) + "\n")
 
@@ -138,6 +166,7 @@ def _write_verdicts(
 def _verdicts(
     batch: list[str],
     normalised: list[str | AddressError],
+    plain: bool,
     entries: dict[tuple[ListScope, str], ListEntry],
     allows: dict[tuple[ListScope, str], ListEntry],
     now: datetime,
@@ -154,7 +183,7 @@ def _verdicts(
             if only is None:
                 out.append(f"{terminal_text(item)}: INVALID - {terminal_text(address)}")
             continue
-        shown = terminal_text(address)
+        shown = address if plain else terminal_text(address)
         domain = address[address.rfind("@") + 1 :]
         if address not in addresses and domain not in domains:  # most of a list
             counts.ok += 1
@@ -167,7 +196,7 @@ def _verdicts(
         verdict = decide_verdict(
             address,
             suppressions=[entries[k] for k in keys if k in entries],
-            allows=[allows[k] for k in keys if k in allows],
+            allows=[allows[k] for k in keys if k in allows] if allows else [],
             now=now,
         )
         state = "suppressed" if verdict.suppressed else "ok"

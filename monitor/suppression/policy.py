@@ -53,15 +53,31 @@ class Verdict:
 
 
 def _describe(entry: ListEntry) -> str:
+    """``address suppressed (reason), since ..., until ..., note: ...``: the why of a
+    suppressed verdict, written for each listed address of a checked list."""
     what = "address" if entry.scope is ListScope.ADDRESS else f"domain {entry.value}"
-    parts = [f"{what} suppressed ({entry.reason.value if entry.reason else 'unknown'})"]
+    why = f"{what} suppressed ({entry.reason.value if entry.reason else 'unknown'})"
     if entry.created_at:
-        parts.append(f"since {entry.created_at:%Y-%m-%d %H:%M}Z")
+        why += f", since {_minute(entry.created_at)}Z"
     if entry.expires_at:
-        parts.append(f"until {entry.expires_at:%Y-%m-%d %H:%M}Z")
+        why += f", until {_minute(entry.expires_at)}Z"
     if entry.note:
-        parts.append(f"note: {entry.note}")
-    return ", ".join(parts)
+        why += f", note: {entry.note}"
+    return why
+
+
+def _minute(dt: datetime) -> str:
+    """``dt`` to the minute, ``2026-12-03 16:11``: the text of ``f"{dt:%Y-%m-%d %H:%M}"``
+    (its own clock's fields; a year before 1000 unpadded, as glibc's ``%Y`` gives it) at a
+    third of the cost, ``strftime`` being half of ``_describe``."""
+    return "%d-%02d-%02d %02d:%02d" % (dt.year, dt.month, dt.day, dt.hour, dt.minute)  # noqa: UP031 - five integer fields, cheaper than an f-string's
+
+
+def _address_first(entries: list[ListEntry]) -> ListEntry:
+    """The entry that decides: the address's own before its domain's."""
+    if len(entries) == 1:  # nearly always: one entry, no choice to make
+        return entries[0]
+    return min(entries, key=lambda e: e.scope is not ListScope.ADDRESS)
 
 
 def decide_verdict(
@@ -79,7 +95,7 @@ def decide_verdict(
     """
     active = [e for e in suppressions if e.active(now)]
     if allows:
-        allow = min(allows, key=lambda e: e.scope is not ListScope.ADDRESS)
+        allow = _address_first(allows)
         if active:
             why = f"allowlisted ({allow.scope.value} {allow.value}) despite: {_describe(active[0])}"
         else:
@@ -87,7 +103,7 @@ def decide_verdict(
         return Verdict(address=address, suppressed=False, why=why, allowed_by=allow)
     if not active:
         return Verdict(address=address, suppressed=False, why="not suppressed")
-    entry = min(active, key=lambda e: e.scope is not ListScope.ADDRESS)
+    entry = _address_first(active)
     return Verdict(address=address, suppressed=True, why=_describe(entry), entry=entry)
 
 

@@ -81,3 +81,44 @@ def test_normalisation_is_idempotent(address: str) -> None:
 def test_never_raises_anything_but_address_error(text: str) -> None:
     with contextlib.suppress(AddressError):
         normalize_address(text)
+
+
+def _outcome(address: str, *, lowercase_local: bool) -> str | None:
+    try:
+        return normalize_address(address, lowercase_local=lowercase_local)
+    except AddressError:
+        return None
+
+
+#: ASCII local parts and domain labels around the fast path's edges: dots where they may
+#: not be, hyphens at a label's ends, labels of 63 and 64 characters, quotes and spaces
+#: (which only the general path takes), upper case (lowered before the fast path looks).
+_LOCAL = st.text(alphabet="aZ09.-_+!#'`~\" ", max_size=66)
+_LABEL = st.one_of(st.text(alphabet="aZ09-_", max_size=8), st.integers(60, 66).map("b".__mul__))
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@" + "b" * 63 + ".example",
+        "a@" + "b" * 64 + ".example",
+        "a@b-.example",
+        "a@b.c-",
+        "a@b..c",
+        "x" * 64 + "@a.example",
+        "x" * 65 + "@a.example",
+        "a@" + ("b" * 62 + ".") * 4 + "cd",  # 254 characters
+        "a@" + ("b" * 62 + ".") * 4 + "cde",  # 255
+    ],
+)
+def test_the_fast_path_at_its_edges(address: str) -> None:
+    assert _outcome(address, lowercase_local=True) == _outcome(address, lowercase_local=False)
+
+
+@given(_LOCAL, st.lists(_LABEL, max_size=5))
+def test_the_fast_path_answers_as_the_general_path(local: str, labels: list[str]) -> None:
+    """The one-regex fast path for lower-case ASCII addresses (``lowercase_local``) gives
+    the general path's answer: the general path alone reads the lowered address."""
+    address = f"{local}@{'.'.join(labels)}"
+    lowered = address.lower()
+    assert _outcome(address, lowercase_local=True) == _outcome(lowered, lowercase_local=False)
