@@ -323,7 +323,12 @@ class Mailbox:
                 return False
             wait = min(tick, remaining)
             started = time.monotonic()
-            responses = self._client.idle_check(timeout=wait)
+            if self._buffered():
+                # what the poll below cannot see: DONE reads it, then IDLE again
+                _text, responses = self._client.idle_done()
+                self._client.idle()
+            else:
+                responses = self._client.idle_check(timeout=wait)
             if any(_is_bye(r) for r in responses):
                 raise ConnectionLost(f"{self.label}: server closed the connection during IDLE")
             if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
@@ -332,6 +337,31 @@ class Mailbox:
                 # imapclient returns at once with nothing when the socket hit EOF.
                 raise ConnectionLost(f"{self.label}: connection closed during IDLE")
         return False
+
+    def _buffered(self) -> bool:
+        """True when a server line already sits in imaplib's read buffer.
+
+        imapclient's ``idle_check`` polls the socket, but a line that came in the same TLS
+        record as one already read is in imaplib's buffer, not the socket: Dovecot announces
+        mail delivered between SELECT and IDLE together with IDLE's "+ idling", so the poll
+        would not see that mail until the server wrote again (its keep-alive, minutes
+        later). imaplib keeps the buffer in ``IMAP4.file`` (a ``BufferedReader``) and
+        imapclient offers no way to ask it, hence the private attribute; ``peek`` with the
+        socket non-blocking reads nothing new that is not already there to read.
+        """
+        reader = getattr(getattr(self._client, "_imap", None), "file", None)
+        peek = getattr(reader, "peek", None)
+        if peek is None:
+            return False
+        sock = self._client.socket()
+        timeout = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            return bool(peek(1))
+        except (OSError, ValueError):  # nothing there without waiting (SSLWantReadError...)
+            return False
+        finally:
+            sock.settimeout(timeout)
 
 
 def _is_bye(response: tuple[object, ...]) -> bool:

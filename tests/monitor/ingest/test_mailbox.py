@@ -190,3 +190,20 @@ def test_idle_reports_a_dropped_connection(imap: Dovecot) -> None:
                 box.wait_for_mail(20)
         finally:
             timer.join()
+
+
+@pytest.mark.parametrize("mode", ["implicit", "starttls", "none"])
+def test_idle_announces_mail_that_came_between_select_and_idle(imap: Dovecot, mode: str) -> None:
+    """Mail delivered after SELECT but before IDLE: Dovecot announces it with IDLE's own
+    continuation ("+ idling" and "* 1 EXISTS" in one TLS record), so imaplib's buffered
+    read takes both lines and a poll of the socket never fires. It must be announced at
+    once, not at the server's next keep-alive (minutes) or the next scheduled run."""
+    user = imap.add_user()
+    port = imap.tls_port if mode == "implicit" else imap.port
+    with Mailbox.connect(box_config(imap, user, tls=mode, port=port), label="t") as box:
+        assert box.select("INBOX").exists == 0
+        imap.append([MSG % (1, 1)], user=user)
+        t0 = time.monotonic()
+        assert box.wait_for_mail(8) is True
+        assert time.monotonic() - t0 < 5
+        assert box.pending_uids() == [1]
