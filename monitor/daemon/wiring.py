@@ -14,6 +14,7 @@ import socket
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,26 +28,21 @@ from monitor.config import Config, SmtpSettings, parse_listen
 from monitor.config.relay import ShapingConfig
 from monitor.errors import ConfigError
 from monitor.events import EventContext
-from monitor.relay.compose import ComposeSettings, DkimKey, DkimSigner, load_key
-from monitor.relay.delivery import DeliverySettings
-from monitor.relay.delivery.shaping import (
-    WARMUP_SCHEDULE,
-    GroupRule,
-    Limits,
-    Pool,
-    ShapingSettings,
-    shipped_groups,
-)
-from monitor.relay.server import SubmissionSettings
-from monitor.relay.service import Listener
 from monitor.store.retention import RetentionPolicy
 from monitor.store.webhooks import WebhookRoute
 from monitor.suppression.policy import Rules
-from monitor.web.auth import make_key
-from monitor.web.settings import WebSettings
-from monitor.web.webhooks import Endpoint, RetryPolicy
 from parsers.dnsrec.dmarc import DmarcSpec
 from parsers.webtoken import LinkMaker
+
+if TYPE_CHECKING:  # the relay's and the web service's settings are imported where built
+    # (``deliverwatch status`` and the other commands need none of those stacks)
+    from monitor.relay.compose import ComposeSettings, DkimSigner
+    from monitor.relay.delivery import DeliverySettings
+    from monitor.relay.delivery.shaping import ShapingSettings
+    from monitor.relay.server import SubmissionSettings
+    from monitor.relay.service import Listener
+    from monitor.web.settings import WebSettings
+    from monitor.web.webhooks import Endpoint, RetryPolicy
 
 __all__ = [
     "alert_channels",
@@ -204,6 +200,8 @@ def alert_channels(cfg: Config) -> AlertChannels:
 
 
 def submission_settings(cfg: Config) -> SubmissionSettings:
+    from monitor.relay.server import SubmissionSettings
+
     r = cfg.relay
     return SubmissionSettings(
         hostname=r.hostname or socket.getfqdn(),
@@ -222,6 +220,8 @@ def dkim_signer(cfg: Config) -> DkimSigner:
     """The signing keys of ``[sending.dkim]``, read and checked once: the first selector's
     ``key_file`` (RSA) and the optional ``ed25519_key_file``; a domain without a key file
     is only checked, not signed for. An unreadable key stops the relay at start."""
+    from monitor.relay.compose import DkimKey, DkimSigner, load_key
+
     keys: dict[str, list[DkimKey]] = {}
     for domain, spec in cfg.sending.dkim.items():
         pairs = [(spec.selectors[0], spec.key_file, "key_file"),
@@ -239,6 +239,8 @@ def dkim_signer(cfg: Config) -> DkimSigner:
 
 def compose_settings(cfg: Config) -> ComposeSettings:
     """What the delivery engine puts in each copy: links, tracking, Feedback-ID, DKIM."""
+    from monitor.relay.compose import ComposeSettings
+
     users = cfg.relay.users
     return ComposeSettings(
         links=web_links(cfg),
@@ -253,6 +255,8 @@ def compose_settings(cfg: Config) -> ComposeSettings:
 
 def relay_listeners(cfg: Config) -> list[Listener]:
     """``listen`` (STARTTLS) and ``tls_listen`` (implicit TLS) of ``[relay]``."""
+    from monitor.relay.service import Listener
+
     plain = [Listener(*parse_listen(x)) for x in cfg.relay.listen]
     return plain + [Listener(*parse_listen(x), implicit_tls=True) for x in cfg.relay.tls_listen]
 
@@ -272,6 +276,8 @@ def delivery_settings(cfg: Config) -> DeliverySettings:
     The EHLO name falls back to ``[relay] hostname`` and then to this host's FQDN (RFC 5321
     4.1.1.1 wants a name the world can resolve; ``[sending.helo]`` is the place for it).
     """
+    from monitor.relay.delivery import DeliverySettings
+
     r, s = cfg.relay, cfg.sending
     key = cfg.suppression.verp_key
     return DeliverySettings(
@@ -304,6 +310,15 @@ def shaping_settings(cfg: ShapingConfig) -> ShapingSettings | None:
     """``[relay.shaping]`` over the shipped groups: a configured group of a shipped id
     overrides its limits and adds its patterns; a new id is a new group, matched before the
     shipped ones (an operator's pattern is the more specific)."""
+    from monitor.relay.delivery.shaping import (
+        WARMUP_SCHEDULE,
+        GroupRule,
+        Limits,
+        Pool,
+        ShapingSettings,
+        shipped_groups,
+    )
+
     if not cfg.enabled:
         return None
     shipped = {g.id: g for g in shipped_groups()} if cfg.shipped_groups else {}
@@ -346,6 +361,9 @@ def web_settings(
     config: Config, factory: sessionmaker[Session], now: Callable[[], datetime]
 ) -> WebSettings:
     """Everything ``deliverwatch web`` serves with; the API tokens as digests only."""
+    from monitor.web.auth import make_key
+    from monitor.web.settings import WebSettings
+
     web = config.web
     return WebSettings(
         factory=factory,
@@ -363,6 +381,8 @@ def web_settings(
 
 def webhook_endpoints(config: Config) -> dict[str, Endpoint]:
     """``[web.webhooks.NAME]`` as the daemon's webhook job takes them (secrets revealed)."""
+    from monitor.web.webhooks import Endpoint
+
     return {
         name: Endpoint(
             name=name,
@@ -399,6 +419,8 @@ def feeds_plan(cfg: Config) -> FeedsPlan | None:
 
 
 def webhook_retry(config: Config) -> RetryPolicy:
+    from monitor.web.webhooks import RetryPolicy
+
     web = config.web
     return RetryPolicy(
         initial_seconds=web.webhook_retry_initial_seconds,

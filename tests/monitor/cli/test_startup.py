@@ -68,3 +68,22 @@ def test_parse_message_is_still_a_name_of_the_package() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False True unknown True True []", out.stdout + out.stderr
+
+
+def test_status_does_not_import_the_relay_or_the_web_service(tmp_path) -> None:
+    """``deliverwatch status`` (a monitoring system may run it every minute) needs the job
+    list and the alert limits, not the SMTP server, the delivery engine or the web
+    service: ``monitor.daemon.wiring`` imports their settings where it builds them."""
+    db = tmp_path / "db.sqlite"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    config = tmp_path / "c.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n', encoding="utf-8")
+    stacks = ("aiosmtpd", "monitor.relay.server", "monitor.relay.delivery", "monitor.web.settings")
+    probe = (
+        "import sys\n"
+        "from monitor.cli.root import main\n"
+        f"rc = main(['--config', {str(config)!r}, 'status'])\n"
+        f"print(rc in (0, 1, 2), sorted(m for m in {stacks!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "True []", out.stdout + out.stderr
