@@ -27,6 +27,10 @@ MIN_RUN = 3
 _QUANTIFIER = re.compile(r"(?:[*+?]|\{\d*(?:,\d*)?\})[?+]?")
 # Escapes whose length this reader does not work out (hex, named, octal, back-references)
 _LONG_ESCAPES = frozenset("xuUN0123456789")
+#: A pattern without regex syntax: it matches exactly its own text (most phrases)
+_PLAIN = re.compile(r"[^.^$*+?{}\[\]\\|()]*")
+# Characters that ``_atom`` reads as plain, several at a time (one C call, not one per char)
+_PLAIN_CHARS = re.compile(r"[^.^$*+?{}\[\]\\|()]+")
 
 
 def _skip_group(pattern: str, i: int) -> int:
@@ -82,6 +86,16 @@ def _runs(pattern: str) -> list[str]:
     run: list[str] = []
     i = 0
     while i < len(pattern):
+        chars = _PLAIN_CHARS.match(pattern, i)
+        if chars is not None:
+            end = chars.end()
+            if _QUANTIFIER.match(pattern, end) is None:
+                run.append(chars.group())
+                i = end
+                continue
+            if end - i > 1:  # all but the last, which the quantifier applies to
+                run.append(pattern[i : end - 1])
+                i = end - 1
         literal, i = _atom(pattern, i)
         quantifier = _QUANTIFIER.match(pattern, i)
         if quantifier is not None:
@@ -102,6 +116,8 @@ def _runs(pattern: str) -> list[str]:
 def literal_run(pattern: str) -> str:
     """The longest run of plain characters that every match of ``pattern`` contains
     (escapes undone), or "" when there is none."""
+    if _PLAIN.fullmatch(pattern):
+        return pattern
     try:
         return max(_runs(pattern), key=len)
     except ValueError:
@@ -135,13 +151,15 @@ def _key_word(run: str) -> str:
 
 class _Phrase:
     """One phrase, compiled the first time its run is found (most never are: compiling
-    all of them would add tens of milliseconds to every process's start)."""
+    all of them would add tens of milliseconds to every process's start). A phrase without
+    regex syntax is its own run and is never compiled: the substring test is its answer."""
 
-    __slots__ = ("_regex", "inner", "run", "source")
+    __slots__ = ("_regex", "inner", "plain", "run", "source")
 
     def __init__(self, run: str, source: str) -> None:
         self.run = run
         self.source = source
+        self.plain = run == source  # a syntax character would have cut or changed the run
         self.inner = _inner_words(run)
         self._regex: re.Pattern[str] | None = None
 
@@ -150,9 +168,12 @@ class _Phrase:
 
     def matches(self, text: str) -> bool:
         """The regex's answer (``search`` first checks that the run is there)."""
-        if self._regex is None:
-            self._regex = re.compile(self.source)
-        return self._regex.search(text) is not None
+        regex = self._regex
+        if regex is None:
+            if self.plain:
+                return self.run in text
+            regex = self._regex = re.compile(self.source)
+        return regex.search(text) is not None
 
 
 class PhraseSet:

@@ -31,6 +31,13 @@ CORPUS = SHARED / "corpus" / "bounces"
         (r"spam$", "spam"),
         (r"a|b", ""),  # a top-level alternation has no common run
         (r"x\x41yz", ""),  # escapes this reader does not measure
+        # plain characters are read several at a time; a quantifier takes the last one
+        (r"user unknown", "user unknown"),
+        (r"ab+cd", "bcd"),
+        (r"abc*de", "ab"),
+        (r"a\.b+c", "a."),
+        (r"ab?+c", "a"),
+        (r"abc{1,3}?d", "ab"),
     ],
 )
 def test_literal_run(pattern: str, run: str) -> None:
@@ -80,6 +87,22 @@ def test_search_agrees_on_the_corpus_text() -> None:
             assert phrases.search(text) == (phrases.pattern.search(text) is not None)
         diagnostic = Diagnostic(text)
         assert all(diagnostic.says(r) == matches(r, text) for r in Reason), path.name
+
+
+def test_a_plain_phrase_is_never_compiled() -> None:
+    # no regex syntax: the phrase is its own run, and the substring test is the answer
+    phrases = PhraseSet([r"user unknown", r"no such user\.", r"mailbox (?:is )?full"])
+    assert phrases.search("550 user unknown here") and phrases.search("no such user.")
+    assert not phrases.search("no such users")
+    assert phrases.search("the mailbox is full")
+    keyed = [p for listed in phrases.keyed().values() for p in listed]
+    loose, _runs, _rest = phrases.unkeyed()
+    compiled = {p.source: p._regex is not None for p in (*keyed, *loose)}
+    assert compiled == {
+        "user unknown": False,
+        r"no such user\.": True,
+        "mailbox (?:is )?full": True,
+    }
 
 
 def test_unguarded_phrases_still_count() -> None:
