@@ -224,12 +224,14 @@ class WordTable:
         Every process that imports ``parsers.phrases`` builds the foreign table (some 4,300
         alternatives): its loops hand the work per alternative to C where that reads as
         plainly (``chain``/``map``, ``min`` over ranks, one comprehension for the endings),
-        and ``expand`` splits only what can hold a group: 141 -> 124 million instructions.
+        and ``expand`` splits only what can hold a group: 141 -> 120 million instructions.
         """
         cjk: dict[str, list[tuple[Reason, _Word]]] = {}
         self._loose: list[tuple[Reason, _Word]] = []
-        keyed: list[tuple[Reason, str]] = []  # the alternatives with key words ...
-        keyed_words: list[list[str]] = []  # ... and their words
+        # the alternatives with key words: their reasons, sources and words
+        keyed_reasons: list[Reason] = []
+        keyed: list[str] = []
+        keyed_words: list[list[str]] = []
         for reason, phrases in patterns.items():
             # each phrase multiplied out: an alternative is filed under a word of its own
             # (filing the phrase whole under a word all its alternatives share reads it
@@ -239,7 +241,8 @@ class WordTable:
                     run = one if _PLAIN.fullmatch(one) else _literal_run(one)
                     cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                 elif words := _key_words(one):
-                    keyed.append((reason, one))
+                    keyed_reasons.append(reason)
+                    keyed.append(one)
                     keyed_words.append(words)
                 else:
                     self._loose.append((reason, _Word(one)))
@@ -253,7 +256,7 @@ class WordTable:
         )
         rank = {word: n for n, word in enumerate(ranked)}.__getitem__
         by_word: dict[str, list[tuple[Reason, _Word]]] = {}
-        for (reason, one), words in zip(keyed, keyed_words, strict=True):
+        for reason, one, words in zip(keyed_reasons, keyed, keyed_words, strict=True):
             key = ranked[min(map(rank, words))]  # its word of the lowest rank
             by_word.setdefault(key, []).append((reason, _Word(one)))
         # each key with its endings ("unbekannt.", "unbekannt:"), sharing its list
