@@ -119,8 +119,6 @@ def _merge() -> dict[Reason, list[str]]:
 PATTERNS: dict[Reason, list[str]] = _merge()
 
 
-# A literal word of a phrase source, bounded by spaces, an escaped bracket or the phrase's ends
-_KEY_WORD = re.compile(r"(?:(?<=^)|(?<= )|(?<=\\\())([^\W\d_]{2,})(?= |$)")
 # Characters that separate a text's tokens besides white space ("(state", "l'adresse",
 # "e-mail-adresse", "php#rl000001", "ofr_416"); "." and ":" join ("5.7.606", "hl:ifc")
 SEPARATORS = "()[]<>{},;!?\"'`*#/_-=&|"
@@ -230,7 +228,7 @@ class WordTable:
         self._loose: list[tuple[Reason, _Word]] = []
         # the alternatives with key words: their reasons, sources and words
         keyed_reasons: list[Reason] = []
-        keyed: list[str] = []
+        keyed_sources: list[str] = []
         keyed_words: list[list[str]] = []
         for reason, phrases in patterns.items():
             # each phrase multiplied out: an alternative is filed under a word of its own
@@ -242,7 +240,7 @@ class WordTable:
                     cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                 elif words := _key_words(one):
                     keyed_reasons.append(reason)
-                    keyed.append(one)
+                    keyed_sources.append(one)
                     keyed_words.append(words)
                 else:
                     self._loose.append((reason, _Word(one)))
@@ -256,10 +254,10 @@ class WordTable:
         )
         rank = {word: n for n, word in enumerate(ranked)}.__getitem__
         by_word: dict[str, list[tuple[Reason, _Word]]] = {}
-        for reason, one, words in zip(keyed_reasons, keyed, keyed_words, strict=True):
+        for reason, one, words in zip(keyed_reasons, keyed_sources, keyed_words, strict=True):
             key = ranked[min(map(rank, words))]  # its word of the lowest rank
             by_word.setdefault(key, []).append((reason, _Word(one)))
-        # each key with its endings ("unbekannt.", "unbekannt:"), sharing its list
+        # each key with its endings (``filed_as``: "unbekannt.", "unbekannt:"), sharing its list
         by_word.update(
             {key + ending: listed for key, listed in by_word.items() for ending in KEY_ENDINGS[1:]}
         )
