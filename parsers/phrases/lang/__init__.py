@@ -101,7 +101,7 @@ def expand(pattern: str) -> list[str]:
 
 def _split(text: str) -> list[str]:
     """``_GROUP.split(text)``, without the regex when ``text`` has no "(", "[" or "?" (an
-    alternative with no group left: most of them once a level is multiplied out)."""
+    alternative with no group left, as many are once a level is multiplied out)."""
     if "(" in text or "[" in text or "?" in text:
         return _GROUP.split(text)
     return [text]
