@@ -71,8 +71,14 @@ MAX_HEADER_FIELDS = 10_000
 _NOT_HEADER = re.compile(r"^(?!From |[\041-\071\073-\176]*:|[\t ])", re.MULTILINE)
 _NOT_HEADER_AFTER = re.compile(r"\n(?!From |[\041-\071\073-\176]*:|[\t ])")
 # One header field of a section whose lines all are fields or continuations: the name, and
-# the value with its continuation lines (compat32.header_source_parse)
-_FIELD = re.compile(r"^([^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# the value with its continuation lines (compat32.header_source_parse). Written for the
+# regex engine: the name is [^:], not [^:\n] (in such a section the text before a line's
+# colon is a name), a single excluded character that the engine counts in a tight loop where
+# it tests a set one character at a time; and *+ (possessive) keeps no backtracking state,
+# which nothing after the colon could use (the rest always matches). The same fields for
+# 27 % fewer instructions (callgrind over the corpus's sections: 140,600 -> 103,000 a
+# message, of some 2.77 million).
+_FIELD = re.compile(r"^([^:]*+):[ \t]*+(.*+(?:\n[ \t].*+)*+)", re.MULTILINE)
 _TEXT_MESSAGE_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
