@@ -68,8 +68,11 @@ MAX_HEADER_FIELDS = 10_000
 # The first line that fails the stdlib's header-line test (email.feedparser.headerRE), as
 # a line at the start of the search and as the line after a newline: the literal "\n" lets
 # the regex engine skip from newline to newline instead of testing "^" at every character.
-_NOT_HEADER = re.compile(r"^(?!From |[\041-\071\073-\176]*:|[\t ])", re.MULTILINE)
-_NOT_HEADER_AFTER = re.compile(r"\n(?!From |[\041-\071\073-\176]*:|[\t ])")
+# A continuation line is told by its first character before a name is counted, and the name
+# is possessive (*+: no backtracking state, which could not help, a name holding no colon):
+# 5 % fewer instructions than "From |[...]*:|[\t ]" in that order (callgrind, the corpus).
+_NOT_HEADER = re.compile(r"^(?![\t ]|[\041-\071\073-\176]*+:|From )", re.MULTILINE)
+_NOT_HEADER_AFTER = re.compile(r"\n(?![\t ]|[\041-\071\073-\176]*+:|From )")
 # One header field of a section whose lines all are fields or continuations: the name, and
 # the value with its continuation lines (compat32.header_source_parse). Written for the
 # regex engine: the name is [^:], not [^:\n] (in such a section the text before a line's
