@@ -66,3 +66,18 @@ def test_copy_follows_prefilter_is_exact(notice: str) -> None:
     lowered = notice.lower()
     if not any(run in lowered for run in text._COPY_FOLLOWS_RUNS):
         assert text._COPY_FOLLOWS.search(notice) is None
+
+
+_LINE_PIECES = st.sampled_from(
+    [
+        *("-----", "=====", "*****", "|-----", "||", "--", " ", "\t", "\u00a0", "x", ":"),
+        *("Return-Path:", "RECEIVED:", "Message-ID:", "x-mailer:", "List-Id:", "received"),
+        *("DKIM-Signature:", "X-Mailman-Version:", "list-unsubscribe", "\u0130", "\u017f"),
+    ]
+)
+
+
+@given(st.lists(_LINE_PIECES, max_size=5).map("".join))
+def test_block_end_is_either_regex(line: str) -> None:
+    either = text._SEPARATOR.match(line) or text._RETURNED_HEADER.match(line)
+    assert (text._BLOCK_END.match(line) is not None) == (either is not None)
