@@ -99,6 +99,8 @@ def normalize_action(value: str) -> str:
 
 def _unitext(value: str) -> str:
     """Decode RFC 6533 section 3 ``\\x{HHHH}`` escapes in utf-8-type addresses."""
+    if "\\x{" not in value:  # nearly every address: no closure, no regex call (0.14 % of parse)
+        return value
 
     def repl(match: re.Match[str]) -> str:
         point = int(match.group(1), 16)

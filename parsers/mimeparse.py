@@ -68,11 +68,20 @@ MAX_HEADER_FIELDS = 10_000
 # The first line that fails the stdlib's header-line test (email.feedparser.headerRE), as
 # a line at the start of the search and as the line after a newline: the literal "\n" lets
 # the regex engine skip from newline to newline instead of testing "^" at every character.
-_NOT_HEADER = re.compile(r"^(?!From |[\041-\071\073-\176]*:|[\t ])", re.MULTILINE)
-_NOT_HEADER_AFTER = re.compile(r"\n(?!From |[\041-\071\073-\176]*:|[\t ])")
+# A continuation line is told by its first character before a name is counted, and the name
+# is possessive (*+: no backtracking state, which could not help, a name holding no colon):
+# 5 % fewer instructions than "From |[...]*:|[\t ]" in that order (callgrind, the corpus).
+_NOT_HEADER = re.compile(r"^(?![\t ]|[\041-\071\073-\176]*+:|From )", re.MULTILINE)
+_NOT_HEADER_AFTER = re.compile(r"\n(?![\t ]|[\041-\071\073-\176]*+:|From )")
 # One header field of a section whose lines all are fields or continuations: the name, and
-# the value with its continuation lines (compat32.header_source_parse)
-_FIELD = re.compile(r"^([^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# the value with its continuation lines (compat32.header_source_parse). Written for the
+# regex engine: the name is [^:], not [^:\n] (in such a section the text before a line's
+# colon is a name), a single excluded character that the engine counts in a tight loop where
+# it tests a set one character at a time; and *+ (possessive) keeps no backtracking state,
+# which nothing after the colon could use (the rest always matches). The same fields for
+# 27 % fewer instructions (callgrind over the corpus's sections: 140,600 -> 103,000 a
+# message, of some 2.77 million).
+_FIELD = re.compile(r"^([^:]*+):[ \t]*+(.*+(?:\n[ \t].*+)*+)", re.MULTILINE)
 _TEXT_MESSAGE_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
@@ -254,13 +263,16 @@ def _set_headers(lines: list[str], msg: IndexedMessage, layout: _Layout) -> None
 class _Reader:
     """One parse of one text."""
 
+    # The most recently created message: the one whose trailing newline belongs to the
+    # next boundary (email.feedparser's ``_last``). Declared, not set in __init__: ``part``
+    # sets it before ``_trim`` reads it, and a placeholder Message cost 2,650 instructions a
+    # parse (callgrind)
+    last: Message
+
     def __init__(self, text: str) -> None:
         self.s = text
         self.layout = _Layout()
         self._index: dict[str, list[int]] | None = None
-        # The most recently created message: the one whose trailing newline belongs to the
-        # next boundary (email.feedparser's ``_last``).
-        self.last: Message = Message()
         #: Whether some part was nested deeper than MAX_NESTING (and so kept as text).
         self.deep = False
 

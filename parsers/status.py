@@ -198,10 +198,16 @@ _REPLY_ALL = (*_REPLY_5, *_REPLY_4, *_REPLY_2)
 # r"\b(?:\d{1,3}\.){3}\d{1,3}\b", written to start with a digit (the regex engine then
 # skips to digits) and the leading \b as a look-behind from after that digit
 _IPV4 = re.compile(r"\d(?<!\w\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}\b")
+# The last three dots of a dotted quad, found from dot to dot (a literal the regex engine
+# skips to): a text without them has nothing for _IPV4, which tests every character for a
+# digit, to scrub (find_status: 19.3 -> 16.2 million instructions over the corpus, callgrind)
+_QUAD_DOTS = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
 # "5.1.1", "4.7.26", "5.7.509"; not preceded by a digit, dot, slash or a "v" (versions)
-# r"(?<![0-9./vV])([245])\.([0-7])\.([0-9]{1,3})(?![0-9])", written to start with the
-# digit (the regex engine then skips to 2s, 4s and 5s) and to look behind from after it
-_STATUS = re.compile(r"([245])(?<![0-9./vV][245])\.([0-7])\.([0-9]{1,3})(?![0-9])")
+# r"(?<![0-9./vV])[245]\.[0-7]\.[0-9]{1,3}(?![0-9])", written to start with the first dot
+# and to look behind from it for the class digit: a match starts one character after its
+# code. The regex engine skips from dot to dot, where for a first [245] it tests a set at
+# every character (find_status: 22.2 -> 9.7 million instructions over the corpus, callgrind)
+_STATUS = re.compile(r"\.(?<=[245]\.)(?<![0-9./vV][245]\.)[0-7]\.[0-9]{1,3}(?![0-9])")
 # A run of exactly three digits: the only places a reply code can stand alone
 _THREE_DIGITS = re.compile(r"[0-9](?<![0-9][0-9])[0-9]{2}(?![0-9])")
 _VALID_STATUS = re.compile(r"[245]\.[0-7]\.[0-9]{1,3}")
@@ -238,12 +244,13 @@ def find_status(text: str | None, reply_class: str | None = None) -> str | None:
     if "." not in text or _STATUS.search(text) is None:
         # scrubbing addresses only removes codes: a text without one needs no scrubbing
         return None
-    scrubbed = _IPV4.sub("***.***.***.***", text) if text.count(".") >= 3 else text
+    scrubbed = _IPV4.sub("***.***.***.***", text) if _QUAD_DOTS.search(text) else text
     fallback = None
     for match in _STATUS.finditer(scrubbed):
-        if reply_class and match.group(1) != reply_class[0]:
+        start = match.start() - 1  # the class digit, before the dot the match starts at
+        if reply_class and scrubbed[start] != reply_class[0]:
             continue
-        code = match.group(0)
+        code = scrubbed[start : match.end()]
         if code[1:] == ".0.0" or code == "4.4.7":
             fallback = fallback or code
             continue

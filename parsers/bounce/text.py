@@ -56,6 +56,11 @@ _COPY_FOLLOWS = re.compile(
     r"(?:is |are )?(?:below|follows?|attached|included)\b",
     re.IGNORECASE | re.MULTILINE,
 )
+# Text every match of _COPY_FOLLOWS holds once lower-cased ("copy of", "original "), without
+# the letters IGNORECASE also matches with non-ASCII ones (see _STILL_TRYING_RUNS): the
+# search, which tries its "^" at every character of the notice, runs only where one is
+# (12.8 -> 8.8 million instructions over the corpus, callgrind).
+_COPY_FOLLOWS_RUNS = ("copy of", "nal ")
 
 
 #: A notice that the MTA is still trying: the recipient is delayed, not failed (RFC 3464's
@@ -91,6 +96,9 @@ def _still_trying(notice: str) -> bool:
 def _split(text: str) -> tuple[str, str]:
     """(notice, returned message): at the first boundary line or announcing sentence."""
     notice, original = split_original(text, BOUNDARIES)
+    lowered = notice.lower()
+    if not any(run in lowered for run in _COPY_FOLLOWS_RUNS):
+        return notice, original
     found = _COPY_FOLLOWS.search(notice)
     if found is None:
         return notice, original
@@ -111,12 +119,13 @@ _SUBJECT = re.compile(
     r"|warning: |message delayed|delayed mail|error sending|rejected|系統退信|配信",
     re.IGNORECASE,
 )
-# Words on a line that names a failed recipient
-_KEYWORD = re.compile(
+# Words on a line that names a failed recipient (``_has_keyword``)
+_KEYWORDS = (
     r"recipient|address|rcpt to|\bto:|delivered to|deliver to|delivery to|failed"
-    r"|undeliverable|unknown user|mailbox|error-for|user|destinat|could not|cannot",
-    re.IGNORECASE,
+    r"|undeliverable|unknown user|mailbox|error-for|user|destinat|could not|cannot"
 )
+_KEYWORD = re.compile(_KEYWORDS, re.IGNORECASE)
+_KEYWORD_LOWER = re.compile(_KEYWORDS)
 # Words that may name one in prose ("There was an error delivering your mail to <...>"),
 # and the same in the languages of phrases/lang ("Zustellung an", "宛先", "получатель" ...).
 # A recipient found by these alone is checked with flufl.bounce (see _with_flufl).
@@ -144,6 +153,10 @@ _RETURNED_HEADER = re.compile(
     re.IGNORECASE,
 )
 _SEPARATOR = re.compile(r"^\s*(?:[-=*_#~|]{5,}|\|-{5,})")
+# Either of them (``scan`` asks of every line): one regex call a line instead of two, 6.7 ->
+# 4.4 million instructions over the corpus (callgrind); IGNORECASE leaves _SEPARATOR as it
+# is (no letters)
+_BLOCK_END = re.compile(f"{_SEPARATOR.pattern}|{_RETURNED_HEADER.pattern}", re.IGNORECASE)
 _MAX_BLOCK_LINES = 12
 # Sendmail/Postfix alias notes: "(expanded from: <list@example.org>)"
 _EXPANDED = re.compile(r"\((?:expanded|generated) from:? <?([^\s<>()]+@[^\s<>()]+)>?\)")
@@ -174,11 +187,24 @@ def is_bounce_like(ctx: Context) -> bool:
     return return_path == "<>" or "mailer-daemon" in return_path
 
 
+def _has_keyword(line: str) -> bool:
+    """``_KEYWORD.search(line)``: an ASCII line is searched lower-cased, case-sensitively.
+
+    The same answer (on ASCII text IGNORECASE is lower-casing), for 30 % of the instructions
+    (16.6 -> 4.8 million over the corpus's lines, callgrind): an IGNORECASE alternation folds
+    the case of each character for each word it tries. Beyond ASCII the two part ways (ſ
+    matches s, İ lower-cases to two characters), so other lines keep IGNORECASE.
+    """
+    if line.isascii():
+        return _KEYWORD_LOWER.search(line.lower()) is not None
+    return _KEYWORD.search(line) is not None
+
+
 def _starts_recipient(line: str) -> bool:
     if "@" not in line or _ORIGINAL_HEADER.match(line.strip()):
         return False
     return bool(
-        _ADDRESS_START.match(line) or _KEYWORD.search(line) or _PROSE_KEYWORD.search(line.lower())
+        _ADDRESS_START.match(line) or _has_keyword(line) or _PROSE_KEYWORD.search(line.lower())
     )
 
 
@@ -186,7 +212,7 @@ def _in_prose(notice: str, address: str) -> bool:
     """True if the line that names ``address`` is a recipient line by a prose word only."""
     for line in notice.split("\n"):
         if address in line and _starts_recipient(line):
-            return not (_ADDRESS_START.match(line) or _KEYWORD.search(line))
+            return not (_ADDRESS_START.match(line) or _has_keyword(line))
     return False
 
 
@@ -202,7 +228,7 @@ def scan(notice: str, excluded: set[str]) -> list[Failure]:
     preamble: list[str] = []
     is_open = False
     for line in notice.split("\n"):
-        if _SEPARATOR.match(line) or _RETURNED_HEADER.match(line):
+        if _BLOCK_END.match(line):
             is_open = False  # a separator, or the returned message's header section begins
             continue
         address = first_address(line) if _starts_recipient(line) else ""
