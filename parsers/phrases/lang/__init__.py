@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Collection
 from itertools import chain, compress, product
 
+from parsers.phrases.compile import literal_run
 from parsers.phrases.lang import de, es, fr, it, ja, pt, ru, zh
 from parsers.records import Reason
 
@@ -149,7 +150,6 @@ def filed_as(key: str) -> tuple[str, ...]:
 
 
 _TEXT_WORD = re.compile(r"[^\W\d_]+")
-_PLAIN = re.compile(r"[^.^$*+?{}\[\]\\|()]*")  # no regex syntax: the phrase is its own run
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -203,7 +203,7 @@ class _Word:
         run = self._run
         if run is None:
             phrase = self.phrase  # a phrase without regex syntax is its own run
-            run = self._run = phrase if _PLAIN.fullmatch(phrase) else _literal_run(phrase)
+            run = self._run = literal_run(phrase)  # a phrase without syntax is its own
         if run not in text:
             return False
         if self._regex is None:
@@ -236,7 +236,7 @@ class WordTable:
             # more often and costs more than the alternatives' regexes)
             for one in dict.fromkeys(chain.from_iterable(map(expand, phrases))):
                 if not one.isascii() and _CJK.search(one):  # looked for by its plain run
-                    run = one if _PLAIN.fullmatch(one) else _literal_run(one)
+                    run = literal_run(one)
                     cjk.setdefault(run, []).append((reason, _Word(one, bounded=False)))
                 elif words := _key_words(one):
                     keyed_reasons.append(reason)
@@ -286,12 +286,6 @@ class WordTable:
             if reason not in found and phrase.search(text):
                 found.add(reason)
         return found
-
-
-def _literal_run(phrase: str) -> str:
-    from parsers.phrases.compile import literal_run
-
-    return literal_run(phrase)
 
 
 #: Words of English diagnostics, never chosen as a key when a phrase has another word.
